@@ -1,0 +1,35 @@
+/**
+ * Every default tokenflight uses, in one place. Tests and docs import these rather than repeating
+ * numbers.
+ */
+export const DEFAULTS = {
+  /** Start one background refresh this long before a token expires (scaled down for short-lived tokens). */
+  refreshWindowMs: 60_000,
+  /** API statuses that mean "the token was rejected". */
+  unauthorizedStatuses: [401] as readonly number[],
+  /** A token counts as expired this long before its `expiresAt` (at most 10% of its lifetime). */
+  expiryMarginMs: 5_000,
+  /** After a failed background refresh, wait this long before the next one (the valid token stays in use). */
+  backgroundRetryMs: 5_000,
+  /** How long one call to the token store may take before tokenflight carries on without it. */
+  storeTimeoutMs: 1_000,
+  tokenRequest: {
+    /** Time limit of one token request attempt. */
+    timeoutMs: 10_000,
+    /** Attempts after the first, for network errors, timeouts, 408, 429 and 5xx. */
+    retries: 3,
+    /** Backoff before the first retry; it doubles each time, with jitter (half to all of it). */
+    minDelayMs: 250,
+    /** Backoff never exceeds this, `Retry-After` aside. */
+    maxDelayMs: 4_000,
+    /** `Retry-After` is honoured up to this long. */
+    maxRetryAfterMs: 30_000,
+    /** Larger token responses are refused. */
+    maxBodyBytes: 1_048_576,
+    /** After a refusal that retrying cannot fix (bad credentials…), fail fast for this long without a request. */
+    cooldownMs: 5_000,
+  },
+} as const;
+
+/** When a token's clock and ours disagree by at least this much, a JWT `exp` is corrected by the difference. */
+export const CLOCK_SKEW_THRESHOLD_MS = 5 * 60_000;

@@ -1,0 +1,187 @@
+const kBrand = Symbol.for('tokenflight.error');
+const kInspect = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Why a token could not be had. One code per cause, the same for every provider:
+ *
+ * - `ERR_TOKEN_CREDENTIALS`: the token endpoint refused to issue a token for these credentials
+ *   (HTTP 400/401/403, an OAuth `error`, or a 200 body flagged `success: false` / `status: false`).
+ *   Not retried; check the credentials, scope and audience.
+ * - `ERR_TOKEN_HTTP_STATUS`: the endpoint answered another status that retrying cannot fix (404, 405…);
+ *   usually a wrong `baseURL` or `tokenUrl`.
+ * - `ERR_TOKEN_RATE_LIMITED`: HTTP 429 on every attempt.
+ * - `ERR_TOKEN_UNAVAILABLE`: network errors, 408 or 5xx on every attempt.
+ * - `ERR_TOKEN_TIMEOUT`: every attempt ran out of time (`tokenRequest.timeoutMs`).
+ * - `ERR_TOKEN_REDIRECT`: the endpoint answered with a redirect. Never followed: a 307/308 would send
+ *   the credentials to another address.
+ * - `ERR_TOKEN_MALFORMED`: a successful answer without a usable token: not JSON, not an object, no
+ *   token, an empty or non-string token, characters not allowed in a bearer token, or a bad expiry.
+ * - `ERR_TOKEN_TOO_LARGE`: the answer was larger than `tokenRequest.maxBodyBytes` (1 MiB).
+ * - `ERR_TOKEN_ABORTED`: the token request was abandoned because the handle was ejected.
+ */
+export type TokenRequestErrorCode =
+  | 'ERR_TOKEN_CREDENTIALS'
+  | 'ERR_TOKEN_HTTP_STATUS'
+  | 'ERR_TOKEN_RATE_LIMITED'
+  | 'ERR_TOKEN_UNAVAILABLE'
+  | 'ERR_TOKEN_TIMEOUT'
+  | 'ERR_TOKEN_REDIRECT'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_ABORTED';
+
+/**
+ * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, plus
+ * `ERR_BODY_NOT_REPLAYABLE`: the API answered 401 to a request whose body is a stream, which
+ * cannot be sent twice (pass `tokenAuth: { replayBody }` to replay it).
+ */
+export type TokenflightErrorCode = TokenRequestErrorCode | 'ERR_BODY_NOT_REPLAYABLE';
+
+/** @ignore */
+export interface TokenflightErrorOptions {
+  code: TokenflightErrorCode;
+  provider?: string | undefined;
+  cause?: unknown;
+}
+
+function hasBrand(value: unknown): value is { name: unknown } {
+  return typeof value === 'object' && value !== null && kBrand in value;
+}
+
+/**
+ * The base class of every error tokenflight creates. Its message, `toJSON()` and `util.inspect`
+ * output never contain a credential or a token.
+ *
+ * `instanceof` works across duplicate installs (an ESM and a CJS copy of tokenflight in one
+ * process); prefer switching on `code`.
+ */
+export class TokenflightError extends Error {
+  /** @ignore */
+  static readonly errorName: string = 'TokenflightError';
+
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    if (!hasBrand(instance)) return false;
+    return this === TokenflightError || instance.name === this.errorName;
+  }
+
+  override name = 'TokenflightError';
+  /** What went wrong; see {@link TokenflightErrorCode}. */
+  readonly code: TokenflightErrorCode;
+  /** The name of the provider involved, when there is one. */
+  readonly provider: string | undefined;
+
+  /** @ignore */
+  constructor(message: string, options: TokenflightErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code;
+    this.provider = options.provider;
+  }
+
+  /** @ignore */
+  get [kBrand](): true {
+    return true;
+  }
+
+  /** A plain object with the facts of the error and nothing secret. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, message: this.message, code: this.code, provider: this.provider };
+  }
+
+  /** @ignore */
+  [kInspect](): string {
+    const facts = JSON.stringify(this.toJSON(), null, 2);
+    return `${this.stack ?? `${this.name}: ${this.message}`}\n${facts}`;
+  }
+}
+
+/** @ignore */
+export interface TokenRequestErrorOptions {
+  code: TokenRequestErrorCode;
+  provider: string;
+  url: string;
+  status?: number | undefined;
+  providerCode?: string | undefined;
+  attempts: number;
+  retryAfterMs?: number | undefined;
+  cause?: unknown;
+}
+
+/**
+ * What a request rejects with when its token could not be had.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await api.get('/v1/conversations');
+ * } catch (error) {
+ *   if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_CREDENTIALS') {
+ *     console.error(`check the ${error.provider} credentials (${error.providerCode ?? error.status})`);
+ *   }
+ * }
+ * ```
+ */
+export class TokenRequestError extends TokenflightError {
+  /** @ignore */
+  static override readonly errorName: string = 'TokenRequestError';
+
+  override name = 'TokenRequestError';
+  declare readonly code: TokenRequestErrorCode;
+  declare readonly provider: string;
+  /** HTTP status of the token endpoint's last answer, if it answered. */
+  readonly status: number | undefined;
+  /** The vendor's own error code: Marsview's `NJSCFE001`, an OAuth `error` such as `invalid_client`. */
+  readonly providerCode: string | undefined;
+  /** The token endpoint, without query string or user info. */
+  readonly url: string;
+  /** How many token requests were sent (0 when none was, during a cool-down). */
+  readonly attempts: number;
+  /** How long the endpoint asked us to wait (`Retry-After`), in ms, if it did. */
+  readonly retryAfterMs: number | undefined;
+
+  /** @ignore */
+  constructor(message: string, options: TokenRequestErrorOptions) {
+    super(message, { code: options.code, provider: options.provider, cause: options.cause });
+    this.status = options.status;
+    this.providerCode = options.providerCode;
+    this.url = options.url;
+    this.attempts = options.attempts;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      status: this.status,
+      providerCode: this.providerCode,
+      url: this.url,
+      attempts: this.attempts,
+      retryAfterMs: this.retryAfterMs,
+    };
+  }
+}
+
+/** True for every error tokenflight creates, whichever copy of tokenflight created it. */
+export function isTokenflightError(error: unknown): error is TokenflightError {
+  return hasBrand(error);
+}
+
+/** True for a {@link TokenRequestError}, whichever copy of tokenflight created it. */
+export function isTokenRequestError(error: unknown): error is TokenRequestError {
+  return hasBrand(error) && error.name === TokenRequestError.errorName;
+}
+
+/**
+ * A `TypeError` with a Node-style `code`, thrown when options are wrong. The message names the
+ * option and what was received, never a received secret.
+ */
+export interface InvalidOptionError extends TypeError {
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
+}
+
+/** @internal */
+export function invalidOption(
+  message: string,
+  code: InvalidOptionError['code'] = 'ERR_INVALID_ARG_VALUE',
+): InvalidOptionError {
+  return Object.assign(new TypeError(message), { code });
+}

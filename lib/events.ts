@@ -1,0 +1,78 @@
+import type { TokenRequestErrorCode } from './errors.js';
+
+/** Why tokenflight went to get a token. */
+export type RefreshReason =
+  /** There was no token yet. */
+  | 'missing'
+  /** The token had expired. */
+  | 'expired'
+  /** The token was inside its refresh window: refreshed in the background while it stayed in use. */
+  | 'refresh-window'
+  /** The API answered 401 to the current token. */
+  | 'rejected';
+
+/**
+ * What tokenflight reports through `onEvent`. Events carry a token's fingerprint (the first 8 hex
+ * digits of its SHA-256), never the token or a credential.
+ */
+export type TokenAuthEvent =
+  | {
+      type: 'token-fetched';
+      provider: string;
+      fingerprint: string;
+      expiresAt: number | null;
+      reason: RefreshReason;
+      /** Token requests sent, retries included. */
+      attempts: number;
+      durationMs: number;
+    }
+  | {
+      /** A token another handle or process had just put in the shared store was taken up instead of fetching. */
+      type: 'token-adopted';
+      provider: string;
+      fingerprint: string;
+      expiresAt: number | null;
+      reason: RefreshReason;
+    }
+  | {
+      type: 'token-failed';
+      provider: string;
+      error: Error;
+      reason: RefreshReason;
+      /** True when the current token stayed in use (a failed background refresh, retried later). */
+      background: boolean;
+    }
+  | {
+      type: 'token-retry';
+      provider: string;
+      attempt: number;
+      delayMs: number;
+      code: TokenRequestErrorCode;
+      status: number | undefined;
+    }
+  | {
+      type: 'token-invalidated';
+      provider: string;
+      fingerprint: string;
+      reason: 'rejected' | 'manual';
+    }
+  | {
+      type: 'request-replayed';
+      provider: string;
+      fingerprint: string;
+      method: string;
+      /** Origin and path, without query string. */
+      url: string;
+      /** True when the 401 was for an older token and the replay needed no token request. */
+      stale: boolean;
+    }
+  | {
+      /** The token store failed or was too slow; tokenflight carried on without it. */
+      type: 'store-failed';
+      provider: string;
+      operation: 'get' | 'set' | 'delete' | 'lock' | 'release';
+      error: unknown;
+    };
+
+/** The names of {@link TokenAuthEvent}s. */
+export type TokenAuthEventType = TokenAuthEvent['type'];

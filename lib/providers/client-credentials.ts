@@ -1,0 +1,113 @@
+import { invalidOption } from '../errors.js';
+import { expectHttpUrl } from '../url.js';
+import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
+import type { TokenProvider } from './endpoint.js';
+import { defineProvider, insecureAllowed, path, readOptions, type ProviderOptions } from './define.js';
+
+/** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'basic' | 'post';
+
+/** Options of {@link clientCredentials}. */
+export interface ClientCredentialsOptions extends ProviderOptions {
+  /** The authorization server's token endpoint. */
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Space-separated scopes, or a list of them. */
+  scope?: string | readonly string[];
+  /** The `audience` parameter (Auth0 and others). */
+  audience?: string;
+  /**
+   * `client_secret_basic` (HTTP Basic, the RFC's default) or `client_secret_post` (in the form
+   * body); `basic` and `post` are accepted as short names.
+   * @default 'client_secret_basic'
+   */
+  authMethod?: ClientAuthMethod;
+  /** Further form parameters, such as `resource` (RFC 8707). */
+  params?: Readonly<Record<string, string>>;
+}
+
+const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+');
+
+/**
+ * The standard OAuth 2.0 client-credentials grant (RFC 6749 §4.4): a form-encoded
+ * `grant_type=client_credentials` request, `scope` and `audience` when given, RFC 6749 §5.2 error
+ * bodies (`error` becomes the `providerCode`). Its tokens go only to `origins`, which default to
+ * the token URL's origin: set them to your API's.
+ *
+ * @example
+ * ```ts
+ * attachTokenAuth(api, {
+ *   providers: clientCredentials({
+ *     tokenUrl: 'https://auth.example.com/oauth2/token',
+ *     clientId, clientSecret, scope: ['read', 'write'],
+ *     origins: ['https://api.example.com'],
+ *   }),
+ * });
+ * ```
+ */
+export function clientCredentials(options: ClientCredentialsOptions): TokenProvider {
+  const context = 'clientCredentials()';
+  const given = readOptions(options, context, ['tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'authMethod', 'params']);
+  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
+  const clientId = expectString(given['clientId'], 'clientId', context);
+  const clientSecret = expectString(given['clientSecret'], 'clientSecret', context);
+  const audience = optionalString(given['audience'], 'audience', context);
+
+  const rawScope = given['scope'];
+  let scope: string | undefined;
+  if (Array.isArray(rawScope)) {
+    scope = rawScope.map((item: unknown, index) => expectString(item, `scope[${index}]`, context)).join(' ');
+  } else if (rawScope !== undefined) {
+    scope = expectString(rawScope, 'scope', context);
+  }
+
+  const method = given['authMethod'] ?? 'client_secret_basic';
+  if (!['client_secret_basic', 'client_secret_post', 'basic', 'post'].includes(method as string)) {
+    throw invalidOption(
+      `${context}: expected \`authMethod\` to be 'client_secret_basic' or 'client_secret_post', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`,
+    );
+  }
+  const usePost = method === 'client_secret_post' || method === 'post';
+
+  const params = given['params'];
+  if (params !== undefined && !isPlainObject(params)) {
+    throw invalidOption(`${context}: expected \`params\` to be an object of strings, got ${describe(params)}`, 'ERR_INVALID_ARG_TYPE');
+  }
+  const extra: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params ?? {})) extra[key] = expectString(value, `params.${key}`, context);
+
+  const body: Record<string, string> = { ...extra, grant_type: 'client_credentials' };
+  if (scope !== undefined) body['scope'] = scope;
+  if (audience !== undefined) body['audience'] = audience;
+  const headers: Record<string, string> = {};
+  if (usePost) {
+    body['client_id'] = clientId;
+    body['client_secret'] = clientSecret;
+  } else {
+    headers['Authorization'] = `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`;
+  }
+
+  return defineProvider({
+    context,
+    options: given,
+    defaultName: 'oauth2',
+    endpoint: {
+      kind: 'oauth2',
+      url,
+      method: 'POST',
+      encoding: 'form',
+      body,
+      headers,
+      secrets: [clientId, clientSecret, ...Object.values(headers)],
+      response: {
+        token: path('access_token'),
+        expiresIn: path('expires_in'),
+        tokenType: path('token_type'),
+        errorCode: [path('error')],
+        errorMessage: [path('error_description')],
+      },
+      defaultLifetimeMs: undefined,
+    },
+  });
+}

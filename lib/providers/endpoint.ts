@@ -1,0 +1,93 @@
+import { sha256Hex } from '../async.js';
+
+/** Where in a JSON response a value is, as property names from the root. */
+export type JsonPath = readonly string[];
+
+/** How to read a token endpoint's JSON answer. */
+export interface ResponseShape {
+  token: JsonPath;
+  expiresIn: JsonPath | undefined;
+  expiresInUnit: 'seconds' | 'milliseconds';
+  tokenType: JsonPath | undefined;
+  /** A flag that must be `true` in a successful answer (`status`, `success`). */
+  success: JsonPath | undefined;
+  /** Where the vendor puts its error code, in order of preference. */
+  errorCode: readonly JsonPath[];
+  /** Where the vendor puts a human-readable error message, in order of preference. */
+  errorMessage: readonly JsonPath[];
+}
+
+/** Everything needed to make and read one token request. Internal: users build it through the provider factories. */
+export interface TokenEndpoint {
+  kind: string;
+  url: URL;
+  method: 'POST' | 'GET';
+  encoding: 'json' | 'form';
+  body: Readonly<Record<string, unknown>> | undefined;
+  headers: Readonly<Record<string, string>>;
+  /** Values scrubbed from anything the endpoint says back before it reaches a message. */
+  secrets: readonly string[];
+  response: ResponseShape;
+  /** Lifetime to assume when the answer carries no expiry and the token is not a JWT with `exp`. */
+  defaultLifetimeMs: number | undefined;
+}
+
+/** @internal The key under which a provider keeps its endpoint description. */
+export const kEndpoint = Symbol.for('tokenflight.endpoint');
+
+/**
+ * A token source made by {@link symbl}, {@link marsview}, {@link singleView},
+ * {@link clientCredentials} or {@link jsonProvider}, to pass to `attachTokenAuth`.
+ * It holds the credentials; printing or serialising it shows only its name, origins and token URL.
+ */
+export interface TokenProvider {
+  /** The name used by `auth.token(name)`, `auth.invalidate(name)` and `tokenAuth: { provider }`. */
+  readonly name: string;
+  /** The origins this provider's tokens may be sent to. */
+  readonly origins: readonly string[];
+  /** The token endpoint, without query string. */
+  readonly tokenUrl: string;
+  /** @internal */
+  readonly [kEndpoint]: TokenEndpoint;
+}
+
+export function readPath(value: unknown, path: JsonPath): unknown {
+  let current = value;
+  for (const segment of path) {
+    if (typeof current !== 'object' || current === null || !Object.prototype.hasOwnProperty.call(current, segment)) {
+      return undefined;
+    }
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+/**
+ * The cache and single-flight key of an endpoint: a SHA-256 of everything that changes which token
+ * it issues (kind, URL, method, body, headers), so two tenants of one provider never share a token
+ * and a rotated secret never reuses a token minted with the old one. Credentials never appear in it.
+ */
+export function endpointKey(endpoint: TokenEndpoint): Promise<string> {
+  const material = canonical([
+    'tokenflight/v1',
+    endpoint.kind,
+    endpoint.url.href,
+    endpoint.method,
+    endpoint.encoding,
+    endpoint.body ?? null,
+    endpoint.headers,
+  ]);
+  return sha256Hex(JSON.stringify(material));
+}

@@ -1,0 +1,62 @@
+/** A token as tokenflight caches it. */
+export interface StoredToken {
+  readonly accessToken: string;
+  /** `Bearer` for bearer tokens (normalised from any casing). */
+  readonly tokenType: string;
+  /** Epoch ms, or `null` when the provider gave no way to know (then it is refreshed on 401 only). */
+  readonly expiresAt: number | null;
+  /** Epoch ms at which it was requested. */
+  readonly obtainedAt: number;
+}
+
+/** A held lock; see {@link TokenStore.lock}. */
+export interface TokenStoreLock {
+  /** Releases the lock if this holder still owns it. */
+  release(): Promise<void>;
+}
+
+/** Options of {@link TokenStore.lock}. */
+export interface TokenStoreLockOptions {
+  /** The lock frees itself after this long, so a crashed holder does not block others forever. */
+  ttlMs: number;
+  /** Give up waiting for the lock after this long. */
+  waitMs: number;
+  /** Abandons the wait. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Where tokens are cached, keyed by a hash of provider, endpoint and credentials (never the
+ * credentials themselves). Pass one store to several `attachTokenAuth` calls, or to several
+ * processes (a `RedisTokenStore`), and they share one token and one token request.
+ *
+ * tokenflight keeps the current token in memory as well and consults the store when it needs a
+ * token, so a store is called per token rotation, not per request. A store that throws or takes
+ * longer than `storeTimeoutMs` is passed over: requests go on, with single-flight per process.
+ */
+export interface TokenStore {
+  /** The stored token, or `undefined` if there is none or it has expired. */
+  get(key: string): Promise<StoredToken | undefined>;
+  /**
+   * Stores `token` unless the entry already holds a newer one (later `expiresAt`, then later
+   * `obtainedAt`), and resolves to whichever token the entry now holds. The entry expires with
+   * the token.
+   */
+  set(key: string, token: StoredToken): Promise<StoredToken>;
+  /** Removes the entry only if it still holds `accessToken` (compare-and-delete); true if removed. */
+  delete(key: string, accessToken: string): Promise<boolean>;
+  /**
+   * Optional: lets one holder at a time fetch the token for `key`; the others wait, then re-read
+   * the store instead of fetching. Resolves to the lock, or `undefined` if it was not acquired
+   * within `waitMs` (tokenflight then re-reads the store and, if still empty, fetches anyway).
+   */
+  lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined>;
+}
+
+/** True if `candidate` should replace `existing`: it expires later, or as late but was obtained later. */
+export function isNewerToken(candidate: StoredToken, existing: StoredToken): boolean {
+  const a = candidate.expiresAt ?? Infinity;
+  const b = existing.expiresAt ?? Infinity;
+  if (a !== b) return a > b;
+  return candidate.obtainedAt > existing.obtainedAt;
+}

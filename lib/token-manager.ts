@@ -1,0 +1,262 @@
+import pMemoize from 'p-memoize';
+import { fingerprint, withDeadline } from './async.js';
+import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
+import type { RefreshReason, TokenAuthEvent } from './events.js';
+import { tokenTimes } from './expiry.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+
+/** Where a token manager gets new tokens: one provider with one set of credentials. */
+export interface TokenSource {
+  readonly name: string;
+  /** The store key: a hash of provider, endpoint and credentials. */
+  readonly key: Promise<string>;
+  fetch(signal: AbortSignal): Promise<{ token: StoredToken; attempts: number }>;
+}
+
+/** The token a manager currently sends, with its timings worked out once. */
+export interface CurrentToken {
+  readonly token: StoredToken;
+  /** Goes up by one each time a different token becomes current. */
+  readonly generation: number;
+  readonly refreshAt: number;
+  readonly expiredAt: number;
+  /** The `Authorization` header value. */
+  readonly header: string;
+  readonly fingerprint: string;
+}
+
+export interface TokenManagerOptions {
+  source: TokenSource;
+  store: TokenStore;
+  now: () => number;
+  random: () => number;
+  refreshWindowMs: number;
+  expiryMarginMs: number;
+  backgroundRetryMs: number;
+  cooldownMs: number;
+  storeTimeoutMs: number;
+  /** How long the store lock is held at most, and waited for at most. */
+  lockTtlMs: number;
+  emit: (event: TokenAuthEvent) => void;
+}
+
+export interface TokenManager {
+  readonly name: string;
+  /** The token to send right now, if there is one. Never waits; inside the refresh window it starts one background refresh. */
+  peek(): CurrentToken | undefined;
+  /** The token to send, waiting for the shared refresh when there is no usable one. */
+  get(): Promise<CurrentToken>;
+  /** A request that carried the token of `generation` was answered 401: the token to replay it with. */
+  rejected(generation: number): Promise<CurrentToken>;
+  /** Drops the current token, here and in the store (compare-and-delete). */
+  invalidate(): Promise<void>;
+  /** Abandons token requests in flight and their backoff timers. */
+  dispose(): void;
+}
+
+/** Refusals that retrying cannot fix: after one, fail fast for `cooldownMs` rather than ask again. */
+const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
+  'ERR_TOKEN_CREDENTIALS',
+  'ERR_TOKEN_HTTP_STATUS',
+  'ERR_TOKEN_REDIRECT',
+  'ERR_TOKEN_MALFORMED',
+  'ERR_TOKEN_TOO_LARGE',
+  'ERR_TOKEN_RATE_LIMITED',
+]);
+
+const noop = (): void => undefined;
+
+/**
+ * Cache, expiry, refresh window, single-flight and the stale-401 rule for one provider. Knows
+ * nothing of axios: it is given a clock, a store and a function that fetches a token.
+ *
+ * Simple rules:
+ * - No token, or it has expired (`expiredAt`): callers wait for the shared refresh (MUST refresh).
+ * - Inside the refresh window (`refreshAt`): callers keep the current token while one background
+ *   refresh runs (SHOULD refresh). If it fails, the token stays in use and the next background
+ *   attempt waits `backgroundRetryMs`; nothing is thrown to anyone.
+ * - One flight at a time (p-memoize, registered before its first await and cleared when it
+ *   settles, so a failure is never cached and every waiter gets the same outcome). The store's
+ *   lock extends that to every handle sharing the store, and with Redis to the fleet: the lock
+ *   holder fetches, the others re-read the store.
+ * - A 401 for an older token: replay with the current one, no token request. A 401 for the
+ *   current token: compare-and-delete it in the store, refresh, replay.
+ */
+export function createTokenManager(options: TokenManagerOptions): TokenManager {
+  const { source, store, now, emit } = options;
+  const lifecycle = new AbortController();
+  const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
+  let current: CurrentToken | undefined;
+  let generation = 0;
+  let rejectedToken: string | undefined;
+  let backgroundNotBefore = 0;
+  let refreshing = false;
+  let cooldown: { until: number; error: TokenRequestError } | undefined;
+
+  const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
+
+  function isUsable(token: CurrentToken | undefined, at: number): token is CurrentToken {
+    return token !== undefined && at < token.expiredAt;
+  }
+
+  function peek(): CurrentToken | undefined {
+    const token = current;
+    if (token === undefined) return undefined;
+    const at = now();
+    if (at < token.refreshAt) return token;
+    if (at >= token.expiredAt) return undefined;
+    if (!refreshing && at >= backgroundNotBefore) flight('refresh-window').catch(noop);
+    return token;
+  }
+
+  /** Whether a token found in the store will do, instead of fetching one. */
+  function isAcceptable(found: StoredToken | undefined): found is StoredToken {
+    if (found === undefined || found.accessToken === rejectedToken) return false;
+    const at = now();
+    const times = tokenTimes(found, timing);
+    if (at >= times.expiredAt) return false;
+    // While our token is still usable we are refreshing ahead: only a different, fresh token helps.
+    if (isUsable(current, at)) return found.accessToken !== current.token.accessToken && at < times.refreshAt;
+    return true;
+  }
+
+  async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
+    refreshing = true;
+    const startedAt = now();
+    try {
+      const key = await source.key;
+      const found = await storeCall('get', () => store.get(key), undefined);
+      if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
+
+      const lock = await acquireLock(key);
+      try {
+        if (lock !== 'none') {
+          // Double-checked: the previous holder may have just written a token.
+          const again = await storeCall('get', () => store.get(key), undefined);
+          if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
+        }
+        throwIfCoolingDown();
+        const { token, attempts } = await source.fetch(lifecycle.signal);
+        const winner = await storeCall('set', () => store.set(key, token), token);
+        return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
+      } finally {
+        if (typeof lock === 'object') void storeCall('release', () => lock.release(), undefined);
+      }
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (isTokenRequestError(failure) && COOLDOWN_CODES.has(failure.code) && failure.attempts > 0 && options.cooldownMs > 0) {
+        cooldown = { until: now() + Math.max(options.cooldownMs, failure.retryAfterMs ?? 0), error: failure };
+      }
+      const background = isUsable(current, now());
+      if (background) backgroundNotBefore = now() + options.backgroundRetryMs;
+      emit({ type: 'token-failed', provider: source.name, error: failure, reason, background });
+      throw failure;
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  async function acquireLock(key: string): Promise<TokenStoreLock | 'none' | 'timeout'> {
+    if (store.lock === undefined) return 'none';
+    const lockOptions = { ttlMs: options.lockTtlMs, waitMs: options.lockTtlMs, signal: lifecycle.signal };
+    const lock = await storeCall('lock', () => store.lock!(key, lockOptions), 'none' as const, options.lockTtlMs + options.storeTimeoutMs);
+    return lock ?? 'timeout';
+  }
+
+  function throwIfCoolingDown(): void {
+    if (cooldown === undefined || now() >= cooldown.until) return;
+    const { error } = cooldown;
+    const seconds = Math.ceil((cooldown.until - now()) / 1000);
+    throw new TokenRequestError(`${error.message}; not asked again for ${seconds} s (cool-down)`, {
+      code: error.code,
+      provider: error.provider,
+      url: error.url,
+      status: error.status,
+      providerCode: error.providerCode,
+      attempts: 0,
+      retryAfterMs: error.retryAfterMs,
+    });
+  }
+
+  async function adopt(
+    token: StoredToken,
+    how: { kind: 'adopted'; reason: RefreshReason } | { kind: 'fetched'; reason: RefreshReason; attempts: number; durationMs: number },
+  ): Promise<CurrentToken> {
+    const previous = current;
+    const sameToken = previous?.token.accessToken === token.accessToken;
+    if (sameToken && previous.token.expiresAt === token.expiresAt) {
+      // The endpoint handed back the token we have: don't ask again straight away.
+      backgroundNotBefore = now() + options.backgroundRetryMs;
+      return previous;
+    }
+    const times = tokenTimes(token, { ...timing, jitter: options.random() });
+    const next: CurrentToken = {
+      token,
+      generation: sameToken ? previous.generation : ++generation,
+      refreshAt: times.refreshAt,
+      expiredAt: times.expiredAt,
+      header: `${token.tokenType} ${token.accessToken}`,
+      fingerprint: sameToken ? previous.fingerprint : await fingerprint(token.accessToken),
+    };
+    current = next;
+    cooldown = undefined;
+    if (sameToken) backgroundNotBefore = now() + options.backgroundRetryMs;
+    const facts = { provider: source.name, fingerprint: next.fingerprint, expiresAt: token.expiresAt, reason: how.reason };
+    emit(how.kind === 'fetched' ? { type: 'token-fetched', ...facts, attempts: how.attempts, durationMs: how.durationMs } : { type: 'token-adopted', ...facts });
+    return next;
+  }
+
+  /** Store calls are bounded and never fatal: on error or timeout, carry on as if the store had nothing. */
+  async function storeCall<T, F>(
+    operation: 'get' | 'set' | 'delete' | 'lock' | 'release',
+    call: () => Promise<T>,
+    fallback: F,
+    timeoutMs = options.storeTimeoutMs,
+  ): Promise<T | F> {
+    try {
+      return await withDeadline(call(), timeoutMs, () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`));
+    } catch (error) {
+      emit({ type: 'store-failed', provider: source.name, operation, error });
+      return fallback;
+    }
+  }
+
+  async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {
+    rejectedToken = token.accessToken;
+    emit({ type: 'token-invalidated', provider: source.name, fingerprint: tokenFingerprint ?? (await fingerprint(token.accessToken)), reason });
+    const key = await source.key;
+    await storeCall('delete', () => store.delete(key, token.accessToken), false);
+  }
+
+  return {
+    name: source.name,
+    peek,
+    get() {
+      const token = peek();
+      return token === undefined ? flight(current === undefined ? 'missing' : 'expired') : Promise.resolve(token);
+    },
+    async rejected(sentGeneration) {
+      const token = current;
+      if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) return token;
+      if (token !== undefined && token.generation === sentGeneration) {
+        current = undefined;
+        await forget(token.token, 'rejected', token.fingerprint);
+      }
+      const next = await flight('rejected');
+      // We may have joined a flight that took up the rejected token just before it was rejected.
+      return next.token.accessToken === rejectedToken ? flight('rejected') : next;
+    },
+    async invalidate() {
+      const token = current;
+      current = undefined;
+      if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
+      const key = await source.key;
+      const stored = await storeCall('get', () => store.get(key), undefined);
+      if (stored !== undefined) await forget(stored, 'manual');
+    },
+    dispose() {
+      current = undefined;
+      lifecycle.abort(new Error('tokenflight handle ejected'));
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { defineConfig, type Options } from 'tsup';
+
+const entry = {
+  index: 'lib/index.ts',
+  testing: 'lib/testing/index.ts',
+};
+
+const shared: Options = {
+  entry,
+  outDir: 'dist',
+  target: 'node20',
+  platform: 'neutral',
+  sourcemap: true,
+  dts: true,
+  clean: false,
+  external: ['axios', 'ioredis', /^node:/],
+};
+
+export default defineConfig([
+  // ESM keeps p-memoize (ESM-only) as a dependency, shared with the application.
+  { ...shared, format: 'esm', splitting: true, clean: true },
+  // CJS bundles p-memoize, so require('tokenflight') never needs Node's require-of-ESM.
+  { ...shared, format: 'cjs', splitting: false, noExternal: ['p-memoize', 'mimic-function'] },
+]);
