@@ -5,7 +5,18 @@ const config: Config = {
   roots: ['<rootDir>/__tests__'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', verbatimModuleSyntax: false, allowJs: true, isolatedModules: true } }],
+    '^.+\\.[tj]s$': [
+      'ts-jest',
+      {
+        tsconfig: {
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          verbatimModuleSyntax: false,
+          allowJs: true,
+          isolatedModules: true,
+        },
+      },
+    ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(p-memoize|mimic-function)/)'],
 };

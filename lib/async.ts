@@ -7,11 +7,12 @@ export function unrefTimer(callback: () => void, ms: number): ReturnType<typeof 
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  const reason = (): unknown => signal.reason;
+  if (signal.aborted) return Promise.reject(reason());
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(reason());
     };
     const timer = unrefTimer(() => {
       signal.removeEventListener('abort', onAbort);

@@ -17,7 +17,7 @@ import { createOriginResolver, displayTarget } from './routing.js';
 import type { TokenStore } from './store.js';
 import { MemoryTokenStore } from './stores/memory.js';
 import { createTokenManager, type CurrentToken, type TokenManager } from './token-manager.js';
-import { describe, expectFunction, expectKnownKeys, expectNumber, expectOptions } from './validate.js';
+import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from './validate.js';
 
 /** Per-request options, under the `tokenAuth` key of an axios request config. */
 export interface TokenAuthRequestOptions {
@@ -178,7 +178,8 @@ const TOKEN_REQUEST_KEYS = Object.keys(DEFAULTS.tokenRequest);
 
 function readProviders(value: unknown): TokenProvider[] {
   const list: unknown[] = Array.isArray(value) ? value : [value];
-  if (list.length === 0) throw invalidOption('attachTokenAuth(): expected `providers` to hold at least one provider, got an empty array');
+  if (list.length === 0)
+    throw invalidOption('attachTokenAuth(): expected `providers` to hold at least one provider, got an empty array');
   const names = new Set<string>();
   return list.map((provider, index) => {
     if (typeof provider !== 'object' || provider === null || !(kEndpoint in provider)) {
@@ -226,7 +227,7 @@ function challengeAllowsRefresh(challenge: string | undefined): boolean {
 function headerText(headers: unknown, name: string): string | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
   const get = (headers as { get?: unknown }).get;
-  const value =
+  const value: unknown =
     typeof get === 'function'
       ? (get as (name: string) => unknown).call(headers, name)
       : Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
@@ -264,32 +265,49 @@ function isReplayable(data: unknown): boolean {
  */
 export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptions): TokenAuth {
   const context = 'attachTokenAuth()';
-  if (typeof instance?.interceptors?.request?.use !== 'function') {
+  if (!isAxiosInstance(instance)) {
     throw invalidOption(`${context}: expected an axios instance, got ${describe(instance)}`, 'ERR_INVALID_ARG_TYPE');
   }
   const given = expectOptions(options, context);
   expectKnownKeys(given, TOKEN_AUTH_KEYS, context);
-  const providers = readProviders(given['providers']);
-  const store = given['store'] ?? new MemoryTokenStore();
+  const providers = readProviders(options.providers);
+  const store = options.store ?? new MemoryTokenStore();
   if (!isTokenStore(store)) {
-    throw invalidOption(`${context}: expected \`store\` to have get, set and delete methods, got ${describe(store)}`, 'ERR_INVALID_ARG_TYPE');
+    throw invalidOption(
+      `${context}: expected \`store\` to have get, set and delete methods, got ${describe(store)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
-  const settings = readTokenRequest(given['tokenRequest']);
+  const settings = readTokenRequest(options.tokenRequest);
   const number = (key: string, fallback: number): number => expectNumber(given[key], key, context) ?? fallback;
   const refreshWindowMs = number('refreshWindowMs', DEFAULTS.refreshWindowMs);
   const expiryMarginMs = number('expiryMarginMs', DEFAULTS.expiryMarginMs);
   const backgroundRetryMs = number('backgroundRetryMs', DEFAULTS.backgroundRetryMs);
   const storeTimeoutMs = number('storeTimeoutMs', DEFAULTS.storeTimeoutMs);
-  const statuses = given['unauthorizedStatuses'] ?? DEFAULTS.unauthorizedStatuses;
-  if (!Array.isArray(statuses) || !statuses.every((status) => Number.isInteger(status) && status >= 400 && status < 600)) {
-    throw invalidOption(`${context}: expected \`unauthorizedStatuses\` to be an array of HTTP error statuses, got ${describe(statuses)}`);
+  const statuses: unknown = options.unauthorizedStatuses ?? DEFAULTS.unauthorizedStatuses;
+  if (
+    !Array.isArray(statuses) ||
+    !statuses.every((status) => Number.isInteger(status) && (status as number) >= 400 && (status as number) < 600)
+  ) {
+    throw invalidOption(
+      `${context}: expected \`unauthorizedStatuses\` to be an array of HTTP error statuses, got ${describe(statuses)}`,
+    );
   }
-  const unauthorizedStatuses = new Set<number>(statuses as number[]);
-  const isTokenRejected = expectFunction<(context: RejectionContext) => boolean>(given['isTokenRejected'], 'isTokenRejected', context);
-  const onEvent = expectFunction<(event: TokenAuthEvent) => void>(given['onEvent'], 'onEvent', context);
-  const tokenClient = (given['tokenClient'] as AxiosInstance | undefined) ?? axios.create();
+  const unauthorizedStatuses = new Set<unknown>(statuses);
+  checkFunction(options.isTokenRejected, 'isTokenRejected', context);
+  checkFunction(options.onEvent, 'onEvent', context);
+  const { isTokenRejected, onEvent } = options;
+  if (options.tokenClient !== undefined && !isAxiosInstance(options.tokenClient)) {
+    throw invalidOption(
+      `${context}: expected \`tokenClient\` to be an axios instance, got ${describe(options.tokenClient)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
+  }
+  const tokenClient = options.tokenClient ?? axios.create();
   if (tokenClient === instance) {
-    throw invalidOption(`${context}: \`tokenClient\` must not be the instance tokenflight is attached to: its token requests would go through tokenflight`);
+    throw invalidOption(
+      `${context}: \`tokenClient\` must not be the instance tokenflight is attached to: its token requests would go through tokenflight`,
+    );
   }
 
   const emit = (event: TokenAuthEvent): void => {
@@ -320,7 +338,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
             onRetry: (retry) => emit({ type: 'token-retry', provider: provider.name, ...retry }),
           }),
       },
-      store: store as TokenStore,
+      store,
       now: Date.now,
       random: Math.random,
       refreshWindowMs,
@@ -348,7 +366,9 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     if (requested === undefined) return candidates?.[0];
     const runtime = runtimes.get(requested);
     if (runtime === undefined) {
-      throw invalidOption(`tokenAuth.provider: no provider named "${requested}" is attached (attached: ${[...runtimes.keys()].join(', ')})`);
+      throw invalidOption(
+        `tokenAuth.provider: no provider named "${requested}" is attached (attached: ${[...runtimes.keys()].join(', ')})`,
+      );
     }
     if (candidates?.includes(runtime) !== true) {
       throw invalidOption(
@@ -364,16 +384,10 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     _response?: unknown,
     request?: { url?: string },
   ): void => {
-    let sameOrigin = false;
-    try {
-      sameOrigin = request?.url !== undefined && new URL(String(redirect['href'])).origin === new URL(request.url).origin;
-    } catch {
-      sameOrigin = false;
-    }
     const headers = redirect['headers'];
-    if (sameOrigin || typeof headers !== 'object' || headers === null) return;
+    if (isSameOrigin(redirect['href'], request?.url) || typeof headers !== 'object' || headers === null) return;
     for (const key of Object.keys(headers)) {
-      if (key.toLowerCase() === 'authorization') delete (headers as Record<string, unknown>)[key];
+      if (key.toLowerCase() === 'authorization') Reflect.deleteProperty(headers, key);
     }
   };
   const guards = new WeakSet<object>([stripOnCrossOrigin]);
@@ -401,7 +415,8 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     config.headers.set('Authorization', current.header);
     if (option === undefined) {
       let sent = runtime.sent;
-      if (sent?.generation !== current.generation) sent = runtime.sent = new SentToken(runtime.provider.name, current, false, undefined);
+      if (sent?.generation !== current.generation)
+        sent = runtime.sent = new SentToken(runtime.provider.name, current, false, undefined);
       config.tokenAuth = sent;
     } else {
       const replayed = option instanceof SentToken && option.replayed;
@@ -426,13 +441,19 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
         settle();
       };
       const onCancel = (reason: unknown): void => finish(() => reject(reason));
-      if (signal?.aborted === true) return onAbort();
+      if (signal?.aborted === true) {
+        onAbort();
+        return;
+      }
       signal?.addEventListener?.('abort', onAbort);
       cancelToken?.subscribe(onCancel);
       if (timeoutMs > 0) {
         const code = config.transitional?.clarifyTimeoutError === true ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED;
         timer = unrefTimer(
-          () => finish(() => reject(new AxiosError(`timeout of ${timeoutMs}ms exceeded while waiting for a token`, code, config))),
+          () =>
+            finish(() =>
+              reject(new AxiosError(`timeout of ${timeoutMs}ms exceeded while waiting for a token`, code, config)),
+            ),
           timeoutMs,
         );
       }
@@ -443,7 +464,9 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     });
   }
 
-  const onRequest = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+  const onRequest = (
+    config: InternalAxiosRequestConfig,
+  ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
     const option = config.tokenAuth;
     if (option === false) return config;
     const runtime = route(config, option?.provider);
@@ -460,7 +483,8 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     maskToken(error, sent.accessToken);
     const runtime = runtimes.get(sent.provider);
     const response = error.response;
-    if (runtime === undefined || sent.replayed || response === undefined || !unauthorizedStatuses.has(response.status)) throw error;
+    if (runtime === undefined || sent.replayed || response === undefined || !unauthorizedStatuses.has(response.status))
+      throw error;
     const challenge = headerText(response.headers, 'www-authenticate');
     const rejected = isTokenRejected
       ? isTokenRejected({ provider: sent.provider, status: response.status, challenge, data: response.data })
@@ -487,7 +511,10 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
       url: displayTarget(config),
       stale: current.generation !== sent.generation,
     });
-    const replay: InternalAxiosRequestConfig = { ...config, tokenAuth: new SentToken(sent.provider, current, true, sent.replayBody) };
+    const replay: InternalAxiosRequestConfig = {
+      ...config,
+      tokenAuth: new SentToken(sent.provider, current, true, sent.replayBody),
+    };
     if (sent.replayBody === undefined) {
       // The body was serialised by the first attempt; send those exact bytes again.
       replay.transformRequest = [(data: unknown) => data];
@@ -505,9 +532,11 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   let ejected = false;
 
   const pick = (name: string | undefined): Runtime => {
-    const runtime = name === undefined ? runtimes.values().next().value : runtimes.get(name);
+    const runtime = runtimes.get(name ?? providers[0]?.name ?? '');
     if (runtime === undefined) {
-      throw invalidOption(`no provider named "${String(name)}" is attached (attached: ${[...runtimes.keys()].join(', ')})`);
+      throw invalidOption(
+        `no provider named "${String(name)}" is attached (attached: ${[...runtimes.keys()].join(', ')})`,
+      );
     }
     return runtime;
   };
@@ -528,12 +557,26 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
       instance.interceptors.response.eject(responseId);
       for (const runtime of runtimes.values()) runtime.manager.dispose();
       if ((instance as { [kAttached]?: TokenAuth })[kAttached] === handle) {
-        delete (instance as { [kAttached]?: TokenAuth })[kAttached];
+        Reflect.deleteProperty(instance, kAttached);
       }
     },
   };
   Object.defineProperty(instance, kAttached, { value: handle, enumerable: false, configurable: true, writable: true });
   return handle;
+}
+
+function isSameOrigin(next: unknown, previous: string | undefined): boolean {
+  if (typeof next !== 'string' || previous === undefined) return false;
+  try {
+    return new URL(next).origin === new URL(previous).origin;
+  } catch {
+    return false;
+  }
+}
+
+function isAxiosInstance(value: unknown): value is AxiosInstance {
+  const interceptors = (value as { interceptors?: { request?: { use?: unknown } } } | null | undefined)?.interceptors;
+  return typeof value === 'function' && typeof interceptors?.request?.use === 'function';
 }
 
 function isTokenStore(value: unknown): value is TokenStore {
@@ -546,4 +589,3 @@ function isTokenStore(value: unknown): value is TokenStore {
     (store['lock'] === undefined || typeof store['lock'] === 'function')
   );
 }
-

@@ -1,5 +1,12 @@
 export { attachTokenAuth } from './attach.js';
-export type { RejectionContext, Token, TokenAuth, TokenAuthOptions, TokenAuthRequestOptions, TokenRequestOptions } from './attach.js';
+export type {
+  RejectionContext,
+  Token,
+  TokenAuth,
+  TokenAuthOptions,
+  TokenAuthRequestOptions,
+  TokenRequestOptions,
+} from './attach.js';
 export { DEFAULTS } from './defaults.js';
 export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
 export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';

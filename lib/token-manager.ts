@@ -144,7 +144,12 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      if (isTokenRequestError(failure) && COOLDOWN_CODES.has(failure.code) && failure.attempts > 0 && options.cooldownMs > 0) {
+      if (
+        isTokenRequestError(failure) &&
+        COOLDOWN_CODES.has(failure.code) &&
+        failure.attempts > 0 &&
+        options.cooldownMs > 0
+      ) {
         cooldown = { until: now() + Math.max(options.cooldownMs, failure.retryAfterMs ?? 0), error: failure };
       }
       const background = isUsable(current, now());
@@ -158,8 +163,14 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   async function acquireLock(key: string): Promise<TokenStoreLock | 'none' | 'timeout'> {
     if (store.lock === undefined) return 'none';
+    const takeLock = store.lock.bind(store);
     const lockOptions = { ttlMs: options.lockTtlMs, waitMs: options.lockTtlMs, signal: lifecycle.signal };
-    const lock = await storeCall('lock', () => store.lock!(key, lockOptions), 'none' as const, options.lockTtlMs + options.storeTimeoutMs);
+    const lock = await storeCall(
+      'lock',
+      () => takeLock(key, lockOptions),
+      'none' as const,
+      options.lockTtlMs + options.storeTimeoutMs,
+    );
     return lock ?? 'timeout';
   }
 
@@ -180,7 +191,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   async function adopt(
     token: StoredToken,
-    how: { kind: 'adopted'; reason: RefreshReason } | { kind: 'fetched'; reason: RefreshReason; attempts: number; durationMs: number },
+    how:
+      | { kind: 'adopted'; reason: RefreshReason }
+      | { kind: 'fetched'; reason: RefreshReason; attempts: number; durationMs: number },
   ): Promise<CurrentToken> {
     const previous = current;
     const sameToken = previous?.token.accessToken === token.accessToken;
@@ -201,8 +214,17 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     current = next;
     cooldown = undefined;
     if (sameToken) backgroundNotBefore = now() + options.backgroundRetryMs;
-    const facts = { provider: source.name, fingerprint: next.fingerprint, expiresAt: token.expiresAt, reason: how.reason };
-    emit(how.kind === 'fetched' ? { type: 'token-fetched', ...facts, attempts: how.attempts, durationMs: how.durationMs } : { type: 'token-adopted', ...facts });
+    const facts = {
+      provider: source.name,
+      fingerprint: next.fingerprint,
+      expiresAt: token.expiresAt,
+      reason: how.reason,
+    };
+    emit(
+      how.kind === 'fetched'
+        ? { type: 'token-fetched', ...facts, attempts: how.attempts, durationMs: how.durationMs }
+        : { type: 'token-adopted', ...facts },
+    );
     return next;
   }
 
@@ -214,7 +236,11 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     timeoutMs = options.storeTimeoutMs,
   ): Promise<T | F> {
     try {
-      return await withDeadline(call(), timeoutMs, () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`));
+      return await withDeadline(
+        call(),
+        timeoutMs,
+        () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
+      );
     } catch (error) {
       emit({ type: 'store-failed', provider: source.name, operation, error });
       return fallback;
@@ -223,7 +249,12 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 
   async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {
     rejectedToken = token.accessToken;
-    emit({ type: 'token-invalidated', provider: source.name, fingerprint: tokenFingerprint ?? (await fingerprint(token.accessToken)), reason });
+    emit({
+      type: 'token-invalidated',
+      provider: source.name,
+      fingerprint: tokenFingerprint ?? (await fingerprint(token.accessToken)),
+      reason,
+    });
     const key = await source.key;
     await storeCall('delete', () => store.delete(key, token.accessToken), false);
   }

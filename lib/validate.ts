@@ -29,7 +29,10 @@ export function expectKnownKeys(options: Record<string, unknown>, allowed: reado
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const near = allowed.find((candidate) => candidate.toLowerCase() === key.toLowerCase());
-    const hint = near === undefined ? ` (known options: ${allowed.map((k) => `\`${k}\``).join(', ')})` : ` (did you mean \`${near}\`?)`;
+    const hint =
+      near === undefined
+        ? ` (known options: ${allowed.map((k) => `\`${k}\``).join(', ')})`
+        : ` (did you mean \`${near}\`?)`;
     throw invalidOption(`${context}: unknown option \`${key}\`${hint}`);
   }
 }
@@ -50,7 +53,10 @@ export function optionalString(value: unknown, path: string, context: string): s
 
 export function expectBoolean(value: unknown, path: string, context: string): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value;
-  throw invalidOption(`${context}: expected \`${path}\` to be a boolean, got ${describe(value)}`, 'ERR_INVALID_ARG_TYPE');
+  throw invalidOption(
+    `${context}: expected \`${path}\` to be a boolean, got ${describe(value)}`,
+    'ERR_INVALID_ARG_TYPE',
+  );
 }
 
 export function expectNumber(
@@ -71,10 +77,11 @@ export function expectNumber(
   return value;
 }
 
-export function expectFunction<T>(value: unknown, path: string, context: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') {
-    throw invalidOption(`${context}: expected \`${path}\` to be a function, got ${describe(value)}`, 'ERR_INVALID_ARG_TYPE');
+export function checkFunction(value: unknown, path: string, context: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw invalidOption(
+      `${context}: expected \`${path}\` to be a function, got ${describe(value)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
-  return value as T;
 }

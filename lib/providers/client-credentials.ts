@@ -48,7 +48,15 @@ const formEncode = (value: string): string => encodeURIComponent(value).replace(
  */
 export function clientCredentials(options: ClientCredentialsOptions): TokenProvider {
   const context = 'clientCredentials()';
-  const given = readOptions(options, context, ['tokenUrl', 'clientId', 'clientSecret', 'scope', 'audience', 'authMethod', 'params']);
+  const given = readOptions(options, context, [
+    'tokenUrl',
+    'clientId',
+    'clientSecret',
+    'scope',
+    'audience',
+    'authMethod',
+    'params',
+  ]);
   const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
   const clientId = expectString(given['clientId'], 'clientId', context);
   const clientSecret = expectString(given['clientSecret'], 'clientSecret', context);
@@ -72,7 +80,10 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
 
   const params = given['params'];
   if (params !== undefined && !isPlainObject(params)) {
-    throw invalidOption(`${context}: expected \`params\` to be an object of strings, got ${describe(params)}`, 'ERR_INVALID_ARG_TYPE');
+    throw invalidOption(
+      `${context}: expected \`params\` to be an object of strings, got ${describe(params)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
   const extra: Record<string, string> = {};
   for (const [key, value] of Object.entries(params ?? {})) extra[key] = expectString(value, `params.${key}`, context);

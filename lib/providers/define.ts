@@ -30,7 +30,10 @@ export interface ProviderInput {
   context: string;
   options: Record<string, unknown>;
   defaultName: string;
-  endpoint: Omit<TokenEndpoint, 'url' | 'response'> & { url: URL; response: Partial<ResponseShape> & Pick<ResponseShape, 'token'> };
+  endpoint: Omit<TokenEndpoint, 'url' | 'response'> & {
+    url: URL;
+    response: Partial<ResponseShape> & Pick<ResponseShape, 'token'>;
+  };
 }
 
 /** Reads a factory's options object and checks its keys; `keys` are the factory's own options. */
@@ -45,9 +48,19 @@ export function insecureAllowed(options: Record<string, unknown>, context: strin
 }
 
 /** Resolves a vendor's path against a base URL option (default or given). */
-export function endpointUrl(options: Record<string, unknown>, context: string, base: { key: string; fallback?: string }, path: string): URL {
+export function endpointUrl(
+  options: Record<string, unknown>,
+  context: string,
+  base: { key: string; fallback?: string },
+  path: string,
+): URL {
   const given = options[base.key];
-  const baseUrl = expectHttpUrl(given === undefined ? base.fallback : given, base.key, context, insecureAllowed(options, context));
+  const baseUrl = expectHttpUrl(
+    given === undefined ? base.fallback : given,
+    base.key,
+    context,
+    insecureAllowed(options, context),
+  );
   const prefix = baseUrl.href.replace(/\/+$/, '');
   return new URL(`${prefix}${path}`);
 }
@@ -57,7 +70,8 @@ export function defineProvider(input: ProviderInput): TokenProvider {
   const { context, options } = input;
   const allowInsecureHttp = insecureAllowed(options, context);
   const name = options['name'] === undefined ? input.defaultName : expectString(options['name'], 'name', context);
-  if (/\s/.test(name)) throw invalidOption(`${context}: expected \`name\` to have no spaces, got ${JSON.stringify(name)}`);
+  if (/\s/.test(name))
+    throw invalidOption(`${context}: expected \`name\` to have no spaces, got ${JSON.stringify(name)}`);
 
   const url = input.endpoint.url;
   expectHttpUrl(url.href, 'tokenUrl', context, allowInsecureHttp);
@@ -65,9 +79,18 @@ export function defineProvider(input: ProviderInput): TokenProvider {
   const givenOrigins = options['origins'];
   if (givenOrigins !== undefined) {
     if (!Array.isArray(givenOrigins) || givenOrigins.length === 0) {
-      throw invalidOption(`${context}: expected \`origins\` to be a non-empty array of origins, got ${describe(givenOrigins)}`, 'ERR_INVALID_ARG_TYPE');
+      throw invalidOption(
+        `${context}: expected \`origins\` to be a non-empty array of origins, got ${describe(givenOrigins)}`,
+        'ERR_INVALID_ARG_TYPE',
+      );
     }
-    origins = [...new Set(givenOrigins.map((origin: unknown, index) => expectOrigin(origin, `origins[${index}]`, context, allowInsecureHttp)))];
+    origins = [
+      ...new Set(
+        givenOrigins.map((origin: unknown, index) =>
+          expectOrigin(origin, `origins[${index}]`, context, allowInsecureHttp),
+        ),
+      ),
+    ];
   }
 
   const endpoint: TokenEndpoint = {

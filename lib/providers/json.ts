@@ -70,29 +70,52 @@ function paths(value: unknown, key: string, context: string): (readonly string[]
  */
 export function jsonProvider(options: JsonProviderOptions): TokenProvider {
   const context = 'jsonProvider()';
-  const keys = ['tokenUrl', 'method', 'body', 'headers', 'token', 'expiresIn', 'expiresInUnit', 'tokenType', 'success', 'errorCode', 'errorMessage', 'defaultLifetimeMs'];
+  const keys = [
+    'tokenUrl',
+    'method',
+    'body',
+    'headers',
+    'token',
+    'expiresIn',
+    'expiresInUnit',
+    'tokenType',
+    'success',
+    'errorCode',
+    'errorMessage',
+    'defaultLifetimeMs',
+  ];
   const given = readOptions(options, context, keys);
   expectString(given['name'], 'name', context);
   const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
 
   const method = given['method'] ?? 'POST';
   if (method !== 'POST' && method !== 'GET') {
-    throw invalidOption(`${context}: expected \`method\` to be 'POST' or 'GET', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`);
+    throw invalidOption(
+      `${context}: expected \`method\` to be 'POST' or 'GET', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`,
+    );
   }
   const body = given['body'];
   if (body !== undefined && (!isPlainObject(body) || method === 'GET')) {
-    throw invalidOption(`${context}: expected \`body\` to be a JSON object for a POST request, got ${method === 'GET' ? 'a body with GET' : describe(body)}`);
+    throw invalidOption(
+      `${context}: expected \`body\` to be a JSON object for a POST request, got ${method === 'GET' ? 'a body with GET' : describe(body)}`,
+    );
   }
   const headers = given['headers'];
   if (headers !== undefined && !isPlainObject(headers)) {
-    throw invalidOption(`${context}: expected \`headers\` to be an object of strings, got ${describe(headers)}`, 'ERR_INVALID_ARG_TYPE');
+    throw invalidOption(
+      `${context}: expected \`headers\` to be an object of strings, got ${describe(headers)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
   const headerValues: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers ?? {})) headerValues[key] = expectString(value, `headers.${key}`, context);
+  for (const [key, value] of Object.entries(headers ?? {}))
+    headerValues[key] = expectString(value, `headers.${key}`, context);
 
   const unit = given['expiresInUnit'] ?? 'seconds';
   if (unit !== 'seconds' && unit !== 'milliseconds') {
-    throw invalidOption(`${context}: expected \`expiresInUnit\` to be 'seconds' or 'milliseconds', got ${typeof unit === 'string' ? JSON.stringify(unit) : describe(unit)}`);
+    throw invalidOption(
+      `${context}: expected \`expiresInUnit\` to be 'seconds' or 'milliseconds', got ${typeof unit === 'string' ? JSON.stringify(unit) : describe(unit)}`,
+    );
   }
   const optionalPath = (key: string): readonly string[] | undefined => {
     const value = optionalString(given[key], key, context);
@@ -108,7 +131,7 @@ export function jsonProvider(options: JsonProviderOptions): TokenProvider {
       url,
       method,
       encoding: 'json',
-      body: body === undefined ? (method === 'POST' ? {} : undefined) : (body as Record<string, unknown>),
+      body: body === undefined ? (method === 'POST' ? {} : undefined) : body,
       headers: headerValues,
       secrets: [...stringsIn(body, []), ...Object.values(headerValues)],
       response: {

@@ -34,7 +34,12 @@ export function marsview(options: MarsviewOptions): TokenProvider {
     defaultName: 'marsview',
     endpoint: {
       kind: 'marsview',
-      url: endpointUrl(given, context, { key: 'baseURL', fallback: 'https://api.marsview.ai' }, '/cb/v1/auth/create_access_token'),
+      url: endpointUrl(
+        given,
+        context,
+        { key: 'baseURL', fallback: 'https://api.marsview.ai' },
+        '/cb/v1/auth/create_access_token',
+      ),
       method: 'POST',
       encoding: 'json',
       body: { userId, apiKey, apiSecret },

@@ -39,7 +39,12 @@ export function symbl(options: SymblOptions): TokenProvider {
       body: { type: 'application', appId, appSecret },
       headers: {},
       secrets: [appId, appSecret],
-      response: { token: path('accessToken'), expiresIn: path('expiresIn'), errorCode: [path('code')], errorMessage: [path('message')] },
+      response: {
+        token: path('accessToken'),
+        expiresIn: path('expiresIn'),
+        errorCode: [path('code')],
+        errorMessage: [path('message')],
+      },
       defaultLifetimeMs: 86_400_000,
     },
   });

@@ -60,7 +60,11 @@ const MAX_MESSAGE_LENGTH = 200;
  * else (a refusal, a redirect, a malformed answer) fails at once. Rejects with a
  * {@link TokenRequestError} that carries no secret.
  */
-export async function requestToken(name: string, endpoint: TokenEndpoint, context: TokenRequestContext): Promise<TokenResponse> {
+export async function requestToken(
+  name: string,
+  endpoint: TokenEndpoint,
+  context: TokenRequestContext,
+): Promise<TokenResponse> {
   const { settings } = context;
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptOnce(endpoint, context);
@@ -82,7 +86,11 @@ export async function requestToken(name: string, endpoint: TokenEndpoint, contex
 }
 
 /** Exponential backoff with "equal jitter": between half and all of min × 2^(attempt-1), capped. */
-export function backoffMs(attempt: number, settings: Pick<TokenRequestSettings, 'minDelayMs' | 'maxDelayMs'>, random: () => number): number {
+export function backoffMs(
+  attempt: number,
+  settings: Pick<TokenRequestSettings, 'minDelayMs' | 'maxDelayMs'>,
+  random: () => number,
+): number {
   const ceiling = Math.min(settings.maxDelayMs, settings.minDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
@@ -97,7 +105,11 @@ export function parseRetryAfter(value: unknown, now: number): number | undefined
 }
 
 function aborted(): Failure {
-  return { code: 'ERR_TOKEN_ABORTED', detail: 'the token request was abandoned (the handle was ejected)', retryable: false };
+  return {
+    code: 'ERR_TOKEN_ABORTED',
+    detail: 'the token request was abandoned (the handle was ejected)',
+    retryable: false,
+  };
 }
 
 async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext): Promise<StoredToken | Failure> {
@@ -112,7 +124,9 @@ async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext
         Accept: 'application/json',
         ...(endpoint.body === undefined
           ? {}
-          : { 'Content-Type': endpoint.encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded' }),
+          : {
+              'Content-Type': endpoint.encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+            }),
         ...endpoint.headers,
       },
       data: encodeBody(endpoint),
@@ -139,23 +153,36 @@ function encodeBody(endpoint: TokenEndpoint): string | undefined {
   if (endpoint.encoding === 'json') return JSON.stringify(endpoint.body);
   const form = new URLSearchParams();
   for (const [key, value] of Object.entries(endpoint.body)) {
-    if (value !== undefined) form.append(key, String(value));
+    if (value !== undefined) form.append(key, typeof value === 'string' ? value : JSON.stringify(value));
   }
   return form.toString();
 }
 
 function transportFailure(error: unknown, signal: AbortSignal): Failure {
   if (signal.aborted) return aborted();
-  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
   const text = typeof message === 'string' ? message : 'unknown error';
   const cause = Object.assign(new Error(text), typeof code === 'string' ? { code } : {});
   if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
     return { code: 'ERR_TOKEN_TIMEOUT', detail: 'the token endpoint did not answer in time', retryable: true, cause };
   }
   if (text.startsWith('maxContentLength size of')) {
-    return { code: 'ERR_TOKEN_TOO_LARGE', detail: 'the token response is larger than `tokenRequest.maxBodyBytes`', retryable: false, cause };
+    return {
+      code: 'ERR_TOKEN_TOO_LARGE',
+      detail: 'the token response is larger than `tokenRequest.maxBodyBytes`',
+      retryable: false,
+      cause,
+    };
   }
-  return { code: 'ERR_TOKEN_UNAVAILABLE', detail: `the token endpoint could not be reached (${typeof code === 'string' ? code : text})`, retryable: true, cause };
+  return {
+    code: 'ERR_TOKEN_UNAVAILABLE',
+    detail: `the token endpoint could not be reached (${typeof code === 'string' ? code : text})`,
+    retryable: true,
+    cause,
+  };
 }
 
 function headerValue(headers: unknown, name: string): unknown {
@@ -178,25 +205,64 @@ function readResponse(
 
   if (status >= 200 && status < 300) {
     if ('failure' in body) return { ...body.failure, status };
-    return readToken(endpoint, body.json, { status, sentAt, receivedAt, serverDate: headerValue(response.headers, 'date') });
+    return readToken(endpoint, body.json, {
+      status,
+      sentAt,
+      receivedAt,
+      serverDate: headerValue(response.headers, 'date'),
+    });
   }
 
   const vendor = 'json' in body ? vendorError(endpoint, body.json) : {};
-  const said = vendor.message === undefined && vendor.code === undefined ? '' : `: ${[vendor.code, vendor.message].filter(Boolean).join(' ')}`;
+  const said =
+    vendor.message === undefined && vendor.code === undefined
+      ? ''
+      : `: ${[vendor.code, vendor.message].filter(Boolean).join(' ')}`;
   if (status >= 300 && status < 400) {
-    return { code: 'ERR_TOKEN_REDIRECT', detail: `the token endpoint answered with a redirect (HTTP ${status}), which is never followed`, retryable: false, status };
+    return {
+      code: 'ERR_TOKEN_REDIRECT',
+      detail: `the token endpoint answered with a redirect (HTTP ${status}), which is never followed`,
+      retryable: false,
+      status,
+    };
   }
   const retryAfterMs = parseRetryAfter(headerValue(response.headers, 'retry-after'), context.now());
   if (status === 429) {
-    return { code: 'ERR_TOKEN_RATE_LIMITED', detail: `the token endpoint is rate limiting (HTTP 429${said})`, retryable: true, status, providerCode: vendor.code, retryAfterMs };
+    return {
+      code: 'ERR_TOKEN_RATE_LIMITED',
+      detail: `the token endpoint is rate limiting (HTTP 429${said})`,
+      retryable: true,
+      status,
+      providerCode: vendor.code,
+      retryAfterMs,
+    };
   }
   if (status === 408 || status >= 500) {
-    return { code: 'ERR_TOKEN_UNAVAILABLE', detail: `the token endpoint failed (HTTP ${status}${said})`, retryable: true, status, providerCode: vendor.code, retryAfterMs };
+    return {
+      code: 'ERR_TOKEN_UNAVAILABLE',
+      detail: `the token endpoint failed (HTTP ${status}${said})`,
+      retryable: true,
+      status,
+      providerCode: vendor.code,
+      retryAfterMs,
+    };
   }
   if (status === 400 || status === 401 || status === 403) {
-    return { code: 'ERR_TOKEN_CREDENTIALS', detail: `the token endpoint refused the credentials (HTTP ${status}${said})`, retryable: false, status, providerCode: vendor.code };
+    return {
+      code: 'ERR_TOKEN_CREDENTIALS',
+      detail: `the token endpoint refused the credentials (HTTP ${status}${said})`,
+      retryable: false,
+      status,
+      providerCode: vendor.code,
+    };
   }
-  return { code: 'ERR_TOKEN_HTTP_STATUS', detail: `the token endpoint answered HTTP ${status}${said}; check the token URL`, retryable: false, status, providerCode: vendor.code };
+  return {
+    code: 'ERR_TOKEN_HTTP_STATUS',
+    detail: `the token endpoint answered HTTP ${status}${said}; check the token URL`,
+    retryable: false,
+    status,
+    providerCode: vendor.code,
+  };
 
   function vendorError(shape: TokenEndpoint, json: Record<string, unknown>): { code?: string; message?: string } {
     const code = firstText(json, shape.response.errorCode, shape.secrets);
@@ -216,7 +282,13 @@ function parseBody(data: unknown, maxBodyBytes: number): ParsedBody {
   if (typeof data === 'string') {
     // Characters are at least one byte each, so this catches every body the transport did not.
     if (data.length > maxBodyBytes) {
-      return { failure: { code: 'ERR_TOKEN_TOO_LARGE', detail: 'the token response is larger than `tokenRequest.maxBodyBytes`', retryable: false } };
+      return {
+        failure: {
+          code: 'ERR_TOKEN_TOO_LARGE',
+          detail: 'the token response is larger than `tokenRequest.maxBodyBytes`',
+          retryable: false,
+        },
+      };
     }
     try {
       value = JSON.parse(data);
@@ -225,14 +297,18 @@ function parseBody(data: unknown, maxBodyBytes: number): ParsedBody {
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return malformed(`the token response is not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`);
+    return malformed(
+      `the token response is not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`,
+    );
   }
   return { json: value as Record<string, unknown> };
 }
 
 function cleanText(value: unknown, secrets: readonly string[]): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  let text = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  let text = String(value)
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim();
   for (const secret of secrets) {
     if (secret.length >= 3) text = text.split(secret).join('[REDACTED]');
   }
@@ -240,7 +316,11 @@ function cleanText(value: unknown, secrets: readonly string[]): string | undefin
   return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
 }
 
-function firstText(json: unknown, paths: readonly (readonly string[])[], secrets: readonly string[]): string | undefined {
+function firstText(
+  json: unknown,
+  paths: readonly (readonly string[])[],
+  secrets: readonly string[],
+): string | undefined {
   for (const path of paths) {
     const text = cleanText(readPath(json, path), secrets);
     if (text !== undefined) return text;
@@ -278,11 +358,26 @@ function readToken(
   const where = (path: readonly string[]): string => `\`${path.join('.')}\``;
   const accessToken = readPath(json, shape.token);
   if (typeof accessToken !== 'string' || accessToken === '') {
-    const got = accessToken === undefined ? 'it is missing' : accessToken === '' ? 'it is empty' : `it is ${typeof accessToken === 'object' ? (accessToken === null ? 'null' : 'an object') : `a ${typeof accessToken}`}`;
-    return { code: 'ERR_TOKEN_MALFORMED', detail: `the token response has no token at ${where(shape.token)} (${got})`, retryable: false, status };
+    const got =
+      accessToken === undefined
+        ? 'it is missing'
+        : accessToken === ''
+          ? 'it is empty'
+          : `it is ${typeof accessToken === 'object' ? (accessToken === null ? 'null' : 'an object') : `a ${typeof accessToken}`}`;
+    return {
+      code: 'ERR_TOKEN_MALFORMED',
+      detail: `the token response has no token at ${where(shape.token)} (${got})`,
+      retryable: false,
+      status,
+    };
   }
   if (!BEARER_TOKEN.test(accessToken)) {
-    return { code: 'ERR_TOKEN_MALFORMED', detail: `the token at ${where(shape.token)} has characters a bearer token cannot have`, retryable: false, status };
+    return {
+      code: 'ERR_TOKEN_MALFORMED',
+      detail: `the token at ${where(shape.token)} has characters a bearer token cannot have`,
+      retryable: false,
+      status,
+    };
   }
 
   let tokenType = 'Bearer';
@@ -290,7 +385,12 @@ function readToken(
     const type = readPath(json, shape.tokenType);
     if (type !== undefined && type !== null && type !== '') {
       if (typeof type !== 'string' || !TOKEN_TYPE.test(type)) {
-        return { code: 'ERR_TOKEN_MALFORMED', detail: `the token type at ${where(shape.tokenType)} is not a valid scheme name`, retryable: false, status };
+        return {
+          code: 'ERR_TOKEN_MALFORMED',
+          detail: `the token type at ${where(shape.tokenType)} is not a valid scheme name`,
+          retryable: false,
+          status,
+        };
       }
       tokenType = type.toLowerCase() === 'bearer' ? 'Bearer' : type;
     }
@@ -303,7 +403,12 @@ function readToken(
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
       if (value > 0) expiresInMs = value * (shape.expiresInUnit === 'seconds' ? 1000 : 1);
     } else if (value !== undefined && value !== null) {
-      return { code: 'ERR_TOKEN_MALFORMED', detail: `the lifetime at ${where(shape.expiresIn)} is not a non-negative number`, retryable: false, status };
+      return {
+        code: 'ERR_TOKEN_MALFORMED',
+        detail: `the lifetime at ${where(shape.expiresIn)} is not a non-negative number`,
+        retryable: false,
+        status,
+      };
     }
   }
 
@@ -321,14 +426,17 @@ function readToken(
 
 function toError(name: string, endpoint: TokenEndpoint, failure: Failure, attempts: number): TokenRequestError {
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-  return new TokenRequestError(`Could not get a token for provider "${name}": ${failure.detail}${tries} (${displayUrl(endpoint.url)})`, {
-    code: failure.code,
-    provider: name,
-    url: displayUrl(endpoint.url),
-    status: failure.status,
-    providerCode: failure.providerCode,
-    attempts,
-    retryAfterMs: failure.retryAfterMs,
-    cause: failure.cause,
-  });
+  return new TokenRequestError(
+    `Could not get a token for provider "${name}": ${failure.detail}${tries} (${displayUrl(endpoint.url)})`,
+    {
+      code: failure.code,
+      provider: name,
+      url: displayUrl(endpoint.url),
+      status: failure.status,
+      providerCode: failure.providerCode,
+      attempts,
+      retryAfterMs: failure.retryAfterMs,
+      cause: failure.cause,
+    },
+  );
 }

@@ -1,4 +1,10 @@
-import { isNewerToken, type StoredToken, type TokenStore, type TokenStoreLock, type TokenStoreLockOptions } from '../store.js';
+import {
+  isNewerToken,
+  type StoredToken,
+  type TokenStore,
+  type TokenStoreLock,
+  type TokenStoreLockOptions,
+} from '../store.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -31,25 +37,29 @@ export class MemoryTokenStore implements TokenStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async get(key: string): Promise<StoredToken | undefined> {
+  get(key: string): Promise<StoredToken | undefined> {
+    return Promise.resolve(this.#read(key));
+  }
+
+  set(key: string, token: StoredToken): Promise<StoredToken> {
+    const existing = this.#read(key);
+    if (existing !== undefined && !isNewerToken(token, existing)) return Promise.resolve(existing);
+    this.#entries.set(key, token);
+    return Promise.resolve(token);
+  }
+
+  delete(key: string, accessToken: string): Promise<boolean> {
+    if (this.#entries.get(key)?.accessToken !== accessToken) return Promise.resolve(false);
+    return Promise.resolve(this.#entries.delete(key));
+  }
+
+  #read(key: string): StoredToken | undefined {
     const token = this.#entries.get(key);
     if (token?.expiresAt != null && token.expiresAt <= this.#now()) {
       this.#entries.delete(key);
       return undefined;
     }
     return token;
-  }
-
-  async set(key: string, token: StoredToken): Promise<StoredToken> {
-    const existing = await this.get(key);
-    if (existing !== undefined && !isNewerToken(token, existing)) return existing;
-    this.#entries.set(key, token);
-    return token;
-  }
-
-  async delete(key: string, accessToken: string): Promise<boolean> {
-    if (this.#entries.get(key)?.accessToken !== accessToken) return false;
-    return this.#entries.delete(key);
   }
 
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
@@ -67,10 +77,12 @@ export class MemoryTokenStore implements TokenStore {
     const held: HeldLock = { heldUntil: this.#now() + ttlMs, waiters: previous?.waiters ?? [] };
     this.#locks.set(key, held);
     return {
-      release: async () => {
-        if (this.#locks.get(key) !== held) return;
-        this.#locks.delete(key);
-        for (const wake of held.waiters.splice(0)) wake();
+      release: () => {
+        if (this.#locks.get(key) === held) {
+          this.#locks.delete(key);
+          for (const wake of held.waiters.splice(0)) wake();
+        }
+        return Promise.resolve();
       },
     };
   }

@@ -7,7 +7,14 @@ import { startProviderServer, type ProviderServer, type ProviderServerOptions } 
 import type { SimulatedKind } from './vendors.js';
 
 export { startProviderServer } from './provider-server.js';
-export type { IssuedToken, ProviderServer, ProviderServerOptions, SeenRequest, SimulationStats, TokenFault } from './provider-server.js';
+export type {
+  IssuedToken,
+  ProviderServer,
+  ProviderServerOptions,
+  SeenRequest,
+  SimulationStats,
+  TokenFault,
+} from './provider-server.js';
 export type { SimulatedCredentials, SimulatedKind } from './vendors.js';
 
 /** Options of {@link startSimulation}: the same for every provider, or per provider. */
@@ -49,9 +56,19 @@ const KINDS: readonly SimulatedKind[] = ['symbl', 'marsview', 'singleview', 'oau
  */
 export async function startSimulation(options: SimulationOptions = {}): Promise<Simulation> {
   const { symbl: a, marsview: b, singleview: c, oauth2: d, ...common } = options;
-  const perKind: Record<SimulatedKind, ProviderServerOptions | undefined> = { symbl: a, marsview: b, singleview: c, oauth2: d };
+  const perKind: Record<SimulatedKind, ProviderServerOptions | undefined> = {
+    symbl: a,
+    marsview: b,
+    singleview: c,
+    oauth2: d,
+  };
   const servers = await Promise.all(KINDS.map((kind) => startProviderServer(kind, { ...common, ...perKind[kind] })));
-  const [symblServer, marsviewServer, singleviewServer, oauth2Server] = servers as [ProviderServer, ProviderServer, ProviderServer, ProviderServer];
+  const [symblServer, marsviewServer, singleviewServer, oauth2Server] = servers as [
+    ProviderServer,
+    ProviderServer,
+    ProviderServer,
+    ProviderServer,
+  ];
   return {
     symbl: symblServer,
     marsview: marsviewServer,
@@ -78,16 +95,29 @@ export interface SimulatedProviderOptions {
 /** The tokenflight provider for a simulated one, with valid credentials and its base URL. */
 export function simulatedProvider(server: ProviderServer, options: SimulatedProviderOptions = {}): TokenProvider {
   const credentials = server.tenants[options.tenant ?? 0];
-  if (credentials === undefined) throw new TypeError(`simulatedProvider(): the simulation has no tenant ${options.tenant}`);
+  if (credentials === undefined)
+    throw new TypeError(`simulatedProvider(): the simulation has no tenant ${options.tenant}`);
   const text = (key: string): string => credentials[key] ?? '';
   const name = options.name === undefined ? {} : { name: options.name };
   switch (server.kind) {
     case 'symbl':
       return symbl({ appId: text('appId'), appSecret: text('appSecret'), baseURL: server.url, ...name });
     case 'marsview':
-      return marsview({ userId: text('userId'), apiKey: text('apiKey'), apiSecret: text('apiSecret'), baseURL: server.url, ...name });
+      return marsview({
+        userId: text('userId'),
+        apiKey: text('apiKey'),
+        apiSecret: text('apiSecret'),
+        baseURL: server.url,
+        ...name,
+      });
     case 'singleview':
-      return singleView({ clientId: text('clientId'), clientCode: text('clientCode'), merchantId: text('merchantId'), baseURL: server.url, ...name });
+      return singleView({
+        clientId: text('clientId'),
+        clientCode: text('clientCode'),
+        merchantId: text('merchantId'),
+        baseURL: server.url,
+        ...name,
+      });
     case 'oauth2':
       return clientCredentials({
         tokenUrl: `${server.url}/oauth2/token`,

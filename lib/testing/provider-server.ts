@@ -144,10 +144,15 @@ const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(
  * - `/api/status/<code>` answers `<code>` to a valid token (`/api/status/403` with
  *   `insufficient_scope`), `/api/redirect?to=<url>` answers 307 to `<url>`.
  */
-export async function startProviderServer(kind: SimulatedKind, options: ProviderServerOptions = {}): Promise<ProviderServer> {
+export async function startProviderServer(
+  kind: SimulatedKind,
+  options: ProviderServerOptions = {},
+): Promise<ProviderServer> {
   const vendor = VENDORS[kind];
   const tenants = options.credentials ?? vendor.defaultCredentials;
-  if (tenants.length === 0) throw new TypeError('startProviderServer(): `credentials` must hold at least one tenant');
+  const [firstTenant] = tenants;
+  if (firstTenant === undefined)
+    throw new TypeError('startProviderServer(): `credentials` must hold at least one tenant');
   const signingKey = randomBytes(32);
   const maxLogged = options.maxLoggedRequests ?? 10_000;
   let lifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
@@ -160,7 +165,13 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
   const byToken = new Map<string, IssuedToken>();
   const requests: SeenRequest[] = [];
   const hanging = new Set<ServerResponse>();
-  const stats: SimulationStats = { tokenRequests: 0, tokensIssued: 0, apiRequests: 0, apiSucceeded: 0, apiUnauthorized: 0 };
+  const stats: SimulationStats = {
+    tokenRequests: 0,
+    tokensIssued: 0,
+    apiRequests: 0,
+    apiSucceeded: 0,
+    apiUnauthorized: 0,
+  };
   const now = (): number => Date.now() + (options.clockOffsetMs ?? 0);
 
   function log(entry: SeenRequest): void {
@@ -171,8 +182,11 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
   function issue(tenant: number, scope: string | undefined): SimulatedReply {
     const issuedAt = now();
     if (options.reuseTokens === true) {
-      const reusable = tokens.find((t) => t.tenant === tenant && t.scope === scope && !t.revoked && t.expiresAt > issuedAt);
-      if (reusable !== undefined) return vendor.issued(reusable.accessToken, Math.floor((reusable.expiresAt - issuedAt) / 1000));
+      const reusable = tokens.find(
+        (t) => t.tenant === tenant && t.scope === scope && !t.revoked && t.expiresAt > issuedAt,
+      );
+      if (reusable !== undefined)
+        return vendor.issued(reusable.accessToken, Math.floor((reusable.expiresAt - issuedAt) / 1000));
     }
     const expiresAt = issuedAt + lifetimeSeconds * 1000;
     const jti = randomBytes(12).toString('hex');
@@ -206,12 +220,19 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
     }
     if ('raw' in fault) {
       if (!response.headersSent) {
-        response.writeHead(fault.status ?? 200, { 'Content-Type': fault.contentType ?? 'application/json', Date: new Date(now()).toUTCString() });
+        response.writeHead(fault.status ?? 200, {
+          'Content-Type': fault.contentType ?? 'application/json',
+          Date: new Date(now()).toUTCString(),
+        });
         response.end(fault.raw);
       }
       return 'handled';
     }
-    send(response, { status: fault.status, body: fault.body ?? '', ...(fault.headers ? { headers: fault.headers } : {}) }, now());
+    send(
+      response,
+      { status: fault.status, body: fault.body ?? '', ...(fault.headers ? { headers: fault.headers } : {}) },
+      now(),
+    );
     return 'handled';
   }
 
@@ -233,20 +254,26 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
     const valid = token !== undefined && !token.revoked && token.expiresAt > now();
     if (!valid || apiAlwaysUnauthorized) {
       stats.apiUnauthorized++;
-      const challenge = presented === undefined ? 'Bearer realm="simulation"' : 'Bearer realm="simulation", error="invalid_token"';
+      const challenge =
+        presented === undefined ? 'Bearer realm="simulation"' : 'Bearer realm="simulation", error="invalid_token"';
       send(response, { status: 401, body: vendor.apiUnauthorized, headers: { 'WWW-Authenticate': challenge } }, now());
       return;
     }
     const statusMatch = /^\/api\/status\/(\d{3})$/.exec(url.pathname);
     if (statusMatch?.[1] !== undefined) {
       const status = Number(statusMatch[1]);
-      const headers: Record<string, string> = status === 403 ? { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } : {};
+      const headers: Record<string, string> =
+        status === 403 ? { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } : {};
       if (status < 300) stats.apiSucceeded++;
       send(response, { status, body: { status }, headers }, now());
       return;
     }
     if (url.pathname === '/api/redirect') {
-      send(response, { status: 307, body: '', headers: { Location: url.searchParams.get('to') ?? '/api/echo' } }, now());
+      send(
+        response,
+        { status: 307, body: '', headers: { Location: url.searchParams.get('to') ?? '/api/echo' } },
+        now(),
+      );
       return;
     }
     stats.apiSucceeded++;
@@ -274,7 +301,13 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const body = await readBody(request);
       const isToken = url.pathname === vendor.tokenPath;
-      log({ kind: isToken ? 'token' : 'api', method: request.method ?? 'GET', path: url.pathname, authorization: request.headers['authorization'], body });
+      log({
+        kind: isToken ? 'token' : 'api',
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        authorization: request.headers['authorization'],
+        body,
+      });
       if (isToken && request.method === 'POST') return handleToken(request, response, body);
       if (url.pathname.startsWith('/api/')) return handleApi(request, response, url, body);
       send(response, { status: 404, body: { message: 'Not Found' } }, now());
@@ -293,7 +326,7 @@ export async function startProviderServer(kind: SimulatedKind, options: Provider
   return {
     kind,
     url: `http://127.0.0.1:${port}`,
-    credentials: tenants[0]!,
+    credentials: firstTenant,
     tenants,
     stats,
     tokens,

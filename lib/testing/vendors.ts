@@ -34,7 +34,9 @@ export interface Vendor {
 function parseJson(body: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(body);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -46,7 +48,11 @@ function contentType(request: IncomingTokenRequest): string {
   return text.split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function findTenant(tenants: readonly SimulatedCredentials[], given: Record<string, unknown>, keys: readonly string[]): number {
+function findTenant(
+  tenants: readonly SimulatedCredentials[],
+  given: Record<string, unknown>,
+  keys: readonly string[],
+): number {
   return tenants.findIndex((tenant) => keys.every((key) => given[key] === tenant[key]));
 }
 
@@ -56,11 +62,20 @@ const symbl: Vendor = {
   defaultCredentials: [{ appId: 'sim-symbl-app-id', appSecret: 'sim-symbl-app-secret-0123456789' }],
   check(request, tenants) {
     const body = contentType(request) === 'application/json' ? parseJson(request.body) : undefined;
-    if (body === undefined || body['type'] !== 'application' || typeof body['appId'] !== 'string' || typeof body['appSecret'] !== 'string') {
-      return { reply: { status: 400, body: { message: 'Bad Request: expected {"type":"application","appId","appSecret"}' } } };
+    if (
+      body === undefined ||
+      body['type'] !== 'application' ||
+      typeof body['appId'] !== 'string' ||
+      typeof body['appSecret'] !== 'string'
+    ) {
+      return {
+        reply: { status: 400, body: { message: 'Bad Request: expected {"type":"application","appId","appSecret"}' } },
+      };
     }
     const tenant = findTenant(tenants, body, ['appId', 'appSecret']);
-    return tenant === -1 ? { reply: { status: 401, body: { message: 'Unauthorized: invalid appId or appSecret' } } } : { tenant };
+    return tenant === -1
+      ? { reply: { status: 401, body: { message: 'Unauthorized: invalid appId or appSecret' } } }
+      : { tenant };
   },
   issued: (accessToken, lifetimeSeconds) => ({ status: 200, body: { accessToken, expiresIn: lifetimeSeconds } }),
   apiUnauthorized: { message: 'Token expired or invalid' },
@@ -69,11 +84,18 @@ const symbl: Vendor = {
 const marsview: Vendor = {
   tokenPath: '/cb/v1/auth/create_access_token',
   jwt: false,
-  defaultCredentials: [{ userId: 'sim-marsview-user', apiKey: 'sim-marsview-key', apiSecret: 'sim-marsview-secret-0123456789' }],
+  defaultCredentials: [
+    { userId: 'sim-marsview-user', apiKey: 'sim-marsview-key', apiSecret: 'sim-marsview-secret-0123456789' },
+  ],
   check(request, tenants) {
     const body = contentType(request) === 'application/json' ? parseJson(request.body) : undefined;
     if (body === undefined || !['userId', 'apiKey', 'apiSecret'].every((key) => typeof body[key] === 'string')) {
-      return { reply: { status: 400, body: { status: false, error: 'NJSCFE002', message: 'userId, apiKey and apiSecret are required' } } };
+      return {
+        reply: {
+          status: 400,
+          body: { status: false, error: 'NJSCFE002', message: 'userId, apiKey and apiSecret are required' },
+        },
+      };
     }
     const tenant = findTenant(tenants, body, ['userId', 'apiKey', 'apiSecret']);
     return tenant === -1
@@ -90,18 +112,26 @@ const marsview: Vendor = {
 const singleview: Vendor = {
   tokenPath: '/v1/api/observice/token',
   jwt: true,
-  defaultCredentials: [{ clientId: 'sim-singleview-client', clientCode: 'sim-singleview-code-0123456789', merchantId: 'sim-merchant-1' }],
+  defaultCredentials: [
+    { clientId: 'sim-singleview-client', clientCode: 'sim-singleview-code-0123456789', merchantId: 'sim-merchant-1' },
+  ],
   check(request, tenants) {
     const body = contentType(request) === 'application/json' ? parseJson(request.body) : undefined;
-    const shaped = body !== undefined && ['clientId', 'clientCode', 'merchantId'].every((key) => typeof body[key] === 'string');
+    const shaped =
+      body !== undefined && ['clientId', 'clientCode', 'merchantId'].every((key) => typeof body[key] === 'string');
     if (!shaped || body['grantType'] !== 'client_Credentials') {
       return { reply: { status: 400, body: { success: false, errorCode: 'MW-400', message: 'Bad request' } } };
     }
     const tenant = findTenant(tenants, body, ['clientId', 'clientCode', 'merchantId']);
-    return tenant === -1 ? { reply: { status: 401, body: { success: false, errorCode: 'MW-401', message: 'Invalid client credentials' } } } : { tenant };
+    return tenant === -1
+      ? { reply: { status: 401, body: { success: false, errorCode: 'MW-401', message: 'Invalid client credentials' } } }
+      : { tenant };
   },
   // As in the vendor's sample: `expires_in` 0, the lifetime is only in the JWT.
-  issued: (accessToken) => ({ status: 200, body: { success: true, payload: { access_token: accessToken, token_type: 'Bearer', expires_in: 0 } } }),
+  issued: (accessToken) => ({
+    status: 200,
+    body: { success: true, payload: { access_token: accessToken, token_type: 'Bearer', expires_in: 0 } },
+  }),
   apiUnauthorized: { success: false, errorCode: 'MW-401', message: 'Invalid or expired access token' },
 };
 
@@ -133,15 +163,20 @@ const oauth2: Vendor = {
       return oauthError(400, 'invalid_request', 'expected a form-encoded body');
     }
     const form = new URLSearchParams(request.body);
-    if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'only client_credentials');
+    if (form.get('grant_type') !== 'client_credentials')
+      return oauthError(400, 'unsupported_grant_type', 'only client_credentials');
     const basic = basicCredentials(request.headers['authorization']);
-    const posted = form.has('client_id') ? { id: form.get('client_id') ?? '', secret: form.get('client_secret') ?? '' } : undefined;
-    if ((basic === undefined) === (posted === undefined)) return oauthError(400, 'invalid_request', 'use exactly one client authentication method');
-    const client = basic ?? posted!;
+    const posted = form.has('client_id')
+      ? { id: form.get('client_id') ?? '', secret: form.get('client_secret') ?? '' }
+      : undefined;
+    const client = basic ?? posted;
+    if (client === undefined || (basic !== undefined && posted !== undefined))
+      return oauthError(400, 'invalid_request', 'use exactly one client authentication method');
     const tenant = tenants.findIndex((t) => t['clientId'] === client.id && t['clientSecret'] === client.secret);
     if (tenant === -1) return oauthError(401, 'invalid_client', 'client authentication failed');
     const scope = form.get('scope') ?? undefined;
-    if (scope?.split(' ').includes('forbidden') === true) return oauthError(400, 'invalid_scope', 'scope "forbidden" is not allowed');
+    if (scope?.split(' ').includes('forbidden') === true)
+      return oauthError(400, 'invalid_scope', 'scope "forbidden" is not allowed');
     return { tenant, scope };
   },
   issued: (accessToken, lifetimeSeconds) => ({
