@@ -427,8 +427,10 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   }
 
   /** Waits for the shared token, but a caller's abort or timeout ends only this caller's wait. */
-  function waitFor<T>(pending: Promise<T>, config: InternalAxiosRequestConfig): Promise<T> {
+  function waitFor<T>(start: () => Promise<T>, config: InternalAxiosRequestConfig): Promise<T> {
     const { signal, cancelToken } = config;
+    if (signal?.aborted === true) return Promise.reject(new CanceledError(undefined, config));
+    const pending = start();
     const timeoutMs = typeof config.timeout === 'number' && config.timeout > 0 ? config.timeout : 0;
     if (signal === undefined && cancelToken === undefined && timeoutMs === 0) return pending;
     return new Promise<T>((resolve, reject) => {
@@ -441,6 +443,11 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
         settle();
       };
       const onCancel = (reason: unknown): void => finish(() => reject(reason));
+      // Observe the shared promise first: whatever this caller does, its outcome is never left unhandled.
+      pending.then(
+        (value) => finish(() => resolve(value)),
+        (error: unknown) => finish(() => reject(error)),
+      );
       if (signal?.aborted === true) {
         onAbort();
         return;
@@ -457,10 +464,6 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
           timeoutMs,
         );
       }
-      pending.then(
-        (value) => finish(() => resolve(value)),
-        (error: unknown) => finish(() => reject(error)),
-      );
     });
   }
 
@@ -473,7 +476,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     if (runtime === undefined) return config;
     const current = runtime.manager.peek();
     if (current !== undefined) return authorize(config, runtime, current, option);
-    return waitFor(runtime.manager.get(), config).then((token) => authorize(config, runtime, token, option));
+    return waitFor(() => runtime.manager.get(), config).then((token) => authorize(config, runtime, token, option));
   };
 
   const onResponseError = async (error: unknown): Promise<AxiosResponse> => {
@@ -485,6 +488,9 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     const response = error.response;
     if (runtime === undefined || sent.replayed || response === undefined || !unauthorizedStatuses.has(response.status))
       throw error;
+    // After a redirect to another origin, the 401 is that origin's business, not a verdict on our token.
+    const answeredBy = finalOrigin(response);
+    if (answeredBy !== undefined && answeredBy !== resolveOrigin(error.config)) throw error;
     const challenge = headerText(response.headers, 'www-authenticate');
     const rejected = isTokenRejected
       ? isTokenRejected({ provider: sent.provider, status: response.status, challenge, data: response.data })
@@ -502,7 +508,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
       );
     }
 
-    const current = await waitFor(runtime.manager.rejected(sent.generation), config);
+    const current = await waitFor(() => runtime.manager.rejected(sent.generation), config);
     emit({
       type: 'request-replayed',
       provider: sent.provider,
@@ -563,6 +569,18 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   };
   Object.defineProperty(instance, kAttached, { value: handle, enumerable: false, configurable: true, writable: true });
   return handle;
+}
+
+/** The origin that finally answered, when the transport followed redirects and says so. */
+function finalOrigin(response: AxiosResponse): string | undefined {
+  const request = response.request as { res?: { responseUrl?: unknown }; responseURL?: unknown } | undefined;
+  const url = request?.res?.responseUrl ?? request?.responseURL;
+  if (typeof url !== 'string' || url === '') return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function isSameOrigin(next: unknown, previous: string | undefined): boolean {

@@ -1,0 +1,94 @@
+import axios, { type AxiosInstance } from 'axios';
+import MockAdapter from 'axios-mock-adapter';
+import { jest } from '@jest/globals';
+import { attachTokenAuth, symbl, type TokenAuth, type TokenAuthEvent, type TokenAuthOptions } from '../../lib/index.js';
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A syntactically valid JWT with the given claims (unsigned: tokenflight never verifies). */
+export function jwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+}
+
+export const SYMBL_URL = 'https://api.symbl.ai';
+export const SYMBL_TOKEN_URL = `${SYMBL_URL}/oauth2/token:generate`;
+export const CREDS = { appId: 'app-id-1234', appSecret: 'app-secret-SECRET-5678' } as const;
+
+/** Lets pending promise callbacks run (microtasks and a few macrotask turns). */
+export async function flush(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+export function useFakeClock(now = Date.UTC(2026, 0, 1)): void {
+  jest.useFakeTimers({ now, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+}
+
+export interface Harness {
+  api: AxiosInstance;
+  apiMock: MockAdapter;
+  tokenClient: AxiosInstance;
+  tokenMock: MockAdapter;
+  auth: TokenAuth;
+  events: TokenAuthEvent[];
+  /** Token requests that reached the mocked token endpoint. */
+  tokenCalls: () => number;
+}
+
+/**
+ * An axios instance on `https://api.symbl.ai` with tokenflight attached, and mocks for both the
+ * API and the token endpoint (no match is an exception: nothing reaches the network).
+ */
+export function harness(options: Partial<TokenAuthOptions> = {}, baseURL = SYMBL_URL): Harness {
+  const api = axios.create({ baseURL });
+  const apiMock = new MockAdapter(api, { onNoMatch: 'throwException' });
+  const tokenClient = axios.create();
+  const tokenMock = new MockAdapter(tokenClient, { onNoMatch: 'throwException' });
+  const events: TokenAuthEvent[] = [];
+  const auth = attachTokenAuth(api, {
+    providers: symbl(CREDS),
+    tokenClient,
+    onEvent: (event) => events.push(event),
+    ...options,
+  });
+  return {
+    api,
+    apiMock,
+    tokenClient,
+    tokenMock,
+    auth,
+    events,
+    tokenCalls: () => tokenMock.history.length,
+  };
+}
+
+/** The Authorization header a mocked request carries, read inside the mock's reply (before any masking). */
+export function authOf(config: { headers?: unknown }): string | undefined {
+  const headers = config.headers as { get?: (name: string) => unknown } | Record<string, unknown> | undefined;
+  const value = typeof headers?.get === 'function' ? headers.get('Authorization') : (headers as Record<string, unknown> | undefined)?.['Authorization'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Replies to Symbl token requests with token-1, token-2, … */
+export function issueSequentialTokens(mock: MockAdapter, expiresIn = 3600, url = SYMBL_TOKEN_URL): () => number {
+  let issued = 0;
+  mock.onPost(url).reply(() => {
+    issued++;
+    return [200, { accessToken: `token-${issued}`, expiresIn }];
+  });
+  return () => issued;
+}
