@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import axios, { type InternalAxiosRequestConfig } from 'axios';
+import axios, { type AxiosRequestConfig } from 'axios';
 import { attachTokenAuth, jsonProvider, symbl, type TokenAuth } from '../lib/index.js';
 import { simulatedProvider, startSimulation, type Simulation } from '../lib/testing/index.js';
 import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens, type Harness } from './helpers/index.js';
@@ -89,7 +89,13 @@ describe('rule 1: several providers on one instance', () => {
     h = harness({
       providers: [
         symbl(CREDS),
-        jsonProvider({ name: 'acme', tokenUrl: acmeToken, body: { key: 'k-123456' }, token: 'token', origins: acmeOrigins }),
+        jsonProvider({
+          name: 'acme',
+          tokenUrl: acmeToken,
+          body: { key: 'k-123456' },
+          token: 'token',
+          origins: acmeOrigins,
+        }),
       ],
     });
     issueSequentialTokens(h.tokenMock);
@@ -164,7 +170,7 @@ describe('rule 1: redirects never carry the token to another origin', () => {
     const h = harness();
     issueSequentialTokens(h.tokenMock);
     const userHookCalls: string[] = [];
-    let config: InternalAxiosRequestConfig | undefined;
+    let config: AxiosRequestConfig | undefined;
     h.apiMock.onAny().reply((c) => {
       config = c;
       return [200, {}];
@@ -177,7 +183,12 @@ describe('rule 1: redirects never carry the token to another origin', () => {
       return options.headers;
     };
     expect(hop('https://api.symbl.ai/y')).toHaveProperty('Authorization', 'Bearer token-1');
-    for (const href of ['https://sub.api.symbl.ai/y', 'http://api.symbl.ai/y', 'https://api.symbl.ai:444/y', 'https://evil.example/']) {
+    for (const href of [
+      'https://sub.api.symbl.ai/y',
+      'http://api.symbl.ai/y',
+      'https://api.symbl.ai:444/y',
+      'https://evil.example/',
+    ]) {
       expect(hop(href)).toEqual({ Accept: '*/*' });
     }
     expect(userHookCalls).toHaveLength(5);

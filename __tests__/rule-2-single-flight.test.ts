@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { CanceledError } from 'axios';
-import MockAdapter from 'axios-mock-adapter';
 import { attachTokenAuth, MemoryTokenStore, symbl, type TokenAuth } from '../lib/index.js';
-import { CREDS, SYMBL_TOKEN_URL, authOf, deferred, flush, harness, type Harness } from './helpers/index.js';
+import { CREDS, SYMBL_TOKEN_URL, authOf, deferred, flush, harness, mockOf, type Harness } from './helpers/index.js';
 
 describe('rule 2: one token request at a time per provider and credentials', () => {
   let h: Harness;
@@ -39,7 +38,11 @@ describe('rule 2: one token request at a time per provider and credentials', () 
     await flush();
     first.resolve([500, { message: 'boom' }]);
     const outcomes = await Promise.allSettled(failing);
-    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === 'ERR_TOKEN_UNAVAILABLE')).toBe(true);
+    expect(
+      outcomes.every(
+        (o) => o.status === 'rejected' && (o.reason as { code?: string }).code === 'ERR_TOKEN_UNAVAILABLE',
+      ),
+    ).toBe(true);
     expect(h.tokenCalls()).toBe(1);
 
     const { data } = await h.api.get('/v1/x');
@@ -52,13 +55,18 @@ describe('rule 2: one token request at a time per provider and credentials', () 
     const store = new MemoryTokenStore();
     h.auth.eject();
     const tokenClient = axios.create();
-    const tokenMock = new MockAdapter(tokenClient, { onNoMatch: 'throwException' });
+    const tokenMock = mockOf(tokenClient);
     const token = deferred<[number, unknown]>();
     tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => token.promise);
-    const instances = [axios.create({ baseURL: 'https://api.symbl.ai' }), axios.create({ baseURL: 'https://api.symbl.ai' })];
+    const instances = [
+      axios.create({ baseURL: 'https://api.symbl.ai' }),
+      axios.create({ baseURL: 'https://api.symbl.ai' }),
+    ];
     for (const api of instances) {
       extra.push(attachTokenAuth(api, { providers: symbl(CREDS), store, tokenClient }));
-      new MockAdapter(api, { onNoMatch: 'throwException' }).onGet('/x').reply((config) => [200, authOf(config)]);
+      mockOf(api)
+        .onGet('/x')
+        .reply((config) => [200, authOf(config)]);
     }
     const requests = instances.flatMap((api) => Array.from({ length: 50 }, () => api.get('/x')));
     await flush(20);
@@ -83,7 +91,11 @@ describe('rule 2: one token request at a time per provider and credentials', () 
   test('different credentials of one provider never share a token or a flight', async () => {
     const store = new MemoryTokenStore();
     h = harness({ store });
-    const other = harness({ store, providers: symbl({ appId: 'tenant-b', appSecret: 'secret-b-123456' }), tokenClient: h.tokenClient });
+    const other = harness({
+      store,
+      providers: symbl({ appId: 'tenant-b', appSecret: 'secret-b-123456' }),
+      tokenClient: h.tokenClient,
+    });
     extra.push(other.auth);
     h.tokenMock.onPost(SYMBL_TOKEN_URL).reply((config) => {
       const { appId } = JSON.parse(String(config.data)) as { appId: string };
@@ -126,7 +138,7 @@ describe('rule 2: one token request at a time per provider and credentials', () 
     const patient = h.api.get('/x');
     const error = await hasty.catch((e: unknown) => e);
     expect(axios.isAxiosError(error) && error.code).toBe('ECONNABORTED');
-    expect(String((error as Error).message)).toContain('timeout of 20ms exceeded while waiting for a token');
+    expect((error as Error).message).toContain('timeout of 20ms exceeded while waiting for a token');
     token.resolve([200, { accessToken: 'late', expiresIn: 3600 }]);
     expect((await patient).data).toBe('Bearer late');
     expect(h.tokenCalls()).toBe(1);

@@ -508,14 +508,14 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
       );
     }
 
-    const current = await waitFor(() => runtime.manager.rejected(sent.generation), config);
+    const { current, stale } = await waitFor(() => runtime.manager.rejected(sent.generation), config);
     emit({
       type: 'request-replayed',
       provider: sent.provider,
       fingerprint: current.fingerprint,
       method: String(config.method).toUpperCase(),
       url: displayTarget(config),
-      stale: current.generation !== sent.generation,
+      stale,
     });
     const replay: InternalAxiosRequestConfig = {
       ...config,

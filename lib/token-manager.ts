@@ -46,8 +46,12 @@ export interface TokenManager {
   peek(): CurrentToken | undefined;
   /** The token to send, waiting for the shared refresh when there is no usable one. */
   get(): Promise<CurrentToken>;
-  /** A request that carried the token of `generation` was answered 401: the token to replay it with. */
-  rejected(generation: number): Promise<CurrentToken>;
+  /**
+   * A request that carried the token of `generation` was answered 401: the token to replay it
+   * with, and whether it was already current (`stale`: the 401 was for an older token, no token
+   * request was needed).
+   */
+  rejected(generation: number): Promise<{ current: CurrentToken; stale: boolean }>;
   /** Drops the current token, here and in the store (compare-and-delete). */
   invalidate(): Promise<void>;
   /** Abandons token requests in flight and their backoff timers. */
@@ -268,14 +272,16 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     },
     async rejected(sentGeneration) {
       const token = current;
-      if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) return token;
+      if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
+        return { current: token, stale: true };
+      }
       if (token !== undefined && token.generation === sentGeneration) {
         current = undefined;
         await forget(token.token, 'rejected', token.fingerprint);
       }
       const next = await flight('rejected');
       // We may have joined a flight that took up the rejected token just before it was rejected.
-      return next.token.accessToken === rejectedToken ? flight('rejected') : next;
+      return { current: next.token.accessToken === rejectedToken ? await flight('rejected') : next, stale: false };
     },
     async invalidate() {
       const token = current;

@@ -3,6 +3,17 @@ import MockAdapter from 'axios-mock-adapter';
 import { jest } from '@jest/globals';
 import { attachTokenAuth, symbl, type TokenAuth, type TokenAuthEvent, type TokenAuthOptions } from '../../lib/index.js';
 
+/**
+ * axios-mock-adapter on an instance, failing on any unmatched request. Its type declarations
+ * import axios's CommonJS types while these tests use the ES module ones; the two AxiosInstance
+ * types are the same at run time, so the cast is confined here.
+ */
+export function mockOf(instance: AxiosInstance): MockAdapter {
+  return new MockAdapter(instance as unknown as ConstructorParameters<typeof MockAdapter>[0], {
+    onNoMatch: 'throwException',
+  });
+}
+
 export interface Deferred<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
@@ -30,12 +41,26 @@ export const SYMBL_TOKEN_URL = `${SYMBL_URL}/oauth2/token:generate`;
 export const CREDS = { appId: 'app-id-1234', appSecret: 'app-secret-SECRET-5678' } as const;
 
 /** Lets pending promise callbacks run (microtasks and a few macrotask turns). */
-export async function flush(turns = 5): Promise<void> {
+export async function flush(turns = 10): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Waits until `condition()` holds, checking between macrotask turns, for at most `timeoutMs` of
+ * real time (it works under fake timers too). Some steps run off the event loop (WebCrypto
+ * digests), so a fixed number of turns is not enough.
+ */
+export async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export function useFakeClock(now = Date.UTC(2026, 0, 1)): void {
-  jest.useFakeTimers({ now, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  jest.useFakeTimers({ now, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'performance'] });
 }
 
 export interface Harness {
@@ -55,9 +80,9 @@ export interface Harness {
  */
 export function harness(options: Partial<TokenAuthOptions> = {}, baseURL = SYMBL_URL): Harness {
   const api = axios.create({ baseURL });
-  const apiMock = new MockAdapter(api, { onNoMatch: 'throwException' });
+  const apiMock = mockOf(api);
   const tokenClient = axios.create();
-  const tokenMock = new MockAdapter(tokenClient, { onNoMatch: 'throwException' });
+  const tokenMock = mockOf(tokenClient);
   const events: TokenAuthEvent[] = [];
   const auth = attachTokenAuth(api, {
     providers: symbl(CREDS),
@@ -79,7 +104,10 @@ export function harness(options: Partial<TokenAuthOptions> = {}, baseURL = SYMBL
 /** The Authorization header a mocked request carries, read inside the mock's reply (before any masking). */
 export function authOf(config: { headers?: unknown }): string | undefined {
   const headers = config.headers as { get?: (name: string) => unknown } | Record<string, unknown> | undefined;
-  const value = typeof headers?.get === 'function' ? headers.get('Authorization') : (headers as Record<string, unknown> | undefined)?.['Authorization'];
+  const value =
+    typeof headers?.get === 'function'
+      ? headers.get('Authorization')
+      : (headers as Record<string, unknown> | undefined)?.['Authorization'];
   return typeof value === 'string' ? value : undefined;
 }
 
