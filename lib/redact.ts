@@ -15,13 +15,32 @@ function scrubHeaderObject(headers: unknown, secret: string): void {
   for (const key of Object.keys(headers)) scrubString(headers, key, secret);
 }
 
-/** Node's ClientRequest keeps the raw request head, and follow-redirects wraps one more. */
+/** Node keeps outgoing headers under a symbol as `[name, value]` pairs. */
+function scrubOutgoingHeaders(request: object, secret: string): void {
+  for (const symbol of Object.getOwnPropertySymbols(request)) {
+    if (symbol.description !== 'kOutHeaders') continue;
+    const headers = (request as Record<symbol, unknown>)[symbol];
+    if (typeof headers !== 'object' || headers === null) continue;
+    for (const entry of Object.values(headers)) {
+      if (Array.isArray(entry)) scrubString(entry, '1', secret);
+    }
+  }
+}
+
+/**
+ * Node's ClientRequest keeps the raw request head (`_header`) and its header table; axios's
+ * follow-redirects wrapper keeps the request options. All three hold the Authorization value.
+ */
 function scrubRequest(request: unknown, secret: string): void {
   if (typeof request !== 'object' || request === null) return;
   const node = request as Record<string, unknown>;
-  scrubString(node, '_header', secret);
-  scrubString(node['_currentRequest'], '_header', secret);
-  scrubHeaderObject((node['_options'] as { headers?: unknown } | undefined)?.headers, secret);
+  for (const candidate of [node, node['_currentRequest'], node['_redirectable']]) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    const part = candidate as Record<string, unknown>;
+    scrubString(part, '_header', secret);
+    scrubOutgoingHeaders(part, secret);
+    scrubHeaderObject((part['_options'] as { headers?: unknown } | undefined)?.headers, secret);
+  }
 }
 
 function hide(holder: unknown, key: string): void {

@@ -120,3 +120,24 @@ export function issueSequentialTokens(mock: MockAdapter, expiresIn = 3600, url =
   });
   return () => issued;
 }
+
+/**
+ * Under fake timers: advances the clock in steps until `promise` settles, and returns its
+ * outcome. Steps are small so the times code reads from Date.now() stay close to when it ran.
+ */
+export async function settleWithFakeTimers<T>(
+  promise: Promise<T>,
+  { stepMs = 10, maxMs = 120_000 } = {},
+): Promise<PromiseSettledResult<T>> {
+  let outcome: PromiseSettledResult<T> | undefined;
+  promise.then(
+    (value) => (outcome = { status: 'fulfilled', value }),
+    (reason: unknown) => (outcome = { status: 'rejected', reason }),
+  );
+  for (let elapsed = 0; outcome === undefined; elapsed += stepMs) {
+    if (elapsed > maxMs) throw new Error(`promise did not settle within ${maxMs} ms of fake time`);
+    await flush(2);
+    await jest.advanceTimersByTimeAsync(stepMs);
+  }
+  return outcome;
+}

@@ -29,9 +29,9 @@ export interface JsonProviderOptions extends ProviderOptions {
   tokenType?: string;
   /** A flag that must be `true` in a successful answer, e.g. `'status'` or `'success'`. */
   success?: string;
-  /** Where the vendor's error code is, e.g. `'error'`. */
+  /** Where the vendor's error code is. @default ['error', 'code', 'errorCode'] */
   errorCode?: string | readonly string[];
-  /** Where the vendor's error message is, e.g. `'message'`. */
+  /** Where the vendor's error message is. @default ['message', 'error_description', 'errorMessage'] */
   errorMessage?: string | readonly string[];
   /** Lifetime to assume when the answer has none and the token is not a JWT with `exp`. */
   defaultLifetimeMs?: number;
@@ -44,8 +44,8 @@ function stringsIn(value: unknown, into: string[]): string[] {
   return into;
 }
 
-function paths(value: unknown, key: string, context: string): (readonly string[])[] {
-  if (value === undefined) return [];
+function paths(value: unknown, key: string, context: string, fallback: readonly string[]): (readonly string[])[] {
+  if (value === undefined) return fallback.map(path);
   const list: unknown[] = Array.isArray(value) ? value : [value];
   return list.map((item, index) => path(expectString(item, Array.isArray(value) ? `${key}[${index}]` : key, context)));
 }
@@ -140,8 +140,8 @@ export function jsonProvider(options: JsonProviderOptions): TokenProvider {
         expiresInUnit: unit,
         tokenType: optionalPath('tokenType'),
         success: optionalPath('success'),
-        errorCode: paths(given['errorCode'], 'errorCode', context),
-        errorMessage: paths(given['errorMessage'], 'errorMessage', context),
+        errorCode: paths(given['errorCode'], 'errorCode', context, ['error', 'code', 'errorCode']),
+        errorMessage: paths(given['errorMessage'], 'errorMessage', context, ['message', 'error_description', 'errorMessage']),
       },
       defaultLifetimeMs: expectNumber(given['defaultLifetimeMs'], 'defaultLifetimeMs', context, { min: 1 }),
     },
