@@ -40,7 +40,11 @@ describe('rule 6: what is retried, and how', () => {
     const outcome = await settleWithFakeTimers(h.api.get('/x'));
     expect(outcome.status).toBe('rejected');
     const error = (outcome as PromiseRejectedResult).reason as unknown;
-    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', status: 503, attempts: DEFAULTS.tokenRequest.retries + 1 });
+    expect(error).toMatchObject({
+      code: 'ERR_TOKEN_UNAVAILABLE',
+      status: 503,
+      attempts: DEFAULTS.tokenRequest.retries + 1,
+    });
     expect(attempts).toHaveLength(DEFAULTS.tokenRequest.retries + 1);
     const { minDelayMs } = DEFAULTS.tokenRequest;
     gaps().forEach((gap, i) => {
@@ -68,7 +72,10 @@ describe('rule 6: what is retried, and how', () => {
 
   test('429 with Retry-After in seconds waits that long before the next attempt', async () => {
     h = harness();
-    replies([429, { message: 'maximum number of concurrent jobs' }, { 'Retry-After': '2' }], [200, { accessToken: 'ok', expiresIn: 60 }]);
+    replies(
+      [429, { message: 'maximum number of concurrent jobs' }, { 'Retry-After': '2' }],
+      [200, { accessToken: 'ok', expiresIn: 60 }],
+    );
     await settleWithFakeTimers(h.api.get('/x'));
     expect(gaps()[0]).toBeGreaterThanOrEqual(2_000);
     expect(gaps()[0]).toBeLessThan(2_100);
@@ -76,10 +83,14 @@ describe('rule 6: what is retried, and how', () => {
 
   test('Retry-After as an HTTP date is honoured too', async () => {
     h = harness();
-    replies([503, '', { 'Retry-After': new Date(NOW + 3_000).toUTCString() }], [200, { accessToken: 'ok', expiresIn: 60 }]);
+    replies(
+      [503, '', { 'Retry-After': new Date(NOW + 3_000).toUTCString() }],
+      [200, { accessToken: 'ok', expiresIn: 60 }],
+    );
     await settleWithFakeTimers(h.api.get('/x'));
-    expect(gaps()[0]).toBeGreaterThanOrEqual(2_990);
-    expect(gaps()[0]).toBeLessThan(3_100);
+    // Not before the date it named, and not much after.
+    expect(attempts[1]).toBeGreaterThanOrEqual(3_000);
+    expect(attempts[1]).toBeLessThan(3_100);
   });
 
   test('a huge Retry-After is capped at maxRetryAfterMs', async () => {
@@ -88,6 +99,18 @@ describe('rule 6: what is retried, and how', () => {
     await settleWithFakeTimers(h.api.get('/x'));
     expect(gaps()[0]).toBeGreaterThanOrEqual(1_500);
     expect(gaps()[0]).toBeLessThan(1_600);
+  });
+
+  test('an attempt ends at timeoutMs even when the transport ignores its timeout and signal', async () => {
+    h = harness({ tokenRequest: { timeoutMs: 1_000, retries: 2 } });
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => {
+      attempts.push(Date.now() - NOW);
+      return new Promise(() => undefined); // a custom adapter that never answers
+    });
+    const outcome = await settleWithFakeTimers(h.api.get('/x'));
+    expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TOKEN_TIMEOUT', attempts: 3 } });
+    expect(attempts).toHaveLength(3);
+    expect(gaps().every((gap) => gap >= 1_000)).toBe(true);
   });
 
   test('429 on every attempt fails with ERR_TOKEN_RATE_LIMITED and the vendor’s message, then cools down', async () => {
@@ -114,7 +137,9 @@ describe('rule 6: what is not retried, and never cached', () => {
     [307, 'ERR_TOKEN_REDIRECT'],
   ])('HTTP %d from the token endpoint fails at once with %s', async (status, code) => {
     h = harness({ tokenRequest: { cooldownMs: 0 } });
-    h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(status, { message: 'no' }, status === 307 ? { Location: 'https://evil.example/' } : {});
+    h.tokenMock
+      .onPost(SYMBL_TOKEN_URL)
+      .replyOnce(status, { message: 'no' }, status === 307 ? { Location: 'https://evil.example/' } : {});
     h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 'later', expiresIn: 60 });
     h.apiMock.onGet('/x').reply((config) => [200, authOf(config)]);
     await expect(h.api.get('/x')).rejects.toMatchObject({ name: 'TokenRequestError', code, status, attempts: 1 });
@@ -125,7 +150,11 @@ describe('rule 6: what is not retried, and never cached', () => {
 
   test.each<[string, unknown, string]>([
     ['a body that is not JSON', '<html>oops</html>', 'ERR_TOKEN_MALFORMED'],
-    ['SingleView’s sample with a literal 0000 (not JSON)', '{"success":true,"payload":{"access_token":"x","expires_in": 0000}}', 'ERR_TOKEN_MALFORMED'],
+    [
+      'SingleView’s sample with a literal 0000 (not JSON)',
+      '{"success":true,"payload":{"access_token":"x","expires_in": 0000}}',
+      'ERR_TOKEN_MALFORMED',
+    ],
     ['a JSON array', '[]', 'ERR_TOKEN_MALFORMED'],
     ['a JSON number', '42', 'ERR_TOKEN_MALFORMED'],
     ['no token', { expiresIn: 3600 }, 'ERR_TOKEN_MALFORMED'],
@@ -149,13 +178,18 @@ describe('rule 6: what is not retried, and never cached', () => {
   });
 
   test('Marsview’s 200 with status:false and SingleView’s success:false carry the vendor code', async () => {
-    h = harness({ providers: marsview({ userId: 'u', apiKey: 'k-123', apiSecret: 's-123' }) }, 'https://api.marsview.ai');
+    h = harness(
+      { providers: marsview({ userId: 'u', apiKey: 'k-123', apiSecret: 's-123' }) },
+      'https://api.marsview.ai',
+    );
     h.tokenMock
       .onPost('https://api.marsview.ai/cb/v1/auth/create_access_token')
       .reply(200, { status: false, error: 'NJSCFE001', message: 'Invalid credentials' });
     await expect(h.auth.token()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', providerCode: 'NJSCFE001' });
     h.auth.eject();
-    h = harness({ providers: singleView({ clientId: 'c', clientCode: 'x-123', merchantId: 'm', baseURL: 'https://sv.example.com' }) });
+    h = harness({
+      providers: singleView({ clientId: 'c', clientCode: 'x-123', merchantId: 'm', baseURL: 'https://sv.example.com' }),
+    });
     h.tokenMock
       .onPost('https://sv.example.com/v1/api/observice/token')
       .reply(200, { success: false, errorCode: 'MW-401', message: 'bad client' });
@@ -180,7 +214,10 @@ describe('rule 6: against a real loopback token endpoint', () => {
 
   function attach(tokenRequest: Record<string, number>) {
     const api = axios.create({ baseURL: sim.symbl.url });
-    auth = attachTokenAuth(api, { providers: simulatedProvider(sim.symbl), tokenRequest: { minDelayMs: 5, ...tokenRequest } });
+    auth = attachTokenAuth(api, {
+      providers: simulatedProvider(sim.symbl),
+      tokenRequest: { minDelayMs: 5, ...tokenRequest },
+    });
     return api;
   }
 
@@ -189,7 +226,11 @@ describe('rule 6: against a real loopback token endpoint', () => {
     const api = attach({ timeoutMs: 150, retries: 1 });
     const started = Date.now();
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => api.get('/api/x')));
-    expect(outcomes.every((o) => o.status === 'rejected' && isTokenRequestError(o.reason) && o.reason.code === 'ERR_TOKEN_TIMEOUT')).toBe(true);
+    expect(
+      outcomes.every(
+        (o) => o.status === 'rejected' && isTokenRequestError(o.reason) && o.reason.code === 'ERR_TOKEN_TIMEOUT',
+      ),
+    ).toBe(true);
     expect(sim.symbl.stats.tokenRequests).toBe(2);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
@@ -202,7 +243,9 @@ describe('rule 6: against a real loopback token endpoint', () => {
   });
 
   test('a token response over 1 MiB is refused', async () => {
-    sim.symbl.queueTokenFaults({ raw: JSON.stringify({ accessToken: 'a'.repeat(DEFAULTS.tokenRequest.maxBodyBytes), expiresIn: 60 }) });
+    sim.symbl.queueTokenFaults({
+      raw: JSON.stringify({ accessToken: 'a'.repeat(DEFAULTS.tokenRequest.maxBodyBytes), expiresIn: 60 }),
+    });
     const api = attach({});
     await expect(api.get('/api/x')).rejects.toMatchObject({ code: 'ERR_TOKEN_TOO_LARGE', attempts: 1 });
   });

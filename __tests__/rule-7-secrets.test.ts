@@ -50,66 +50,106 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
   },
   {
     name: 'singleView',
-    provider: () => singleView({ clientId: 'sv-client-007', clientCode: SECRET, merchantId: 'sv-merchant-007', baseURL: 'https://sv.example.com' }),
+    provider: () =>
+      singleView({
+        clientId: 'sv-client-007',
+        clientCode: SECRET,
+        merchantId: 'sv-merchant-007',
+        baseURL: 'https://sv.example.com',
+      }),
     tokenUrl: 'https://sv.example.com/v1/api/observice/token',
     secrets: ['sv-client-007', SECRET],
   },
   {
     name: 'clientCredentials (basic)',
-    provider: () => clientCredentials({ tokenUrl: 'https://auth.example.com/token', clientId: 'oauth-client-007', clientSecret: SECRET }),
+    provider: () =>
+      clientCredentials({
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'oauth-client-007',
+        clientSecret: SECRET,
+      }),
     tokenUrl: 'https://auth.example.com/token',
     secrets: ['oauth-client-007', SECRET, Buffer.from(`oauth-client-007:${SECRET}`).toString('base64')],
   },
   {
     name: 'clientCredentials (post)',
     provider: () =>
-      clientCredentials({ tokenUrl: 'https://auth.example.com/token', clientId: 'oauth-client-007', clientSecret: SECRET, authMethod: 'post' }),
+      clientCredentials({
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'oauth-client-007',
+        clientSecret: SECRET,
+        authMethod: 'post',
+      }),
     tokenUrl: 'https://auth.example.com/token',
     secrets: ['oauth-client-007', SECRET],
   },
   {
     name: 'jsonProvider',
     provider: () =>
-      jsonProvider({ name: 'acme', tokenUrl: 'https://auth.acme.example/token', body: { key: SECRET }, headers: { 'X-Api-Key': 'acme-key-007' }, token: 'token' }),
+      jsonProvider({
+        name: 'acme',
+        tokenUrl: 'https://auth.acme.example/token',
+        body: { key: SECRET },
+        headers: { 'X-Api-Key': 'acme-key-007' },
+        token: 'token',
+      }),
     tokenUrl: 'https://auth.acme.example/token',
     secrets: ['acme-key-007', SECRET],
   },
 ];
 
 describe('rule 7: credentials never appear in errors', () => {
-  test.each(cases)('$name: a refusal that echoes the secret, a malformed answer and a network error leak nothing', async ({ provider, tokenUrl, secrets }) => {
-    const h = harness({ providers: provider(), tokenRequest: { retries: 0, cooldownMs: 0 } });
-    const echo = `invalid credentials: ${SECRET} / ${secrets[0]}`;
-    h.tokenMock.onPost(tokenUrl).replyOnce(401, { message: echo, error: echo, error_description: echo, errorCode: echo });
-    h.tokenMock.onPost(tokenUrl).replyOnce(200, `not json ${SECRET}`);
-    h.tokenMock.onPost(tokenUrl).networkErrorOnce();
-    h.tokenMock.onPost(tokenUrl).timeoutOnce();
-    const errors: unknown[] = [];
-    for (let i = 0; i < 4; i++) errors.push(await h.auth.token().catch((e: unknown) => e));
-    expect(errors.map((e) => (e as { code?: string }).code)).toEqual([
-      'ERR_TOKEN_CREDENTIALS',
-      'ERR_TOKEN_MALFORMED',
-      'ERR_TOKEN_UNAVAILABLE',
-      'ERR_TOKEN_TIMEOUT',
-    ]);
-    for (const error of errors) expectNoneOf(renderings(error), secrets);
-    // The vendor's words are kept, with the secret scrubbed out.
-    expect((errors[0] as Error).message).toContain('invalid credentials: [REDACTED]');
-    expectNoneOf(JSON.stringify(h.events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)), secrets);
-    h.auth.eject();
-  });
+  test.each(cases)(
+    '$name: a refusal that echoes the secret, a malformed answer and a network error leak nothing',
+    async ({ provider, tokenUrl, secrets }) => {
+      const h = harness({ providers: provider(), tokenRequest: { retries: 0, cooldownMs: 0 } });
+      const echo = `invalid credentials: ${SECRET} / ${secrets[0]}`;
+      h.tokenMock
+        .onPost(tokenUrl)
+        .replyOnce(401, { message: echo, error: echo, error_description: echo, errorCode: echo });
+      h.tokenMock.onPost(tokenUrl).replyOnce(200, `not json ${SECRET}`);
+      h.tokenMock.onPost(tokenUrl).networkErrorOnce();
+      h.tokenMock.onPost(tokenUrl).timeoutOnce();
+      const errors: unknown[] = [];
+      for (let i = 0; i < 4; i++) errors.push(await h.auth.token().catch((e: unknown) => e));
+      expect(errors.map((e) => (e as { code?: string }).code)).toEqual([
+        'ERR_TOKEN_CREDENTIALS',
+        'ERR_TOKEN_MALFORMED',
+        'ERR_TOKEN_UNAVAILABLE',
+        'ERR_TOKEN_TIMEOUT',
+      ]);
+      for (const error of errors) expectNoneOf(renderings(error), secrets);
+      // The vendor's words are kept, with the secret scrubbed out.
+      expect((errors[0] as Error).message).toContain('invalid credentials: [REDACTED]');
+      expectNoneOf(
+        JSON.stringify(h.events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)),
+        secrets,
+      );
+      h.auth.eject();
+    },
+  );
 
   test.each(cases)('$name: printing or serialising the provider shows no credentials', ({ provider, secrets }) => {
     const p = provider();
-    expectNoneOf(`${JSON.stringify(p)}\n${inspect(p, { depth: 8 })}\n${String(p.tokenUrl)}`, secrets);
+    expectNoneOf(`${JSON.stringify(p)}\n${inspect(p, { depth: 8 })}\n${p.tokenUrl}`, secrets);
   });
 
   test('option errors name the option and the kind of value, never the value', () => {
     const attempts = [
       () => symbl({ appId: 'id', appSecret: 12345 as unknown as string }),
       () => symbl({ appId: 'id', appSecret: SECRET, appsecret: SECRET } as unknown as Parameters<typeof symbl>[0]),
-      () => clientCredentials({ tokenUrl: `https://user:${SECRET}@auth.example.com/token`, clientId: 'c', clientSecret: SECRET }),
-      () => clientCredentials({ tokenUrl: `http://auth.example.com/token?secret=${SECRET}`, clientId: 'c', clientSecret: SECRET }),
+      () =>
+        clientCredentials({
+          tokenUrl: `https://user:${SECRET}@auth.example.com/token`,
+          clientId: 'c',
+          clientSecret: SECRET,
+        }),
+      () =>
+        clientCredentials({
+          tokenUrl: `http://auth.example.com/token?secret=${SECRET}`,
+          clientId: 'c',
+          clientSecret: SECRET,
+        }),
       () => marsview({ userId: 'u', apiKey: SECRET, apiSecret: '' }),
     ];
     for (const attempt of attempts) {
@@ -155,11 +195,14 @@ describe('rule 7: the token never appears in the API errors tokenflight lets thr
     // The raw request head, Node's header table and follow-redirects' options are scrubbed too.
     const request = (error as { request?: unknown }).request;
     expectNoneOf(inspect(request, { depth: 2, showHidden: true }), tokens);
-    expectNoneOf(inspect((request as { _redirectable?: unknown })._redirectable, { depth: 2, showHidden: true }), tokens);
+    expectNoneOf(
+      inspect((request as { _redirectable?: unknown })._redirectable, { depth: 2, showHidden: true }),
+      tokens,
+    );
     expect(String(axios.isAxiosError(error) && error.config?.headers.get('Authorization'))).toBe('Bearer [REDACTED]');
-    expectNoneOf(JSON.stringify(events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)), [
-      ...tokens,
-      ...Object.values(sim.symbl.credentials),
-    ]);
+    expectNoneOf(
+      JSON.stringify(events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)),
+      [...tokens, ...Object.values(sim.symbl.credentials)],
+    );
   });
 });

@@ -141,7 +141,11 @@ export function jsonProvider(options: JsonProviderOptions): TokenProvider {
         tokenType: optionalPath('tokenType'),
         success: optionalPath('success'),
         errorCode: paths(given['errorCode'], 'errorCode', context, ['error', 'code', 'errorCode']),
-        errorMessage: paths(given['errorMessage'], 'errorMessage', context, ['message', 'error_description', 'errorMessage']),
+        errorMessage: paths(given['errorMessage'], 'errorMessage', context, [
+          'message',
+          'error_description',
+          'errorMessage',
+        ]),
       },
       defaultLifetimeMs: expectNumber(given['defaultLifetimeMs'], 'defaultLifetimeMs', context, { min: 1 }),
     },

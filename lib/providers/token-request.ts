@@ -1,5 +1,5 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { sleep } from '../async.js';
+import { sleep, unrefTimer } from '../async.js';
 import { TokenRequestError, type TokenRequestErrorCode } from '../errors.js';
 import { computeExpiresAt } from '../expiry.js';
 import type { StoredToken } from '../store.js';
@@ -112,12 +112,48 @@ function aborted(): Failure {
   };
 }
 
+/** Marks an attempt abandoned by tokenflight's own deadline. */
+const kTimedOut = Symbol('tokenflight.attempt-timed-out');
+
+/**
+ * Settles like `promise`, or rejects as soon as `signal` aborts: the attempt ends on time even if
+ * the transport (a custom adapter, a mock) ignores its signal and timeout.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      const reason: unknown = signal.reason;
+      reject(reason);
+    };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext): Promise<StoredToken | Failure> {
   if (context.signal.aborted) return aborted();
   const sentAt = context.now();
+  const attempt = new AbortController();
+  const abandon = (): void => {
+    attempt.abort(context.signal.reason);
+  };
+  context.signal.addEventListener('abort', abandon, { once: true });
+  const timer = unrefTimer(() => {
+    attempt.abort(kTimedOut);
+  }, context.settings.timeoutMs);
   let response: AxiosResponse<unknown>;
   try {
-    response = await context.http.request<unknown>({
+    const sending = context.http.request<unknown>({
       method: endpoint.method,
       url: endpoint.url.href,
       headers: {
@@ -131,7 +167,7 @@ async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext
       },
       data: encodeBody(endpoint),
       timeout: context.settings.timeoutMs,
-      signal: context.signal,
+      signal: attempt.signal,
       // A 307/308 would send the secret body to wherever the Location points: never follow.
       maxRedirects: 0,
       maxContentLength: context.settings.maxBodyBytes,
@@ -142,8 +178,14 @@ async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext
       withXSRFToken: false,
       transitional: { clarifyTimeoutError: true },
     });
+    response = await untilAborted(sending, attempt.signal);
   } catch (error) {
+    if (attempt.signal.reason === kTimedOut)
+      return transportFailure({ code: 'ETIMEDOUT', message: 'attempt timed out' }, context.signal);
     return transportFailure(error, context.signal);
+  } finally {
+    clearTimeout(timer);
+    context.signal.removeEventListener('abort', abandon);
   }
   return readResponse(endpoint, response, sentAt, context);
 }

@@ -1,5 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply } from './vendors.js';
 
@@ -38,6 +44,8 @@ export interface SeenRequest {
   readonly method: string;
   readonly path: string;
   readonly authorization: string | undefined;
+  /** All request headers, names in lower case. */
+  readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
 
@@ -306,6 +314,7 @@ export async function startProviderServer(
         method: request.method ?? 'GET',
         path: url.pathname,
         authorization: request.headers['authorization'],
+        headers: request.headers,
         body,
       });
       if (isToken && request.method === 'POST') return handleToken(request, response, body);

@@ -1,0 +1,40 @@
+import { expect, test } from '@jest/globals';
+import * as tokenflight from '../lib/index.js';
+import * as testing from '../lib/testing/index.js';
+
+test('the public surface is exactly this list', () => {
+  expect(Object.keys(tokenflight).sort()).toEqual([
+    'DEFAULTS',
+    'MemoryTokenStore',
+    'TokenRequestError',
+    'TokenflightError',
+    'attachTokenAuth',
+    'clientCredentials',
+    'isTokenRequestError',
+    'isTokenflightError',
+    'jsonProvider',
+    'marsview',
+    'singleView',
+    'symbl',
+  ]);
+});
+
+test('the testing kit exports the simulation and its helpers', () => {
+  expect(Object.keys(testing).sort()).toEqual(['simulatedProvider', 'startProviderServer', 'startSimulation']);
+});
+
+test('errors are recognised across copies of the package by code and brand, not prototype alone', () => {
+  const error = new tokenflight.TokenRequestError('x', {
+    code: 'ERR_TOKEN_TIMEOUT',
+    provider: 'p',
+    url: 'https://x',
+    attempts: 1,
+  });
+  const foreign = { name: 'TokenRequestError', code: 'ERR_TOKEN_TIMEOUT', [Symbol.for('tokenflight.error')]: true };
+  expect(error).toBeInstanceOf(tokenflight.TokenflightError);
+  expect(error).toBeInstanceOf(tokenflight.TokenRequestError);
+  expect(foreign).toBeInstanceOf(tokenflight.TokenRequestError);
+  expect(tokenflight.isTokenRequestError(foreign)).toBe(true);
+  expect(tokenflight.isTokenflightError(new Error('x'))).toBe(false);
+  expect(new Error('x')).not.toBeInstanceOf(tokenflight.TokenflightError);
+});

@@ -1,0 +1,126 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import axios from 'axios';
+import { attachTokenAuth, type TokenAuth } from '../lib/index.js';
+import { readJwtTimes } from '../lib/jwt.js';
+import { simulatedProvider, startSimulation, type ProviderServer, type Simulation } from '../lib/testing/index.js';
+
+describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 providers, counted at the server', () => {
+  let sim: Simulation;
+  const handles: TokenAuth[] = [];
+  beforeAll(async () => {
+    sim = await startSimulation();
+  });
+  afterAll(async () => sim.close());
+  afterEach(() => {
+    handles.splice(0).forEach((auth) => auth.eject());
+    for (const server of sim.servers) {
+      server.resetStats();
+      server.setApiAlwaysUnauthorized(false);
+      server.setTokenLifetime(3600);
+    }
+  });
+
+  function client(server: ProviderServer) {
+    const api = axios.create({ baseURL: server.url });
+    const auth = attachTokenAuth(api, { providers: simulatedProvider(server) });
+    handles.push(auth);
+    return { api, auth };
+  }
+
+  const kinds = ['symbl', 'marsview', 'singleview', 'oauth2'] as const;
+
+  test.each(kinds)('%s: 200 concurrent requests make one token request', async (kind) => {
+    const server = sim[kind];
+    const { api } = client(server);
+    const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => api.get(`/api/items/${i}`)));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(server.stats.tokenRequests).toBe(1);
+    expect(server.stats.apiSucceeded).toBe(200);
+    expect(server.stats.apiUnauthorized).toBe(0);
+  });
+
+  test.each(kinds)(
+    '%s: 100 concurrent 401s after a revocation make one token request; every request succeeds with its body',
+    async (kind) => {
+      const server = sim[kind];
+      const { api, auth } = client(server);
+      await auth.token();
+      server.revokeAll();
+      const responses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => api.post('/api/jobs', { job: i, text: `payload ${i}` })),
+      );
+      expect(responses.map((r) => JSON.parse(r.data.body))).toEqual(
+        Array.from({ length: 100 }, (_, i) => ({ job: i, text: `payload ${i}` })),
+      );
+      expect(server.stats.tokenRequests).toBe(2);
+      expect(server.stats.apiUnauthorized).toBe(100);
+      expect(server.stats.apiSucceeded).toBe(100);
+    },
+  );
+
+  test('an API that always answers 401: each request is replayed once, then the caller gets the 401', async () => {
+    const { api, auth } = client(sim.symbl);
+    await auth.token();
+    sim.symbl.setApiAlwaysUnauthorized(true);
+    const outcomes = await Promise.allSettled(Array.from({ length: 25 }, () => api.get('/api/x')));
+    expect(
+      outcomes.every(
+        (o) => o.status === 'rejected' && axios.isAxiosError(o.reason) && o.reason.response?.status === 401,
+      ),
+    ).toBe(true);
+    expect(sim.symbl.stats.apiRequests).toBe(50);
+    expect(sim.symbl.stats.tokenRequests).toBe(2);
+  });
+
+  test('a token for provider A never reaches another origin', async () => {
+    const api = axios.create();
+    handles.push(attachTokenAuth(api, { providers: [simulatedProvider(sim.symbl), simulatedProvider(sim.marsview)] }));
+    const targets = sim.servers.map((server) => server.url);
+    await Promise.allSettled(
+      targets.flatMap((origin) => [
+        api.get(`${origin}/api/a`),
+        api.get(`/api/b`, { baseURL: origin }),
+        api.get(`${origin.replace('http:', '')}/api/c`),
+        api.get(`/api/redirect?to=${encodeURIComponent(`${targets.find((t) => t !== origin)}/api/d`)}`, {
+          baseURL: origin,
+        }),
+      ]),
+    );
+    for (const server of sim.servers) {
+      const own = new Set(server.tokens.map((t) => `Bearer ${t.accessToken}`));
+      const received = server.requests.filter((r) => r.kind === 'api' && r.authorization !== undefined);
+      for (const request of received) expect(own.has(request.authorization!)).toBe(true);
+    }
+    // Only the two attached providers were asked for tokens, and both were used.
+    expect(sim.symbl.stats.tokenRequests).toBe(1);
+    expect(sim.marsview.stats.tokenRequests).toBe(1);
+    expect(sim.singleview.stats.tokenRequests + sim.oauth2.stats.tokenRequests).toBe(0);
+    expect(sim.singleview.requests.some((r) => r.authorization !== undefined)).toBe(false);
+  });
+
+  test('the SingleView expiry comes from the JWT (its expires_in is 0)', async () => {
+    sim.singleview.setTokenLifetime(1234);
+    const { auth } = client(sim.singleview);
+    const token = await auth.token();
+    const issued = sim.singleview.tokens.at(-1)!;
+    expect(issued.accessToken).toBe(token.accessToken);
+    expect(readJwtTimes(token.accessToken)?.exp).toBeCloseTo(issued.expiresAt / 1000, 3);
+    expect(token.expiresAt).toBeCloseTo(issued.expiresAt, -1);
+  });
+
+  test('short-lived tokens rotate in real time with no request ever answered 401', async () => {
+    sim.marsview.setTokenLifetime(1);
+    const { api } = client(sim.marsview);
+    const deadline = Date.now() + 3_500;
+    let sent = 0;
+    while (Date.now() < deadline) {
+      await Promise.all(Array.from({ length: 5 }, () => api.get('/api/tick')));
+      sent += 5;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(sim.marsview.stats.apiUnauthorized).toBe(0);
+    expect(sim.marsview.stats.apiSucceeded).toBe(sent);
+    expect(sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(4);
+    expect(sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(12);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, test } from '@jest/globals';
+import { MemoryTokenStore, type StoredToken } from '../lib/index.js';
+
+const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
+  accessToken,
+  tokenType: 'Bearer',
+  expiresAt,
+  obtainedAt,
+});
+
+describe('MemoryTokenStore', () => {
+  test('a write never replaces a newer token with an older one', async () => {
+    const store = new MemoryTokenStore({ now: () => 0 });
+    await expect(store.set('k', token('newer', 2_000))).resolves.toMatchObject({ accessToken: 'newer' });
+    await expect(store.set('k', token('older', 1_000))).resolves.toMatchObject({ accessToken: 'newer' });
+    await expect(store.set('k', token('same-expiry-later', 2_000, 5))).resolves.toMatchObject({
+      accessToken: 'same-expiry-later',
+    });
+    await expect(store.get('k')).resolves.toMatchObject({ accessToken: 'same-expiry-later' });
+  });
+
+  test('delete removes the entry only if it still holds the rejected token', async () => {
+    const store = new MemoryTokenStore({ now: () => 0 });
+    await store.set('k', token('t2', 1_000));
+    await expect(store.delete('k', 't1')).resolves.toBe(false);
+    await expect(store.get('k')).resolves.toMatchObject({ accessToken: 't2' });
+    await expect(store.delete('k', 't2')).resolves.toBe(true);
+    await expect(store.get('k')).resolves.toBeUndefined();
+  });
+
+  test('entries expire with their token; tokens without expiry stay', async () => {
+    let now = 0;
+    const store = new MemoryTokenStore({ now: () => now });
+    await store.set('a', token('a', 100));
+    await store.set('b', token('b', null));
+    now = 100;
+    await expect(store.get('a')).resolves.toBeUndefined();
+    await expect(store.get('b')).resolves.toMatchObject({ accessToken: 'b' });
+  });
+
+  test('the lock has one holder at a time; a waiter gets it when it is released', async () => {
+    const store = new MemoryTokenStore();
+    const first = await store.lock('k', { ttlMs: 10_000, waitMs: 10_000 });
+    expect(first).toBeDefined();
+    let second: unknown;
+    const waiting = store.lock('k', { ttlMs: 10_000, waitMs: 10_000 }).then((lock) => (second = lock));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(second).toBeUndefined();
+    await first!.release();
+    await waiting;
+    expect(second).toBeDefined();
+  });
+
+  test('a waiter gives up after waitMs, and a holder that never releases loses the lock after ttlMs', async () => {
+    const store = new MemoryTokenStore();
+    await store.lock('k', { ttlMs: 80, waitMs: 10_000 });
+    await expect(store.lock('k', { ttlMs: 80, waitMs: 20 })).resolves.toBeUndefined();
+    const started = Date.now();
+    await expect(store.lock('k', { ttlMs: 80, waitMs: 10_000 })).resolves.toBeDefined();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  test('releasing a lock that was taken over does not free the new holder’s lock', async () => {
+    const store = new MemoryTokenStore();
+    const stale = await store.lock('k', { ttlMs: 30, waitMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const current = await store.lock('k', { ttlMs: 10_000, waitMs: 0 });
+    await stale!.release();
+    await expect(store.lock('k', { ttlMs: 10_000, waitMs: 0 })).resolves.toBeUndefined();
+    await current!.release();
+  });
+});
