@@ -1,0 +1,93 @@
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The packed tarball, installed into a scratch app the way a user installs it. `npm test` builds
+// dist/ first; this suite checks what ships, not the sources.
+const root = process.cwd();
+const axiosVersion = (
+  JSON.parse(readFileSync(join(root, 'node_modules/axios/package.json'), 'utf8')) as { version: string }
+).version;
+
+let app: string;
+let files: string[];
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: app, encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('the packed package', () => {
+  beforeAll(() => {
+    if (!existsSync(join(root, 'dist/index.cjs')))
+      throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+    app = mkdtempSync(join(tmpdir(), 'tokenflight-app-'));
+    const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const [info] = JSON.parse(packed) as [{ filename: string; files: { path: string }[] }];
+    files = info.files.map((file) => file.path);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+    execFileSync(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--ignore-scripts',
+        join(app, info.filename),
+        `axios@${axiosVersion}`,
+      ],
+      { cwd: app, encoding: 'utf8', stdio: 'pipe' },
+    );
+  }, 180_000);
+
+  test('ships the builds, their declarations, the README and the licence, and nothing else', () => {
+    expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
+    for (const entry of ['index', 'testing']) {
+      for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts']) expect(files).toContain(`dist/${entry}${ext}`);
+    }
+  });
+
+  test('require() loads it without Node’s require-of-ESM', () => {
+    const out = node([
+      '--no-experimental-require-module',
+      '-e',
+      "const t = require('tokenflight'); const k = require('tokenflight/testing'); console.log(typeof t.attachTokenAuth, typeof t.symbl, typeof k.startSimulation)",
+    ]);
+    expect(out.trim()).toBe('function function function');
+  });
+
+  test('import loads the ES module build', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      "import { attachTokenAuth, TokenRequestError } from 'tokenflight'; import { startSimulation } from 'tokenflight/testing'; console.log(typeof attachTokenAuth, typeof TokenRequestError, typeof startSimulation)",
+    ]);
+    expect(out.trim()).toBe('function function function');
+  });
+
+  test('the CommonJS build works end to end: one token request for many requests, a replay after a revocation', () => {
+    const script = `
+      const axios = require('axios');
+      const { attachTokenAuth } = require('tokenflight');
+      const { startSimulation, simulatedProvider } = require('tokenflight/testing');
+      (async () => {
+        const sim = await startSimulation();
+        const api = axios.create({ baseURL: sim.symbl.url });
+        const auth = attachTokenAuth(api, { providers: simulatedProvider(sim.symbl) });
+        await Promise.all(Array.from({ length: 20 }, () => api.get('/api/x')));
+        sim.symbl.revokeAll();
+        await Promise.all(Array.from({ length: 20 }, () => api.get('/api/y')));
+        console.log(JSON.stringify(sim.symbl.stats));
+        auth.eject();
+        await sim.close();
+      })();
+    `;
+    const stats = JSON.parse(node(['--no-experimental-require-module', '-e', script])) as Record<string, number>;
+    expect(stats).toMatchObject({ tokenRequests: 2, apiSucceeded: 40, apiUnauthorized: 20 });
+  });
+});
