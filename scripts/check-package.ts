@@ -1,0 +1,190 @@
+/**
+ * Checks what ships, on the packed tarball, the way a user gets it:
+ *
+ * 1. builds, then `npm pack`s into a scratch directory;
+ * 2. publint --strict (package.json fields, `exports`, files);
+ * 3. attw (are the types wrong?) with its strict profile: node10, node16 from CJS and from ESM,
+ *    bundler, for every entry point;
+ * 4. installs the tarball into a scratch app with axios, @types/node and the optional peers;
+ * 5. for every subpath in `exports`: `import`s it, `require`s it with
+ *    `--no-experimental-require-module` (a real CJS build), and compares the two export lists;
+ * 6. type-checks a strict TypeScript consumer (scripts/consumer/) compiled as ESM and as CJS;
+ * 7. runs the `tokenflight` bin from the app's node_modules/.bin.
+ *
+ * A new entry point in `exports` is imported and required with no change here; add a line using
+ * it to scripts/consumer/ to type-check it. Run with `npm run check:package`.
+ */
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface PackageJson {
+  name: string;
+  version: string;
+  exports: Record<string, unknown>;
+  bin?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+const root = join(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
+
+class StepError extends Error {}
+
+function run(command: string, args: string[], options: ExecFileSyncOptions = {}): string {
+  try {
+    return execFileSync(command, args, {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: 'pipe',
+      timeout: 300_000,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      ...options,
+    }) as string;
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new StepError(`\`${[command, ...args].join(' ')}\` failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+async function step(title: string, body: () => string | undefined | Promise<string | undefined>): Promise<void> {
+  const started = performance.now();
+  process.stdout.write(`- ${title}... `);
+  const detail = await body();
+  process.stdout.write(`ok (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  if (detail !== undefined && detail.trim() !== '') process.stdout.write(`${indent(detail.trim())}\n`);
+}
+
+const indent = (text: string): string =>
+  text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+
+/** The version of a package installed at the root, so the scratch app uses the one we test with. */
+function installedVersion(name: string): string {
+  const file = join(root, 'node_modules', ...name.split('/'), 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/** Subpaths of `exports` that are modules (not `./package.json`), as import specifiers. */
+function entryPoints(): string[] {
+  return Object.keys(pkg.exports)
+    .filter((subpath) => !subpath.endsWith('.json'))
+    .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
+}
+
+async function main(): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), 'tokenflight-check-'));
+  const app = join(scratch, 'app');
+  let tarball = '';
+  let passed = false;
+  try {
+    await step('build (tsup)', () => {
+      run('npm', ['run', 'build']);
+      return undefined;
+    });
+
+    await step('npm pack', () => {
+      const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch]);
+      const [info] = JSON.parse(packed) as [{ filename: string; size: number; entryCount: number }];
+      tarball = join(scratch, info.filename);
+      return `${info.filename}: ${info.entryCount} files, ${(info.size / 1024).toFixed(1)} kB`;
+    });
+
+    await step('publint --strict', () => run(bin('publint'), ['--strict', tarball]).replace(/^.*\n.*\n/, ''));
+
+    await step('attw (profile: strict; node10, node16 CJS and ESM, bundler)', () =>
+      run(bin('attw'), [tarball, '--format', 'table-flipped', '--no-emoji', '--no-color']),
+    );
+
+    await step('install the tarball into a scratch app', () => {
+      cpSync(join(root, 'scripts', 'consumer'), app, { recursive: true });
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }, null, 2));
+      const peers = Object.keys(pkg.peerDependencies ?? {}).map((name) => `${name}@${installedVersion(name)}`);
+      run(
+        'npm',
+        [
+          'install',
+          '--no-audit',
+          '--no-fund',
+          '--prefer-offline',
+          '--ignore-scripts',
+          tarball,
+          ...peers,
+          `@types/node@${installedVersion('@types/node')}`,
+        ],
+        { cwd: app },
+      );
+      return `with ${[...peers, '@types/node'].join(', ')}`;
+    });
+
+    for (const specifier of entryPoints()) {
+      await step(`import and require ${specifier}`, () => {
+        const esm = run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `console.log(JSON.stringify(Object.keys(await import('${specifier}')).sort()))`,
+          ],
+          { cwd: app },
+        );
+        const cjs = run(
+          process.execPath,
+          [
+            '--no-experimental-require-module',
+            '-e',
+            `console.log(JSON.stringify(Object.keys(require('${specifier}')).sort()))`,
+          ],
+          { cwd: app },
+        );
+        const esmNames = JSON.parse(esm) as string[];
+        const cjsNames = JSON.parse(cjs) as string[];
+        if (esmNames.length === 0) throw new StepError(`${specifier} exports nothing`);
+        if (JSON.stringify(esmNames) !== JSON.stringify(cjsNames)) {
+          throw new StepError(
+            `${specifier}: the ESM and CJS builds export different names:\n  ESM: ${esmNames.join(', ')}\n  CJS: ${cjsNames.join(', ')}`,
+          );
+        }
+        return `${esmNames.length} exports, the same in both builds`;
+      });
+    }
+
+    await step('type-check a strict consumer (NodeNext, ESM .mts and CJS .cts)', () => {
+      run(
+        process.execPath,
+        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')],
+        {
+          cwd: app,
+        },
+      );
+      return undefined;
+    });
+
+    for (const name of Object.keys(pkg.bin ?? {})) {
+      await step(`run the \`${name}\` bin from node_modules/.bin`, () => {
+        const version = run(join(app, 'node_modules', '.bin', name), ['--version'], { cwd: app }).trim();
+        if (version !== pkg.version)
+          throw new StepError(`\`${name} --version\` printed ${version}, not ${pkg.version}`);
+        return `${name} --version: ${version}`;
+      });
+    }
+    passed = true;
+  } finally {
+    if (passed) rmSync(scratch, { recursive: true, force: true });
+    else process.stdout.write(`\nThe scratch app is kept in ${scratch}\n`);
+  }
+}
+
+try {
+  await main();
+  process.stdout.write('Package check passed.\n');
+} catch (error) {
+  process.stdout.write('FAILED\n');
+  process.stderr.write(`${error instanceof StepError ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

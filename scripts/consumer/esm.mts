@@ -1,0 +1,88 @@
+// A strict TypeScript consumer of the packed tarball, compiled as an ES module (NodeNext). It is
+// type-checked, not run, by scripts/check-package.ts; every line is something a user writes.
+import axios, { type AxiosError } from 'axios';
+import {
+  attachTokenAuth,
+  clientCredentials,
+  DEFAULTS,
+  isTokenRequestError,
+  jsonProvider,
+  marsview,
+  MemoryTokenStore,
+  singleView,
+  symbl,
+  TokenRequestError,
+  type Token,
+  type TokenAuth,
+  type TokenAuthEvent,
+  type TokenProvider,
+  type TokenRequestErrorCode,
+} from 'tokenflight';
+import { simulatedProvider, startProviderServer, startSimulation, type ProviderServer } from 'tokenflight/testing';
+
+const providers: TokenProvider[] = [
+  symbl({ appId: 'id', appSecret: 'secret' }),
+  marsview({ userId: 'u', apiKey: 'k', apiSecret: 's', name: 'mv' }),
+  singleView({ clientId: 'c', clientCode: 'cc', merchantId: 'm', baseURL: 'https://sv.example.com' }),
+  clientCredentials({
+    tokenUrl: 'https://auth.example.com/oauth2/token',
+    clientId: 'c',
+    clientSecret: 's',
+    scope: ['read', 'write'],
+    audience: 'https://api.example.com',
+    authMethod: 'client_secret_post',
+    origins: ['https://api.example.com'],
+  }),
+  jsonProvider({
+    name: 'acme',
+    tokenUrl: 'https://auth.acme.com/session',
+    token: 'result.token',
+    expiresIn: 'result.ttl',
+  }),
+];
+
+// @ts-expect-error unknown provider options are a type error
+symbl({ appId: 'id', appSecret: 'secret', appSecrett: 'typo' });
+
+const api = axios.create({ baseURL: 'https://api.symbl.ai' });
+const auth: TokenAuth = attachTokenAuth(api, {
+  providers,
+  store: new MemoryTokenStore(),
+  refreshWindowMs: DEFAULTS.refreshWindowMs,
+  tokenRequest: { retries: 1 },
+  onEvent: (event: TokenAuthEvent) => {
+    if (event.type === 'token-fetched') console.log(event.fingerprint, event.durationMs);
+  },
+});
+
+// The `tokenAuth` request option reaches axios's config type through module augmentation.
+await api.get('/health', { tokenAuth: false });
+await api.post('/v1/things', { a: 1 }, { tokenAuth: { provider: 'symbl' } });
+// @ts-expect-error `tokenAuth` is `false` or an options object
+await api.get('/health', { tokenAuth: true });
+
+try {
+  const token: Token = await auth.token('mv');
+  const expiresAt: number | null = token.expiresAt;
+  console.log(token.accessToken, token.tokenType, expiresAt);
+} catch (error) {
+  if (error instanceof TokenRequestError) {
+    const code: TokenRequestErrorCode = error.code;
+    const status: number | undefined = error.status;
+    console.log(code, status, error.providerCode, error.provider);
+  } else if (isTokenRequestError(error)) {
+    console.log(error.code);
+  } else {
+    const axiosError = error as AxiosError;
+    console.log(axiosError.response?.status);
+  }
+}
+await auth.invalidate();
+auth.eject();
+
+const server: ProviderServer = await startProviderServer('symbl', { tokenLifetimeSeconds: 2 });
+const sim = await startSimulation({ symbl: { tokenLatencyMs: 10 } });
+attachTokenAuth(axios.create({ baseURL: server.url }), { providers: simulatedProvider(server) });
+sim.marsview.queueTokenFaults({ status: 503 }, { hang: true });
+console.log(sim.marsview.stats.tokenRequests);
+await Promise.all([server.close(), sim.close()]);
