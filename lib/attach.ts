@@ -10,6 +10,7 @@ import { unrefTimer } from './async.js';
 import { DEFAULTS } from './defaults.js';
 import { invalidOption, TokenflightError } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
+import { createEventLogger, type TokenAuthLogger } from './logger.js';
 import { endpointKey, kEndpoint, type TokenProvider } from './providers/endpoint.js';
 import { requestToken, type TokenRequestSettings } from './providers/token-request.js';
 import { maskToken } from './redact.js';
@@ -107,6 +108,11 @@ export interface TokenAuthOptions {
   tokenClient?: AxiosInstance;
   /** Receives {@link TokenAuthEvent}s. It must not throw; if it does, the error is ignored. */
   onEvent?: (event: TokenAuthEvent) => void;
+  /**
+   * Writes every {@link TokenAuthEvent} as one line to a pino- or console-like logger, at a level
+   * that suits it; see {@link TokenAuthLogger}. Works alongside `onEvent`.
+   */
+  logger?: TokenAuthLogger;
 }
 
 /** What {@link attachTokenAuth} returns. */
@@ -173,6 +179,7 @@ const TOKEN_AUTH_KEYS = [
   'storeTimeoutMs',
   'tokenClient',
   'onEvent',
+  'logger',
 ];
 const TOKEN_REQUEST_KEYS = Object.keys(DEFAULTS.tokenRequest);
 
@@ -297,6 +304,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   checkFunction(options.isTokenRejected, 'isTokenRejected', context);
   checkFunction(options.onEvent, 'onEvent', context);
   const { isTokenRejected, onEvent } = options;
+  const log = createEventLogger(options.logger, context);
   if (options.tokenClient !== undefined && !isAxiosInstance(options.tokenClient)) {
     throw invalidOption(
       `${context}: expected \`tokenClient\` to be an axios instance, got ${describe(options.tokenClient)}`,
@@ -316,6 +324,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     } catch {
       // A listener's failure must never break a request.
     }
+    log?.(event);
   };
   // Long Retry-After waits aside, this is as long as one flight can take; the store lock lasts as long.
   const lockTtlMs = (settings.retries + 1) * settings.timeoutMs + settings.retries * settings.maxDelayMs + 1_000;

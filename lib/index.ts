@@ -11,6 +11,7 @@ export { DEFAULTS } from './defaults.js';
 export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
 export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';
 export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './events.js';
+export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
 export { clientCredentials } from './providers/client-credentials.js';
 export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
 export type { ProviderOptions } from './providers/define.js';

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       jsonProvider({ name: 'acme', tokenUrl: 'https://auth.acme.com/session', token: 'token' }),
     ],
     onEvent: (event: TokenAuthEvent) => console.log(event.type, event.provider),
+    logger: { info: (fields: object, message: string) => console.log(fields, message) },
   });
 
   // @ts-expect-error unknown provider options are a type error

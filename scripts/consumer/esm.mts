@@ -15,6 +15,7 @@ import {
   type Token,
   type TokenAuth,
   type TokenAuthEvent,
+  type TokenAuthLogger,
   type TokenProvider,
   type TokenRequestErrorCode,
 } from 'tokenflight';
@@ -44,6 +45,7 @@ const providers: TokenProvider[] = [
 // @ts-expect-error unknown provider options are a type error
 symbl({ appId: 'id', appSecret: 'secret', appSecrett: 'typo' });
 
+const logger: TokenAuthLogger = console;
 const api = axios.create({ baseURL: 'https://api.symbl.ai' });
 const auth: TokenAuth = attachTokenAuth(api, {
   providers,
@@ -53,6 +55,7 @@ const auth: TokenAuth = attachTokenAuth(api, {
   onEvent: (event: TokenAuthEvent) => {
     if (event.type === 'token-fetched') console.log(event.fingerprint, event.durationMs);
   },
+  logger,
 });
 
 // The `tokenAuth` request option reaches axios's config type through module augmentation.

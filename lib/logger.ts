@@ -1,0 +1,149 @@
+import { isTokenflightError, invalidOption } from './errors.js';
+import type { TokenAuthEvent, TokenAuthEventType } from './events.js';
+import { describe } from './validate.js';
+
+/** The levels tokenflight logs at. */
+export type TokenAuthLogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * The first argument of every log call: the {@link TokenAuthEvent}'s own fields (`type`,
+ * `provider`, a token `fingerprint`, `durationMs`…), with `error` replaced by the error's
+ * secret-free JSON (`{ name, message, code, provider, status, providerCode, url, attempts }`).
+ * It never holds a token or a credential.
+ */
+export interface TokenAuthLogFields {
+  readonly type: TokenAuthEventType;
+  readonly provider: string;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * A logger for the `logger` option of `attachTokenAuth`: pino, `console`, or any object with some of
+ * these methods. Each event is one call, `logger[level](fields, message)`, which suits pino's
+ * `(object, message)` and console's `(...args)` alike. A level whose method is missing is not logged.
+ *
+ * | event | level |
+ * | --- | --- |
+ * | `token-fetched` | `info` |
+ * | `token-adopted` | `debug` |
+ * | `token-failed` | `error`, or `warn` when a background refresh failed and the current token stays in use |
+ * | `token-retry` | `warn` |
+ * | `token-invalidated` | `info` when the API rejected the token, `debug` when `auth.invalidate()` was called |
+ * | `request-replayed` | `info` |
+ * | `store-failed` | `warn` |
+ *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * attachTokenAuth(api, { providers, logger: pino().child({ lib: 'tokenflight' }) });
+ * // {"level":30,"lib":"tokenflight","type":"token-fetched","provider":"symbl","fingerprint":"1a2b3c4d",
+ * //  "durationMs":42,...,"msg":"symbl: new token 1a2b3c4d in 42 ms (1 request; no token yet; expires 2026-01-01T01:00:00.000Z)"}
+ *
+ * attachTokenAuth(api, { providers, logger: console });
+ * ```
+ */
+export interface TokenAuthLogger {
+  debug?(fields: TokenAuthLogFields, message: string): void;
+  info?(fields: TokenAuthLogFields, message: string): void;
+  warn?(fields: TokenAuthLogFields, message: string): void;
+  error?(fields: TokenAuthLogFields, message: string): void;
+}
+
+const LEVELS: readonly TokenAuthLogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+const REASONS = {
+  missing: 'no token yet',
+  expired: 'the previous one had expired',
+  'refresh-window': 'refreshed ahead of expiry',
+  rejected: 'the API rejected the previous one',
+} as const;
+
+/** What can safely be logged of an error: tokenflight's own JSON, or an unknown error's name, code and message. */
+function safeError(error: unknown): Record<string, unknown> {
+  if (isTokenflightError(error)) return error.toJSON();
+  if (error instanceof Error) {
+    const { code } = error as { code?: unknown };
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: typeof error };
+}
+
+function errorSummary(error: Record<string, unknown>): string {
+  const code = typeof error['code'] === 'string' ? error['code'] : String(error['name']);
+  return typeof error['status'] === 'number' ? `${code}, HTTP ${error['status']}` : code;
+}
+
+function expiry(expiresAt: number | null): string {
+  return expiresAt === null ? 'no known expiry' : `expires ${new Date(expiresAt).toISOString()}`;
+}
+
+/** The level and one-line message of an event; the message carries provider, timings and fingerprint. */
+function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | undefined): [TokenAuthLogLevel, string] {
+  const who = event.provider;
+  switch (event.type) {
+    case 'token-fetched': {
+      const requests = `${event.attempts} request${event.attempts === 1 ? '' : 's'}`;
+      return [
+        'info',
+        `${who}: new token ${event.fingerprint} in ${event.durationMs} ms (${requests}; ${REASONS[event.reason]}; ${expiry(event.expiresAt)})`,
+      ];
+    }
+    case 'token-adopted':
+      return [
+        'debug',
+        `${who}: token ${event.fingerprint} taken from the shared store (${REASONS[event.reason]}; ${expiry(event.expiresAt)})`,
+      ];
+    case 'token-failed': {
+      const what = errorSummary(error ?? {});
+      return event.background
+        ? ['warn', `${who}: background token refresh failed (${what}); the current token stays in use`]
+        : ['error', `${who}: could not get a token (${what}); requests that need one fail`];
+    }
+    case 'token-retry':
+      return [
+        'warn',
+        `${who}: token request attempt ${event.attempt} failed (${event.status === undefined ? event.code : `${event.code}, HTTP ${event.status}`}); retrying in ${event.delayMs} ms`,
+      ];
+    case 'token-invalidated':
+      return event.reason === 'rejected'
+        ? ['info', `${who}: token ${event.fingerprint} rejected by the API; dropped`]
+        : ['debug', `${who}: token ${event.fingerprint} invalidated`];
+    case 'request-replayed':
+      return [
+        'info',
+        `${who}: replayed ${event.method} ${event.url} with token ${event.fingerprint}${event.stale ? ' (the 401 was for an older token; no token request)' : ''}`,
+      ];
+    case 'store-failed':
+      return [
+        'warn',
+        `${who}: token store ${event.operation} failed (${errorSummary(error ?? {})}); carrying on without it`,
+      ];
+  }
+}
+
+/**
+ * Checks the `logger` option and returns what writes events to it, or `undefined` without one.
+ * The writer never throws: a logger's failure must never break a request.
+ */
+export function createEventLogger(value: unknown, context: string): ((event: TokenAuthEvent) => void) | undefined {
+  if (value === undefined) return undefined;
+  const methods = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  const present = LEVELS.filter((level) => methods?.[level] !== undefined);
+  if (methods === undefined || present.length === 0 || present.some((level) => typeof methods[level] !== 'function')) {
+    throw invalidOption(
+      `${context}: expected \`logger\` to be an object with debug, info, warn or error methods (pino, console), got ${describe(value)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
+  }
+  const logger = value as TokenAuthLogger;
+  return (event) => {
+    try {
+      const error = 'error' in event ? safeError(event.error) : undefined;
+      const [level, message] = describeEvent(event, error);
+      const fields: TokenAuthLogFields = error === undefined ? { ...event } : { ...event, error };
+      logger[level]?.(fields, message);
+    } catch {
+      // A logger's failure must never break a request.
+    }
+  };
+}
