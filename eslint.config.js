@@ -24,6 +24,27 @@ export default tseslint.config(
     },
   },
   {
+    // Library code reports through errors, events and the logger option; only the CLI's entry writes.
+    files: ['lib/**'],
+    ignores: ['lib/cli.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'stdout',
+          message: 'Library code never writes; report through errors or events.',
+        },
+        {
+          object: 'process',
+          property: 'stderr',
+          message: 'Library code never writes; report through errors or events.',
+        },
+        { object: 'process', property: 'exit', message: 'Library code never ends the process.' },
+      ],
+    },
+  },
+  {
     // Tests and tools may print and may use the looser patterns tests need.
     files: ['__tests__/**', 'bench/**', 'demo/**', 'scripts/**'],
     rules: {

@@ -17,8 +17,9 @@ const shared: Options = {
 };
 
 export default defineConfig([
-  // ESM keeps p-memoize (ESM-only) as a dependency, shared with the application.
-  { ...shared, format: 'esm', splitting: true, clean: true },
+  // ESM keeps p-memoize (ESM-only) as a dependency, shared with the application. The `tokenflight`
+  // bin (dist/cli.js, shebang kept from the source) is built here only, with no declarations.
+  { ...shared, entry: { ...entry, cli: 'lib/cli.ts' }, dts: { entry }, format: 'esm', splitting: true, clean: true },
   // CJS bundles p-memoize, so require('tokenflight') never needs Node's require-of-ESM.
   { ...shared, format: 'cjs', splitting: false, noExternal: ['p-memoize', 'mimic-function'] },
 ]);

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startProviderServer } from '../lib/testing/index.js';
 
 // The packed tarball, installed into a scratch app the way a user installs it. `npm test` builds
 // dist/ first; this suite checks what ships, not the sources.
@@ -49,6 +50,32 @@ describe('the packed package', () => {
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     for (const entry of ['index', 'testing']) {
       for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts']) expect(files).toContain(`dist/${entry}${ext}`);
+    }
+    expect(files).toContain('dist/cli.js');
+  });
+
+  test('`npx tokenflight token symbl --base-url …` prints a token from the simulation', async () => {
+    const server = await startProviderServer('symbl');
+    try {
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(
+          'npx',
+          ['--no', 'tokenflight', 'token', 'symbl', '--base-url', server.url],
+          {
+            cwd: app,
+            timeout: 60_000,
+            env: {
+              ...process.env,
+              SYMBL_APP_ID: server.credentials['appId'],
+              SYMBL_APP_SECRET: server.credentials['appSecret'],
+            },
+          },
+          (error, out) => (error === null ? resolve(out) : reject(error)),
+        );
+      });
+      expect(server.tokens.map((token) => token.accessToken)).toEqual([stdout.trim()]);
+    } finally {
+      await server.close();
     }
   });
 

@@ -1,0 +1,388 @@
+#!/usr/bin/env node
+/**
+ * `tokenflight token <provider>`: fetches one token through the library's own code path (the
+ * provider factories, `attachTokenAuth` and `auth.token()`) and prints it. This file is the only
+ * place in lib/ that writes to stdout and stderr.
+ */
+import axios from 'axios';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { attachTokenAuth } from './attach.js';
+import { isTokenRequestError } from './errors.js';
+import type { TokenAuthLogger } from './logger.js';
+import { clientCredentials, type ClientAuthMethod } from './providers/client-credentials.js';
+import type { TokenProvider } from './providers/endpoint.js';
+import { marsview } from './providers/marsview.js';
+import { singleView } from './providers/single-view.js';
+import { symbl } from './providers/symbl.js';
+
+/** Exit codes, as documented in docs/cli.md. */
+const EXIT = { ok: 0, unexpected: 1, usage: 2, refused: 3, failed: 4 } as const;
+
+/** One value the CLI reads from a flag or an environment variable. */
+interface Input {
+  /** The factory option it becomes. */
+  key: string;
+  flag: string;
+  env: string;
+  /** What it is, for help and errors. */
+  label: string;
+  required: boolean;
+  /** Shown in help when the value is optional. */
+  fallback?: string;
+}
+
+interface ProviderCommand {
+  summary: string;
+  endpoint: string;
+  inputs: readonly Input[];
+  create(values: Record<string, string>, allowInsecureHttp: boolean): TokenProvider;
+}
+
+const input = (key: string, flag: string, env: string, label: string, required = true, fallback?: string): Input => ({
+  key,
+  flag,
+  env,
+  label,
+  required,
+  ...(fallback === undefined ? {} : { fallback }),
+});
+
+const PROVIDERS: Readonly<Record<string, ProviderCommand>> = {
+  symbl: {
+    summary: 'Symbl.ai',
+    endpoint: 'POST {base URL}/oauth2/token:generate',
+    inputs: [
+      input('appId', 'app-id', 'SYMBL_APP_ID', 'Symbl App ID'),
+      input('appSecret', 'app-secret', 'SYMBL_APP_SECRET', 'Symbl App Secret'),
+      input('baseURL', 'base-url', 'SYMBL_BASE_URL', 'base URL', false, 'https://api.symbl.ai'),
+    ],
+    create: (v, allowInsecureHttp) =>
+      symbl({ appId: v['appId'] ?? '', appSecret: v['appSecret'] ?? '', allowInsecureHttp, ...baseURL(v) }),
+  },
+  marsview: {
+    summary: 'Marsview',
+    endpoint: 'POST {base URL}/cb/v1/auth/create_access_token',
+    inputs: [
+      input('userId', 'user-id', 'MARSVIEW_USER_ID', 'Marsview user ID'),
+      input('apiKey', 'api-key', 'MARSVIEW_API_KEY', 'Marsview API key'),
+      input('apiSecret', 'api-secret', 'MARSVIEW_API_SECRET', 'Marsview API secret'),
+      input('baseURL', 'base-url', 'MARSVIEW_BASE_URL', 'base URL', false, 'https://api.marsview.ai'),
+    ],
+    create: (v, allowInsecureHttp) =>
+      marsview({
+        userId: v['userId'] ?? '',
+        apiKey: v['apiKey'] ?? '',
+        apiSecret: v['apiSecret'] ?? '',
+        allowInsecureHttp,
+        ...baseURL(v),
+      }),
+  },
+  singleview: {
+    summary: 'SingleView',
+    endpoint: 'POST {base URL}/v1/api/observice/token',
+    inputs: [
+      input('clientId', 'client-id', 'SINGLEVIEW_CLIENT_ID', 'SingleView client ID'),
+      input('clientCode', 'client-code', 'SINGLEVIEW_CLIENT_CODE', 'SingleView client code'),
+      input('merchantId', 'merchant-id', 'SINGLEVIEW_MERCHANT_ID', 'SingleView merchant ID'),
+      input('baseURL', 'base-url', 'SINGLEVIEW_BASE_URL', 'SingleView base URL'),
+    ],
+    create: (v, allowInsecureHttp) =>
+      singleView({
+        clientId: v['clientId'] ?? '',
+        clientCode: v['clientCode'] ?? '',
+        merchantId: v['merchantId'] ?? '',
+        baseURL: v['baseURL'] ?? '',
+        allowInsecureHttp,
+      }),
+  },
+  oauth2: {
+    summary: 'OAuth 2.0 client credentials (RFC 6749 §4.4)',
+    endpoint: 'POST {token URL}, form-encoded grant_type=client_credentials',
+    inputs: [
+      input('tokenUrl', 'token-url', 'OAUTH_TOKEN_URL', 'token endpoint URL'),
+      input('clientId', 'client-id', 'OAUTH_CLIENT_ID', 'client ID'),
+      input('clientSecret', 'client-secret', 'OAUTH_CLIENT_SECRET', 'client secret'),
+      input('scope', 'scope', 'OAUTH_SCOPE', 'space-separated scopes', false, 'none'),
+      input('audience', 'audience', 'OAUTH_AUDIENCE', 'audience', false, 'none'),
+      input('authMethod', 'auth-method', 'OAUTH_AUTH_METHOD', 'basic or post', false, 'basic'),
+    ],
+    create: (v, allowInsecureHttp) =>
+      clientCredentials({
+        tokenUrl: v['tokenUrl'] ?? '',
+        clientId: v['clientId'] ?? '',
+        clientSecret: v['clientSecret'] ?? '',
+        allowInsecureHttp,
+        ...(v['scope'] === undefined ? {} : { scope: v['scope'] }),
+        ...(v['audience'] === undefined ? {} : { audience: v['audience'] }),
+        ...(v['authMethod'] === undefined ? {} : { authMethod: v['authMethod'] as ClientAuthMethod }),
+      }),
+  },
+};
+
+function baseURL(values: Record<string, string>): { baseURL?: string } {
+  return values['baseURL'] === undefined ? {} : { baseURL: values['baseURL'] };
+}
+
+const COMMON_FLAGS = {
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'allow-insecure-http': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+const INPUT_FLAGS = Object.fromEntries(
+  Object.values(PROVIDERS).flatMap((command) => command.inputs.map((item) => [item.flag, { type: 'string' }] as const)),
+);
+
+class UsageError extends Error {}
+
+function version(): string {
+  const file = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+const USAGE = `Usage: tokenflight token <provider> [options]
+
+Fetches a token from a provider's token endpoint and prints only the token, so that
+  curl -H "Authorization: Bearer $(npx tokenflight token symbl)" https://api.symbl.ai/v1/...
+works. With --json it prints the token with its type and expiry.
+
+Providers and their environment variables:
+${Object.entries(PROVIDERS)
+  .map(
+    ([name, command]) =>
+      `  ${name.padEnd(11)} ${command.summary}\n${' '.repeat(14)}${command.inputs
+        .filter((item) => item.required)
+        .map((item) => item.env)
+        .join(', ')}`,
+  )
+  .join('\n')}
+
+Options:
+  --base-url <url>       another host for symbl, marsview, singleview (oauth2 takes --token-url)
+  --json                 print {"accessToken", "tokenType", "expiresAt", "expiresIn"}
+  --verbose              report token requests, retries and timings on stderr
+  --allow-insecure-http  allow plain http to hosts other than this machine (test rigs only)
+  -h, --help             this help; \`tokenflight token <provider> --help\` lists its flags
+  -v, --version          print the version
+
+Credentials come from environment variables or flags. Prefer environment variables: flags end up
+in your shell history and in the process list.
+
+Exit codes: 0 token printed; 2 usage error (bad flags, missing credentials); 3 credentials refused
+by the token endpoint; 4 no token for another reason (endpoint unavailable, timeout, rate limited,
+redirect, malformed answer); 1 unexpected error.
+`;
+
+function providerUsage(name: string, command: ProviderCommand): string {
+  const rows = command.inputs.map((item) => {
+    const flag = `--${item.flag} <value>`.padEnd(26);
+    const note = item.required ? 'required' : `optional, default: ${item.fallback ?? 'none'}`;
+    return `  ${flag} ${item.env.padEnd(24)} ${item.label} (${note})`;
+  });
+  return `Usage: tokenflight token ${name} [options]
+
+${command.summary}: ${command.endpoint}
+
+  flag                       environment variable
+${rows.join('\n')}
+
+Also: --json, --verbose, --allow-insecure-http, --help. Flags win over environment variables.
+Prefer environment variables for secrets: flags end up in your shell history and the process list.
+`;
+}
+
+function parse(argv: readonly string[]): ReturnType<typeof parseCommand> {
+  try {
+    return parseCommand(argv);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      const text = String(message);
+      const unknown = /^Unknown option '([^']+)'/.exec(text)?.[1];
+      throw new UsageError(unknown === undefined ? (text.split('\n')[0] ?? text) : `unknown option ${unknown}`);
+    }
+    throw error;
+  }
+}
+
+function parseCommand(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { ...COMMON_FLAGS, ...INPUT_FLAGS },
+    strict: true,
+    allowPositionals: true,
+  });
+  return { values: values as Record<string, string | boolean | undefined>, positionals };
+}
+
+/** A provider name as typed, when it is safe to echo (it could be a mistyped secret). */
+function shown(text: string): string {
+  return /^[a-z0-9-]{1,24}$/i.test(text) ? `"${text}"` : 'given';
+}
+
+function stderrLogger(write: (text: string) => void): TokenAuthLogger {
+  const line = (_fields: unknown, message: string): void => write(`tokenflight: ${message}\n`);
+  return { debug: line, info: line, warn: line, error: line };
+}
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Runs the command line; resolves to the exit code. */
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  let json = false;
+  try {
+    const { values, positionals } = parse(argv);
+    json = values['json'] === true;
+    if (values['version'] === true) {
+      io.stdout(`${version()}\n`);
+      return EXIT.ok;
+    }
+    const help = values['help'] === true;
+    const [commandName, providerName, ...rest] = positionals;
+    if (commandName === 'help' || (help && (commandName === undefined || providerName === undefined))) {
+      io.stdout(USAGE);
+      return EXIT.ok;
+    }
+    if (commandName === undefined) {
+      io.stderr(USAGE);
+      return EXIT.usage;
+    }
+    if (commandName !== 'token') {
+      throw new UsageError(`unknown command ${shown(commandName)}; the only command is \`token\``);
+    }
+    if (providerName === undefined)
+      throw new UsageError(`which provider? One of: ${Object.keys(PROVIDERS).join(', ')}`);
+    const command = Object.hasOwn(PROVIDERS, providerName) ? PROVIDERS[providerName] : undefined;
+    if (command === undefined) {
+      throw new UsageError(`unknown provider ${shown(providerName)}; one of: ${Object.keys(PROVIDERS).join(', ')}`);
+    }
+    if (help) {
+      io.stdout(providerUsage(providerName, command));
+      return EXIT.ok;
+    }
+    if (rest.length > 0) {
+      throw new UsageError(
+        `unexpected argument${rest.length > 1 ? 's' : ''} after the provider name; credentials go in flags such as --${command.inputs[0]?.flag ?? 'app-id'} or in environment variables`,
+      );
+    }
+
+    const flags = new Set(command.inputs.map((item) => item.flag));
+    for (const flag of Object.keys(INPUT_FLAGS)) {
+      if (values[flag] === undefined || flags.has(flag)) continue;
+      const hint = flag === 'base-url' ? ': it takes --token-url' : '';
+      throw new UsageError(
+        `--${flag} does not apply to ${providerName}${hint} (see tokenflight token ${providerName} --help)`,
+      );
+    }
+
+    const given: Record<string, string> = {};
+    const missing: Input[] = [];
+    for (const item of command.inputs) {
+      const flag = values[item.flag];
+      const value = typeof flag === 'string' && flag !== '' ? flag : env[item.env];
+      if (value !== undefined && value !== '') given[item.key] = value;
+      else if (item.required) missing.push(item);
+    }
+    if (missing.length > 0) {
+      throw new UsageError(
+        `missing ${missing.map((item) => `the ${item.label} (${item.env} or --${item.flag})`).join(', ')}`,
+      );
+    }
+
+    let provider: TokenProvider;
+    try {
+      provider = command.create(given, values['allow-insecure-http'] === true);
+    } catch (error) {
+      // The factory's message names its options; name the flags instead.
+      let message = error instanceof Error ? error.message : String(error);
+      for (const item of command.inputs) message = message.split(`\`${item.key}\``).join(`--${item.flag}`);
+      throw new UsageError(message.replace('pass `allowInsecureHttp: true`', 'pass --allow-insecure-http'));
+    }
+
+    const auth = attachTokenAuth(axios.create(), {
+      providers: provider,
+      ...(values['verbose'] === true ? { logger: stderrLogger(io.stderr) } : {}),
+    });
+    try {
+      const token = await auth.token();
+      const expiresIn =
+        token.expiresAt === null ? null : Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000));
+      io.stdout(
+        json
+          ? `${JSON.stringify(
+              {
+                accessToken: token.accessToken,
+                tokenType: token.tokenType,
+                expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt).toISOString(),
+                expiresIn,
+              },
+              null,
+              2,
+            )}\n`
+          : `${token.accessToken}\n`,
+      );
+      return EXIT.ok;
+    } finally {
+      auth.eject();
+    }
+  } catch (error) {
+    return report(error, json, io, argv);
+  }
+}
+
+function report(error: unknown, json: boolean, io: Io, argv: readonly string[]): number {
+  if (error instanceof UsageError) {
+    io.stderr(
+      json
+        ? `${JSON.stringify({ error: { code: 'ERR_USAGE', message: error.message } })}\n`
+        : `tokenflight: ${error.message}\nRun \`tokenflight --help\` for usage.\n`,
+    );
+    return EXIT.usage;
+  }
+  if (isTokenRequestError(error)) {
+    const refused = error.code === 'ERR_TOKEN_CREDENTIALS';
+    if (json) {
+      io.stderr(`${JSON.stringify({ error: error.toJSON() })}\n`);
+    } else {
+      const facts = [
+        error.code,
+        error.status === undefined ? undefined : `HTTP ${error.status}`,
+        error.providerCode === undefined ? undefined : `provider code ${error.providerCode}`,
+      ].filter(Boolean);
+      const command = PROVIDERS[argv.find((arg) => Object.hasOwn(PROVIDERS, arg)) ?? ''];
+      const hint =
+        refused && command !== undefined
+          ? `tokenflight: check ${command.inputs
+              .filter((item) => item.required)
+              .map((item) => item.env)
+              .join(', ')} (or their flags)\n`
+          : '';
+      io.stderr(`tokenflight: ${error.message}\ntokenflight: ${facts.join(', ')}\n${hint}`);
+    }
+    return refused ? EXIT.refused : EXIT.failed;
+  }
+  // Anything else is a bug. Messages are secret-free by construction: every value read is validated
+  // by the library, whose errors never quote what they received.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  io.stderr(`tokenflight: unexpected error: ${message}\n`);
+  return EXIT.unexpected;
+}
+
+// tokenflight's timers never keep a process alive (they are unref'd); this one does, while the
+// command runs, so that a backoff between token request attempts is waited out.
+const keepAlive = setInterval(() => undefined, 60_000);
+try {
+  process.exitCode = await main(process.argv.slice(2), process.env, {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+  });
+} finally {
+  clearInterval(keepAlive);
+}
