@@ -3,6 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startProviderServer } from '../lib/testing/index.js';
 
 // The packed tarball, installed into a scratch app the way a user installs it. `npm test` builds
@@ -57,22 +58,19 @@ describe('the packed package', () => {
   test('`npx tokenflight token symbl --base-url …` prints a token from the simulation', async () => {
     const server = await startProviderServer('symbl');
     try {
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(
-          'npx',
-          ['--no', 'tokenflight', 'token', 'symbl', '--base-url', server.url],
-          {
-            cwd: app,
-            timeout: 60_000,
-            env: {
-              ...process.env,
-              SYMBL_APP_ID: server.credentials['appId'],
-              SYMBL_APP_SECRET: server.credentials['appSecret'],
-            },
+      const { stdout } = await promisify(execFile)(
+        'npx',
+        ['--no', 'tokenflight', 'token', 'symbl', '--base-url', server.url],
+        {
+          cwd: app,
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            SYMBL_APP_ID: server.credentials['appId'],
+            SYMBL_APP_SECRET: server.credentials['appSecret'],
           },
-          (error, out) => (error === null ? resolve(out) : reject(error)),
-        );
-      });
+        },
+      );
       expect(server.tokens.map((token) => token.accessToken)).toEqual([stdout.trim()]);
     } finally {
       await server.close();
