@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply } from './vendors.js';
 
 /**
- * A fault for the token endpoint to play. Queued faults are used up one per token request, in
- * order; a persistent fault (`setTokenFault`) answers every token request until cleared.
+ * A fault for the token endpoint (or the protected API) to play. Queued faults are used up one per
+ * request, in order; a persistent fault (`setTokenFault`) answers every token request until cleared.
  */
 export type TokenFault =
   /** Answer with this status, body (an object is sent as JSON) and headers. */
@@ -103,6 +103,12 @@ export interface ProviderServer {
   queueTokenFaults(...faults: TokenFault[]): void;
   /** Answers every token request with `fault` until called with `undefined`. */
   setTokenFault(fault: TokenFault | undefined): void;
+  /**
+   * Queues faults for the next requests to the protected API, one each, played before the token
+   * is looked at: `{ status: 503 }` for an API that is briefly down, `{ reset: true }` for a
+   * network error. For testing retry plugins and error handling around tokenflight.
+   */
+  queueApiFaults(...faults: TokenFault[]): void;
   /** While true, the protected API answers 401 to everything. */
   setApiAlwaysUnauthorized(value: boolean): void;
   resetStats(): void;
@@ -169,6 +175,7 @@ export async function startProviderServer(
   let apiAlwaysUnauthorized = false;
   let persistentFault: TokenFault | undefined;
   const queuedFaults: TokenFault[] = [];
+  const apiFaults: TokenFault[] = [];
   const tokens: IssuedToken[] = [];
   const byToken = new Map<string, IssuedToken>();
   const requests: SeenRequest[] = [];
@@ -256,6 +263,8 @@ export async function startProviderServer(
   async function handleApi(request: IncomingMessage, response: ServerResponse, url: URL, body: string): Promise<void> {
     stats.apiRequests++;
     if (apiLatencyMs > 0) await wait(apiLatencyMs);
+    const fault = apiFaults.shift();
+    if (fault !== undefined && (await playFault(fault, response)) === 'handled') return;
     const header = request.headers['authorization'];
     const presented = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
     const token = presented === undefined ? undefined : byToken.get(presented);
@@ -350,6 +359,7 @@ export async function startProviderServer(
     },
     queueTokenFaults: (...faults) => void queuedFaults.push(...faults),
     setTokenFault: (fault) => void (persistentFault = fault),
+    queueApiFaults: (...faults) => void apiFaults.push(...faults),
     setApiAlwaysUnauthorized: (value) => void (apiAlwaysUnauthorized = value),
     resetStats: () => {
       Object.assign(stats, { tokenRequests: 0, tokensIssued: 0, apiRequests: 0, apiSucceeded: 0, apiUnauthorized: 0 });
