@@ -20,7 +20,17 @@ import { MemoryTokenStore } from './stores/memory.js';
 import { createTokenManager, type CurrentToken, type TokenManager } from './token-manager.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from './validate.js';
 
-/** Per-request options, under the `tokenAuth` key of an axios request config. */
+/**
+ * Per-request options, under the `tokenAuth` key of an axios request config (`tokenAuth: false`
+ * sends the request without a token).
+ *
+ * @example
+ * ```ts
+ * await api.get('/health', { tokenAuth: false });
+ * await api.get('/v1/reports', { tokenAuth: { provider: 'symbl-eu' } });
+ * await api.post('/upload', createReadStream(file), { tokenAuth: { replayBody: () => createReadStream(file) } });
+ * ```
+ */
 export interface TokenAuthRequestOptions {
   /**
    * Use this provider's token, when several providers serve the request's origin. The request
@@ -43,6 +53,7 @@ declare module 'axios' {
 
 /** A token, as `auth.token()` returns it. */
 export interface Token {
+  /** The token itself, as the provider issued it. */
   readonly accessToken: string;
   /** `Bearer`, unless the provider says otherwise. */
   readonly tokenType: string;
@@ -54,6 +65,7 @@ export interface Token {
 export interface RejectionContext {
   /** The provider whose token the request carried. */
   provider: string;
+  /** The API's HTTP status, one of `unauthorizedStatuses`. */
   status: number;
   /** The `WWW-Authenticate` header, if any. */
   challenge: string | undefined;
@@ -61,13 +73,34 @@ export interface RejectionContext {
   data: unknown;
 }
 
-/** Limits of token requests. Every field is optional; see `DEFAULTS.tokenRequest`. */
+/**
+ * Limits of token requests, the `tokenRequest` option of {@link attachTokenAuth}. Every field is
+ * optional; see `DEFAULTS.tokenRequest`.
+ *
+ * @example
+ * ```ts
+ * attachTokenAuth(api, { providers, tokenRequest: { timeoutMs: 3_000, retries: 1 } });
+ * ```
+ */
 export interface TokenRequestOptions extends TokenRequestSettings {
-  /** After a refusal that retrying cannot fix, fail fast for this long without a request. */
+  /** After a refusal that retrying cannot fix, fail fast for this long without a request, in ms. @default 5_000 */
   cooldownMs: number;
 }
 
-/** Options of {@link attachTokenAuth}. */
+/**
+ * Options of {@link attachTokenAuth}. Only `providers` is required; every default is in {@link DEFAULTS}.
+ *
+ * @example
+ * ```ts
+ * attachTokenAuth(api, {
+ *   providers: [symbl({ appId, appSecret }), marsview({ userId, apiKey, apiSecret })],
+ *   store: new MemoryTokenStore(),
+ *   refreshWindowMs: 120_000,
+ *   tokenRequest: { timeoutMs: 5_000 },
+ *   logger: pino(),
+ * });
+ * ```
+ */
 export interface TokenAuthOptions {
   /** One provider or several; each serves the origins it lists. */
   providers: TokenProvider | readonly TokenProvider[];
@@ -115,7 +148,17 @@ export interface TokenAuthOptions {
   logger?: TokenAuthLogger;
 }
 
-/** What {@link attachTokenAuth} returns. */
+/**
+ * What {@link attachTokenAuth} returns.
+ *
+ * @example
+ * ```ts
+ * const auth = attachTokenAuth(api, { providers: symbl({ appId, appSecret }) });
+ * const { accessToken, expiresAt } = await auth.token(); // e.g. for a WebSocket URL
+ * await auth.invalidate();                                // after rotating the app secret
+ * auth.eject();                                           // on shutdown
+ * ```
+ */
 export interface TokenAuth {
   /** The current token of provider `name` (the first provider by default), fetching one if needed. */
   token(name?: string): Promise<Token>;
@@ -257,6 +300,11 @@ function isReplayable(data: unknown): boolean {
  * turns a 401 into one shared token request and one replay.
  *
  * Attaching again to the same instance replaces the previous attachment.
+ *
+ * @param instance - The axios instance whose requests get tokens, made by `axios.create()`.
+ * @param options - At least `providers`; see {@link TokenAuthOptions}.
+ * @returns A handle to read or drop tokens and to detach.
+ * @throws {@link InvalidOptionError} when an option is wrong, before any request is sent.
  *
  * @example
  * ```ts

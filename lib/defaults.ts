@@ -1,6 +1,11 @@
 /**
  * Every default tokenflight uses, in one place. Tests and docs import these rather than repeating
  * numbers.
+ *
+ * @example
+ * ```ts
+ * attachTokenAuth(api, { providers, tokenRequest: { retries: DEFAULTS.tokenRequest.retries + 2 } });
+ * ```
  */
 export const DEFAULTS = {
   /** Start one background refresh this long before a token expires (scaled down for short-lived tokens). */
@@ -13,6 +18,7 @@ export const DEFAULTS = {
   backgroundRetryMs: 5_000,
   /** How long one call to the token store may take before tokenflight carries on without it. */
   storeTimeoutMs: 1_000,
+  /** Limits of each token request (the `tokenRequest` option). */
   tokenRequest: {
     /** Time limit of one token request attempt. */
     timeoutMs: 10_000,

@@ -54,11 +54,22 @@ function hasBrand(value: unknown): value is { name: unknown } {
  *
  * `instanceof` works across duplicate installs (an ESM and a CJS copy of tokenflight in one
  * process); prefer switching on `code`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await api.post('/upload', stream);
+ * } catch (error) {
+ *   if (error instanceof TokenflightError && error.code === 'ERR_BODY_NOT_REPLAYABLE') retryWithNewStream();
+ *   else throw error;
+ * }
+ * ```
  */
 export class TokenflightError extends Error {
   /** @ignore */
   static readonly errorName: string = 'TokenflightError';
 
+  /** Recognises errors made by any copy of tokenflight (an ESM and a CJS copy in one process). */
   static override [Symbol.hasInstance](instance: unknown): boolean {
     if (!hasBrand(instance)) return false;
     return this === TokenflightError || instance.name === this.errorName;
@@ -160,12 +171,30 @@ export class TokenRequestError extends TokenflightError {
   }
 }
 
-/** True for every error tokenflight creates, whichever copy of tokenflight created it. */
+/**
+ * True for every error tokenflight creates, whichever copy of tokenflight created it.
+ *
+ * @example
+ * ```ts
+ * api.interceptors.response.use(undefined, (error) => {
+ *   if (isTokenflightError(error)) metrics.increment(`tokenflight.${error.code}`);
+ *   throw error;
+ * });
+ * ```
+ */
 export function isTokenflightError(error: unknown): error is TokenflightError {
   return hasBrand(error);
 }
 
-/** True for a {@link TokenRequestError}, whichever copy of tokenflight created it. */
+/**
+ * True for a {@link TokenRequestError}, whichever copy of tokenflight created it.
+ *
+ * @example
+ * ```ts
+ * const error = await api.get('/v1/conversations').catch((e: unknown) => e);
+ * if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_CREDENTIALS') rotateCredentials();
+ * ```
+ */
 export function isTokenRequestError(error: unknown): error is TokenRequestError {
   return hasBrand(error) && error.name === TokenRequestError.errorName;
 }
@@ -175,6 +204,7 @@ export function isTokenRequestError(error: unknown): error is TokenRequestError 
  * option and what was received, never a received secret.
  */
 export interface InvalidOptionError extends TypeError {
+  /** `ERR_INVALID_ARG_TYPE`: the option has the wrong type (or is missing); `ERR_INVALID_ARG_VALUE`: the right type, a wrong value. */
   code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
 }
 

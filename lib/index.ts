@@ -1,3 +1,9 @@
+/**
+ * Bearer tokens for axios: one cached token per provider, one token request for every 401, and a
+ * transparent replay. Start with {@link attachTokenAuth} and a provider factory.
+ *
+ * @module tokenflight
+ */
 export { attachTokenAuth } from './attach.js';
 export type {
   RejectionContext,

@@ -12,8 +12,11 @@ export type TokenAuthLogLevel = 'debug' | 'info' | 'warn' | 'error';
  * It never holds a token or a credential.
  */
 export interface TokenAuthLogFields {
+  /** The event: `token-fetched`, `token-failed`… */
   readonly type: TokenAuthEventType;
+  /** The provider's name. */
   readonly provider: string;
+  /** The event's other fields. */
   readonly [field: string]: unknown;
 }
 
@@ -43,9 +46,13 @@ export interface TokenAuthLogFields {
  * ```
  */
 export interface TokenAuthLogger {
+  /** Tokens taken from a shared store, manual invalidations. */
   debug?(fields: TokenAuthLogFields, message: string): void;
+  /** New tokens, tokens rejected by the API, replays. */
   info?(fields: TokenAuthLogFields, message: string): void;
+  /** Token request retries, failed background refreshes, store failures. */
   warn?(fields: TokenAuthLogFields, message: string): void;
+  /** A token could not be had: requests that needed it failed. */
   error?(fields: TokenAuthLogFields, message: string): void;
 }
 

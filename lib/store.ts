@@ -1,5 +1,6 @@
 /** A token as tokenflight caches it. */
 export interface StoredToken {
+  /** The token itself. */
   readonly accessToken: string;
   /** `Bearer` for bearer tokens (normalised from any casing). */
   readonly tokenType: string;
@@ -27,7 +28,9 @@ export interface TokenStoreLockOptions {
 
 /**
  * Where tokens are cached, keyed by a hash of provider, endpoint and credentials (never the
- * credentials themselves). Pass one store to several `attachTokenAuth` calls, or to several
+ * credentials themselves). `MemoryTokenStore` is the default; `RedisTokenStore`
+ * (`tokenflight/redis`) shares tokens across processes; anything with these methods will do.
+ * Pass one store to several `attachTokenAuth` calls, or to several
  * processes (a `RedisTokenStore`), and they share one token and one token request.
  *
  * tokenflight keeps the current token in memory as well and consults the store when it needs a

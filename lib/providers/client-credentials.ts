@@ -11,7 +11,9 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'b
 export interface ClientCredentialsOptions extends ProviderOptions {
   /** The authorization server's token endpoint. */
   tokenUrl: string;
+  /** The OAuth client ID. */
   clientId: string;
+  /** The OAuth client secret. */
   clientSecret: string;
   /** Space-separated scopes, or a list of them. */
   scope?: string | readonly string[];

@@ -4,8 +4,11 @@ import { expectString } from '../validate.js';
 
 /** Options of {@link marsview}. */
 export interface MarsviewOptions extends ProviderOptions {
+  /** Your Marsview user ID. */
   userId: string;
+  /** Your Marsview API key. */
   apiKey: string;
+  /** Your Marsview API secret. */
   apiSecret: string;
   /** @default 'https://api.marsview.ai' */
   baseURL?: string;

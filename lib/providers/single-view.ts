@@ -4,8 +4,11 @@ import { expectString, optionalString } from '../validate.js';
 
 /** Options of {@link singleView}. */
 export interface SingleViewOptions extends ProviderOptions {
+  /** Your SingleView client ID. */
   clientId: string;
+  /** Your SingleView client code (the secret). */
   clientCode: string;
+  /** Your SingleView merchant ID. */
   merchantId: string;
   /** The SingleView environment, such as your sandbox or production base URL. */
   baseURL: string;

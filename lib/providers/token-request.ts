@@ -8,11 +8,17 @@ import { readPath, type TokenEndpoint } from './endpoint.js';
 
 /** Limits of token requests; see `DEFAULTS.tokenRequest`. */
 export interface TokenRequestSettings {
+  /** Time limit of one attempt, in ms. @default 10_000 */
   timeoutMs: number;
+  /** Attempts after the first, for network errors, timeouts, 408, 429 and 5xx. @default 3 */
   retries: number;
+  /** Backoff before the first retry, in ms; it doubles each time, with jitter. @default 250 */
   minDelayMs: number;
+  /** Backoff never exceeds this, in ms (`Retry-After` aside). @default 4_000 */
   maxDelayMs: number;
+  /** `Retry-After` is honoured up to this long, in ms. @default 30_000 */
   maxRetryAfterMs: number;
+  /** Larger token responses are refused (`ERR_TOKEN_TOO_LARGE`). @default 1_048_576 */
   maxBodyBytes: number;
 }
 

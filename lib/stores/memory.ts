@@ -33,6 +33,7 @@ export class MemoryTokenStore implements TokenStore {
   readonly #locks = new Map<string, HeldLock>();
   readonly #now: () => number;
 
+  /** Makes an empty store. */
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
   }

@@ -1,3 +1,10 @@
+/**
+ * The testing kit: a loopback simulation of the Symbl, Marsview, SingleView and OAuth 2.0 token
+ * endpoints, each with a protected API, so API clients that use tokenflight can be tested without
+ * the network. Start with {@link startSimulation} or {@link startProviderServer}.
+ *
+ * @module tokenflight/testing
+ */
 import { clientCredentials, type ClientCredentialsOptions } from '../providers/client-credentials.js';
 import type { TokenProvider } from '../providers/endpoint.js';
 import { marsview } from '../providers/marsview.js';
@@ -19,20 +26,29 @@ export type { SimulatedCredentials, SimulatedKind } from './vendors.js';
 
 /** Options of {@link startSimulation}: the same for every provider, or per provider. */
 export interface SimulationOptions extends ProviderServerOptions {
+  /** Options for the Symbl simulation only, over the common ones. */
   symbl?: ProviderServerOptions;
+  /** Options for the Marsview simulation only, over the common ones. */
   marsview?: ProviderServerOptions;
+  /** Options for the SingleView simulation only, over the common ones. */
   singleview?: ProviderServerOptions;
+  /** Options for the OAuth 2.0 simulation only, over the common ones. */
   oauth2?: ProviderServerOptions;
 }
 
 /** The four simulated providers, each on its own loopback origin. */
 export interface Simulation {
+  /** Symbl: `POST /oauth2/token:generate` and the API under `/api/`. */
   readonly symbl: ProviderServer;
+  /** Marsview: `POST /cb/v1/auth/create_access_token` and the API under `/api/`. */
   readonly marsview: ProviderServer;
+  /** SingleView: `POST /v1/api/observice/token` (JWT tokens, `expires_in: 0`) and the API under `/api/`. */
   readonly singleview: ProviderServer;
+  /** OAuth 2.0 client credentials: `POST /oauth2/token` and the API under `/api/`. */
   readonly oauth2: ProviderServer;
   /** All four, for loops. */
   readonly servers: readonly ProviderServer[];
+  /** Stops the four servers (hanging token requests are cut). */
   close(): Promise<void>;
 }
 
@@ -87,12 +103,22 @@ export interface SimulatedProviderOptions {
   tenant?: number;
   /** The provider's name. @default the factory's default */
   name?: string;
-  /** For the OAuth 2.0 simulation. */
+  /** For the OAuth 2.0 simulation: the scopes to ask for. */
   scope?: ClientCredentialsOptions['scope'];
+  /** For the OAuth 2.0 simulation: how the client authenticates. @default 'client_secret_basic' */
   authMethod?: ClientCredentialsOptions['authMethod'];
 }
 
-/** The tokenflight provider for a simulated one, with valid credentials and its base URL. */
+/**
+ * The tokenflight provider for a simulated one, with valid credentials and its base URL.
+ *
+ * @example
+ * ```ts
+ * const server = await startProviderServer('marsview');
+ * const api = axios.create({ baseURL: server.url });
+ * attachTokenAuth(api, { providers: simulatedProvider(server) });
+ * ```
+ */
 export function simulatedProvider(server: ProviderServer, options: SimulatedProviderOptions = {}): TokenProvider {
   const credentials = server.tenants[options.tenant ?? 0];
   if (credentials === undefined)

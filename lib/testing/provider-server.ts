@@ -29,12 +29,17 @@ export type TokenFault =
 
 /** A token issued by the simulation. */
 export interface IssuedToken {
+  /** The token, as the simulation sent it. */
   readonly accessToken: string;
+  /** Which tenant (index into `tenants`) it was issued to. */
   readonly tenant: number;
+  /** The OAuth scope asked for, if any. */
   readonly scope: string | undefined;
   /** Epoch ms, by the simulation's clock. */
   readonly issuedAt: number;
+  /** Epoch ms, by the simulation's clock. */
   readonly expiresAt: number;
+  /** Set by `revoke()` and `revokeAll()`: the API then answers 401 to it. */
   revoked: boolean;
 }
 
@@ -81,6 +86,7 @@ export interface ProviderServerOptions {
 
 /** One simulated provider: its token endpoint and a protected API, on one loopback origin. */
 export interface ProviderServer {
+  /** Which vendor it plays. */
   readonly kind: SimulatedKind;
   /** `http://127.0.0.1:<port>`: the provider's base URL and its API's origin. */
   readonly url: string;
@@ -88,16 +94,21 @@ export interface ProviderServer {
   readonly credentials: SimulatedCredentials;
   /** Valid credentials of every tenant. */
   readonly tenants: readonly SimulatedCredentials[];
+  /** Counters, live: read them after the requests you test. */
   readonly stats: Readonly<SimulationStats>;
   /** Every token issued so far. */
   readonly tokens: readonly IssuedToken[];
   /** The last requests received (see `maxLoggedRequests`). */
   readonly requests: readonly SeenRequest[];
+  /** Lifetime of the tokens issued from now on, in seconds (fractions allowed). */
   setTokenLifetime(seconds: number): void;
+  /** Delay of every token answer from now on. */
   setTokenLatency(ms: number): void;
+  /** Delay of every API answer from now on. */
   setApiLatency(ms: number): void;
   /** Every token issued so far stops working. */
   revokeAll(): void;
+  /** This token stops working. */
   revoke(accessToken: string): void;
   /** Queues faults for the next token requests, one each. */
   queueTokenFaults(...faults: TokenFault[]): void;
@@ -111,7 +122,9 @@ export interface ProviderServer {
   queueApiFaults(...faults: TokenFault[]): void;
   /** While true, the protected API answers 401 to everything. */
   setApiAlwaysUnauthorized(value: boolean): void;
+  /** Zeroes `stats` and empties `requests`. */
   resetStats(): void;
+  /** Stops the server, cutting hanging requests. */
   close(): Promise<void>;
 }
 
@@ -157,6 +170,17 @@ const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(
  *
  * - `/api/status/<code>` answers `<code>` to a valid token (`/api/status/403` with
  *   `insufficient_scope`), `/api/redirect?to=<url>` answers 307 to `<url>`.
+ *
+ * @example
+ * ```ts
+ * const server = await startProviderServer('symbl', { tokenLifetimeSeconds: 60 });
+ * server.queueTokenFaults({ status: 503 }, { status: 429, headers: { 'Retry-After': '1' } });
+ * const api = axios.create({ baseURL: server.url });
+ * attachTokenAuth(api, { providers: simulatedProvider(server) });
+ * await api.get('/api/anything');          // two retries, then a token
+ * expect(server.stats.tokenRequests).toBe(3);
+ * await server.close();
+ * ```
  */
 export async function startProviderServer(
   kind: SimulatedKind,
