@@ -26,12 +26,34 @@ describe('attachTokenAuth: lifecycle', () => {
     const handles = Array.from({ length: 50 }, () =>
       attachTokenAuth(api, { providers: symbl(CREDS), tokenClient: h.tokenClient }),
     );
-    expect(liveHandlers(api.interceptors.request as never)).toBe(1);
+    // One request interceptor for requests whose token is ready, one for those that wait.
+    expect(liveHandlers(api.interceptors.request as never)).toBe(2);
     expect(liveHandlers(api.interceptors.response as never)).toBe(1);
     handles[0]!.eject(); // an old handle no longer owns anything
-    expect(liveHandlers(api.interceptors.request as never)).toBe(1);
+    expect(liveHandlers(api.interceptors.request as never)).toBe(2);
     handles.at(-1)!.eject();
     expect(liveHandlers(api.interceptors.request as never)).toBe(0);
+    h.auth.eject();
+  });
+
+  test('works alongside the application’s own async request interceptors, before and after it', async () => {
+    const h = harness();
+    issueSequentialTokens(h.tokenMock);
+    let appInterceptorRuns = 0;
+    const api = h.api;
+    for (let i = 0; i < 2; i++) {
+      api.interceptors.request.use(async (config) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        appInterceptorRuns++;
+        return config;
+      });
+    }
+    h.apiMock.onGet('/x').reply((config) => [200, authOf(config)]);
+    const [a, b] = await Promise.all([api.get('/x'), api.get('/x')]);
+    expect([a.data, b.data]).toEqual(['Bearer token-1', 'Bearer token-1']);
+    expect((await api.get('/x')).data).toBe('Bearer token-1');
+    expect(h.tokenCalls()).toBe(1);
+    expect(appInterceptorRuns).toBe(6);
     h.auth.eject();
   });
 

@@ -39,6 +39,9 @@ describe('rule 4: refreshing ahead of expiry, in the background', () => {
     // The token endpoint has not answered, yet none of these requests waits for it.
     const during = await Promise.all(Array.from({ length: 20 }, () => h.api.get('/x')));
     expect(during.map((r) => r.data)).toEqual(Array(20).fill('Bearer t1'));
+    // The background token request is out (and stays unanswered while the requests went through).
+    await until(() => h.tokenCalls() === 2);
+    expect((await h.api.get('/x')).data).toBe('Bearer t1');
     expect(h.tokenCalls()).toBe(2);
 
     second.resolve([200, { accessToken: 't2', expiresIn: HOUR_S }]);

@@ -524,14 +524,37 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     });
   }
 
+  /**
+   * axios runs request interceptors without a single promise hop when every one that applies to a
+   * request is `synchronous`. So there are two: a synchronous one for requests whose token is
+   * ready (the hot path: no extra microtask), and an asynchronous one for requests that must wait.
+   * axios asks both `runWhen`s about a request one after the other, so the decision is made once.
+   */
+  interface Decision {
+    config: InternalAxiosRequestConfig;
+    runtime: Runtime | undefined;
+    current: CurrentToken | undefined;
+  }
+  let decided: Decision | undefined;
+
+  function decide(config: InternalAxiosRequestConfig): Decision {
+    if (decided?.config === config) return decided;
+    const option = config.tokenAuth;
+    const runtime = option === false ? undefined : route(config, option?.provider);
+    decided = { config, runtime, current: runtime?.manager.peek() };
+    return decided;
+  }
+
   const onRequest = (
     config: InternalAxiosRequestConfig,
   ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+    const decision = decide(config);
+    decided = undefined;
+    const { runtime } = decision;
+    if (runtime === undefined || config.tokenAuth === false) return config;
     const option = config.tokenAuth;
-    if (option === false) return config;
-    const runtime = route(config, option?.provider);
-    if (runtime === undefined) return config;
-    const current = runtime.manager.peek();
+    // The token seen by runWhen is still good even if its expiry margin was crossed since.
+    const current = runtime.manager.peek() ?? decision.current;
     if (current !== undefined) return authorize(config, runtime, current, option);
     return waitFor(() => runtime.manager.get(), config).then((token) => authorize(config, runtime, token, option));
   };
@@ -590,7 +613,22 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   const previous = (instance as { [kAttached]?: TokenAuth })[kAttached];
   previous?.eject();
 
-  const requestId = instance.interceptors.request.use(onRequest);
+  const requestIds = [
+    instance.interceptors.request.use(onRequest, undefined, {
+      synchronous: false,
+      runWhen: (config) => {
+        const { runtime, current } = decide(config);
+        return runtime !== undefined && current === undefined;
+      },
+    }),
+    instance.interceptors.request.use(onRequest, undefined, {
+      synchronous: true,
+      runWhen: (config) => {
+        const { runtime, current } = decide(config);
+        return runtime !== undefined && current !== undefined;
+      },
+    }),
+  ];
   const responseId = instance.interceptors.response.use(undefined, onResponseError);
   let ejected = false;
 
@@ -616,7 +654,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     eject() {
       if (ejected) return;
       ejected = true;
-      instance.interceptors.request.eject(requestId);
+      for (const id of requestIds) instance.interceptors.request.eject(id);
       instance.interceptors.response.eject(responseId);
       for (const runtime of runtimes.values()) runtime.manager.dispose();
       if ((instance as { [kAttached]?: TokenAuth })[kAttached] === handle) {
