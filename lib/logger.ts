@@ -37,7 +37,7 @@ export interface TokenAuthLogFields {
  *
  * @example
  * ```ts
- * import pino from 'pino';
+ * import { pino } from 'pino';
  * attachTokenAuth(api, { providers, logger: pino().child({ lib: 'tokenflight' }) });
  * // {"level":30,"lib":"tokenflight","type":"token-fetched","provider":"symbl","fingerprint":"1a2b3c4d",
  * //  "durationMs":42,...,"msg":"symbl: new token 1a2b3c4d in 42 ms (1 request; no token yet; expires 2026-01-01T01:00:00.000Z)"}
