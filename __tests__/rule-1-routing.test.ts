@@ -196,3 +196,21 @@ describe('rule 1: redirects never carry the token to another origin', () => {
     h.auth.eject();
   });
 });
+
+describe('rule 1: the Authorization header', () => {
+  test('replaces an Authorization header set in any case, so it is never sent twice', async () => {
+    const h = harness();
+    issueSequentialTokens(h.tokenMock);
+    h.api.defaults.headers.common['authorization'] = 'Basic stale';
+    let sent: Record<string, unknown> = {};
+    h.apiMock.onGet('/x').reply((config) => {
+      sent = (config.headers as { toJSON(): Record<string, unknown> }).toJSON();
+      return [200, {}];
+    });
+    await h.api.get('/x', { headers: { AUTHORIZATION: 'Basic also-stale' } });
+    const names = Object.keys(sent).filter((name) => name.toLowerCase() === 'authorization');
+    expect(names).toHaveLength(1);
+    expect(sent[names[0]!]).toBe('Bearer token-1');
+    h.auth.eject();
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Benchmark 2: refresh amplification. 1,000 concurrent requests right after the token was revoked,
+ * against the loopback Symbl simulation: how many token requests and upstream 401s each approach
+ * makes, and how many requests the application saw fail. The limit is one token request.
+ */
+import { Agent } from 'node:http';
+import axios, { type AxiosInstance } from 'axios';
+import { attachTokenAuth } from '../lib/index.js';
+import { simulatedProvider, startProviderServer, type ProviderServer } from '../lib/testing/index.js';
+import { withAxiosAuthRefresh } from './lib/alternative.js';
+
+export interface AmplificationRow {
+  approach: string;
+  requests: number;
+  succeeded: number;
+  failed: number;
+  tokenRequests: number;
+  upstream401s: number;
+  wallMs: number;
+}
+
+interface Client {
+  api: AxiosInstance;
+  /** Gets a token before the revocation, the way a running application would already have one. */
+  warm(): Promise<void>;
+  close(): void;
+}
+
+function agent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 256 });
+}
+
+/** Fetches a token from the simulated Symbl endpoint, as an application's refresh logic would. */
+export function symblTokenFetcher(server: ProviderServer): () => Promise<string> {
+  const tokenHttp = axios.create({ httpAgent: agent() });
+  return async () => {
+    const { data } = await tokenHttp.post<{ accessToken: string }>(`${server.url}/oauth2/token:generate`, {
+      type: 'application',
+      ...server.credentials,
+    });
+    return data.accessToken;
+  };
+}
+
+function tokenflightClient(server: ProviderServer): Client {
+  const api = axios.create({ baseURL: server.url, httpAgent: agent() });
+  const auth = attachTokenAuth(api, { providers: simulatedProvider(server) });
+  return {
+    api,
+    warm: async () => {
+      await api.get('/api/warm');
+    },
+    close: () => auth.eject(),
+  };
+}
+
+function axiosAuthRefreshClient(server: ProviderServer, deduplicateRefresh: boolean): Client {
+  const api = axios.create({ baseURL: server.url, httpAgent: agent() });
+  const fetchToken = symblTokenFetcher(server);
+  let detach = (): void => undefined;
+  return {
+    api,
+    warm: async () => {
+      detach = withAxiosAuthRefresh(api, await fetchToken(), fetchToken, { deduplicateRefresh });
+      await api.get('/api/warm');
+    },
+    close: () => detach(),
+  };
+}
+
+async function measure(
+  approach: string,
+  make: (server: ProviderServer) => Client,
+  concurrency: number,
+): Promise<AmplificationRow> {
+  const server = await startProviderServer('symbl');
+  const client = make(server);
+  try {
+    await client.warm();
+    server.revokeAll();
+    server.resetStats();
+    const started = performance.now();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: concurrency }, (_, i) => client.api.get(`/api/items/${i}`)),
+    );
+    const wallMs = performance.now() - started;
+    const succeeded = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    return {
+      approach,
+      requests: concurrency,
+      succeeded,
+      failed: concurrency - succeeded,
+      tokenRequests: server.stats.tokenRequests,
+      upstream401s: server.stats.apiUnauthorized,
+      wallMs,
+    };
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
+export async function runAmplification({ concurrency = 1_000 } = {}): Promise<AmplificationRow[]> {
+  return [
+    await measure('tokenflight', tokenflightClient, concurrency),
+    await measure(
+      'axios-auth-refresh, default (deduplicateRefresh: true)',
+      (s) => axiosAuthRefreshClient(s, true),
+      concurrency,
+    ),
+    await measure(
+      'axios-auth-refresh, deduplicateRefresh: false',
+      (s) => axiosAuthRefreshClient(s, false),
+      concurrency,
+    ),
+  ];
+}
