@@ -281,6 +281,14 @@ describe('usage errors exit 2', () => {
     expect(stderr).toContain('Run `tokenflight --help` for usage.');
   });
 
+  test('with --json a usage error is one JSON line on stderr', async () => {
+    const { code, stdout, stderr } = await run(['token', 'symbel', '--json', '--bogus']);
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(JSON.parse(stderr)).toEqual({ error: { code: 'ERR_USAGE', message: 'unknown option --bogus' } });
+  });
+
   test('a stray argument, which may be a secret typed without its flag, is not echoed', async () => {
     const { code, stderr } = await run(['token', 'symbl', 'my-app-secret-value'], symblEnv());
 

@@ -236,10 +236,11 @@ interface Io {
 
 /** Runs the command line; resolves to the exit code. */
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
-  let json = false;
+  // Known before parsing, so that even a malformed command line gets its error as JSON.
+  const json = argv.includes('--json');
+  let selected: ProviderCommand | undefined;
   try {
     const { values, positionals } = parse(argv);
-    json = values['json'] === true;
     if (values['version'] === true) {
       io.stdout(`${version()}\n`);
       return EXIT.ok;
@@ -263,6 +264,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Pr
     if (command === undefined) {
       throw new UsageError(`unknown provider ${shown(providerName)}; one of: ${Object.keys(PROVIDERS).join(', ')}`);
     }
+    selected = command;
     if (help) {
       io.stdout(providerUsage(providerName, command));
       return EXIT.ok;
@@ -333,11 +335,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Pr
       auth.eject();
     }
   } catch (error) {
-    return report(error, json, io, argv);
+    return report(error, json, io, selected);
   }
 }
 
-function report(error: unknown, json: boolean, io: Io, argv: readonly string[]): number {
+function report(error: unknown, json: boolean, io: Io, command: ProviderCommand | undefined): number {
   if (error instanceof UsageError) {
     io.stderr(
       json
@@ -356,7 +358,6 @@ function report(error: unknown, json: boolean, io: Io, argv: readonly string[]):
         error.status === undefined ? undefined : `HTTP ${error.status}`,
         error.providerCode === undefined ? undefined : `provider code ${error.providerCode}`,
       ].filter(Boolean);
-      const command = PROVIDERS[argv.find((arg) => Object.hasOwn(PROVIDERS, arg)) ?? ''];
       const hint =
         refused && command !== undefined
           ? `tokenflight: check ${command.inputs
