@@ -269,7 +269,7 @@ describe('fault injection on the loopback provider simulation', () => {
       'ERR_TOKEN_TOO_LARGE',
     ],
     [
-      'a failure reported in a 200 body',
+      'a failure flag (status: false)',
       { status: 200, body: { status: false, message: 'app disabled' } },
       'ERR_TOKEN_CREDENTIALS',
     ],
@@ -334,34 +334,48 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'revocation under load: 300 requests while every token is revoked 10 times; each settles with at most one replay and one token request per revocation',
+    'revocation under load: tokens revoked again and again while 100 requests are in flight; each settles with at most one replay and one token request per revocation',
     async () => {
-      const server = await serve('marsview', { apiLatencyMs: 5 });
+      const server = await serve('marsview', { apiLatencyMs: 20, tokenLatencyMs: 5 });
       const load = attach(server);
       await load.auth.token();
+      const total = 300;
+      const feed = async (): Promise<void> => {
+        while (load.sentCount() < total) {
+          await until(() => load.sentCount() - load.settledCount() < 100, BOUND_MS);
+          load.sendMany(10, () => ({ method: 'POST', data: { n: load.sentCount() + 1 } }));
+        }
+      };
+      // Revoke every issued token each time the API has accepted 25 more requests, so the
+      // revocations land among requests in flight however fast this machine is.
       let revocations = 0;
-      for (let wave = 0; wave < 10; wave++) {
-        load.sendMany(30, (i) => ({ method: 'POST', data: { wave, i } }));
-        await pause(15);
-        server.revokeAll();
-        revocations++;
-      }
+      const revoke = async (): Promise<void> => {
+        for (let k = 1; k <= 9; k++) {
+          const done = (): boolean => load.sentCount() === total && load.settledCount() === total;
+          await until(() => server.stats.apiSucceeded >= 25 * k || done(), BOUND_MS);
+          if (server.stats.apiSucceeded < 25 * k) return;
+          server.revokeAll();
+          revocations++;
+        }
+      };
+      await Promise.all([feed(), revoke()]);
       const figures = await measure(
         load,
-        'Revocation under load',
-        '10 waves of 30 POSTs 15 ms apart, every issued token revoked after each wave (API 5 ms)',
+        `Revocation under load (${revocations} revocations)`,
+        '300 POSTs, 100 in flight at all times (API 20 ms, token 5 ms); every issued token revoked each time the API had accepted 25 more (up to 9 times)',
       );
       const failedWith401 = figures.failed['HTTP 401'] ?? 0;
-      expect(figures.succeeded + failedWith401).toBe(300);
+      expect(figures.succeeded + failedWith401).toBe(total);
       expect(failedWith401).toBeLessThanOrEqual(figures.replays);
-      expect(figures.replays).toBeGreaterThan(0);
       // Each 401 either led to one replay or, on a replay, reached its caller; every replay reached the API.
       expect(figures.unauthorized).toBe(figures.replays + failedWith401);
       expect(figures.apiRequests).toBe(figures.sent + figures.replays);
+      expect(revocations).toBeGreaterThanOrEqual(1);
+      expect(figures.tokenRequests).toBeGreaterThanOrEqual(2);
       expect(figures.tokenRequests).toBeLessThanOrEqual(revocations + 1);
       expect(figures.tokensIssued).toBe(figures.tokenRequests);
-      for (const { response } of load.outcomes()) {
-        if (response !== undefined) expect(JSON.parse(String(response.data.body))).toHaveProperty('wave');
+      for (const { id, response } of load.outcomes()) {
+        if (response !== undefined) expect(JSON.parse(String(response.data.body))).toEqual({ n: id });
       }
       recorded.push(figures);
     },
@@ -504,37 +518,58 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'chaos: revocations while the token endpoint flaps between 5xx, resets, 429s, hangs and garbage; every request settles within the bounds',
+    'chaos: revocations, 5xx, resets, 429s, hangs, garbage, latency and 401 storms under continuous load; every request settles, then all succeed again',
     async () => {
       const server = await serve('symbl', { apiLatencyMs: 3 });
       const load = attach(server, {
         tokenRequest: { timeoutMs: 300, retries: 2, minDelayMs: 5, maxDelayMs: 20, cooldownMs: 0 },
       });
-      const faults: TokenFault[][] = [
-        [{ status: 503 }],
-        [{ reset: true }, { status: 500 }],
-        [{ status: 429, headers: { 'Retry-After': '0' } }],
-        [{ hang: true }],
-        [],
-        [{ raw: '<html>' }],
-        [{ delayMs: 150 }],
-        [{ status: 503 }, { status: 503 }, { status: 503 }],
+      const actions: (() => void)[] = [
+        () => server.queueTokenFaults({ status: 503 }),
+        () => server.queueTokenFaults({ reset: true }, { status: 500 }),
+        () => server.setTokenLatency(100),
+        () => server.queueTokenFaults({ status: 429, headers: { 'Retry-After': '0' } }),
+        () => server.queueTokenFaults({ hang: true }),
+        () => server.setTokenLatency(0),
+        () => server.queueTokenFaults({ raw: '<html>' }),
+        () => server.setApiAlwaysUnauthorized(true),
+        () => server.setApiAlwaysUnauthorized(false),
+        () => server.queueTokenFaults({ delayMs: 150 }),
+        () => server.queueTokenFaults({ status: 503 }, { status: 503 }, { status: 503 }),
+        () => server.setApiLatency(30),
+        () => server.queueTokenFaults({ status: 200, body: { accessToken: 42 } }),
+        () => server.setApiLatency(3),
       ];
-      for (const [round, roundFaults] of faults.entries()) {
-        server.queueTokenFaults(...roundFaults);
+      let running = true;
+      const worker = async (): Promise<void> => {
+        for (let n = 0; running; n++) {
+          await (n % 2 === 0 ? load.send({ method: 'POST', data: { n } }) : load.send()).catch(() => undefined);
+          await pause(5);
+        }
+      };
+      const workers = Array.from({ length: 4 }, worker);
+      // Each time 25 more requests have settled: revoke every token, then the next action.
+      for (const action of actions) {
+        const target = load.settledCount() + 25;
+        await until(() => load.settledCount() >= target, BOUND_MS);
         server.revokeAll();
-        load.sendMany(40, (i) => (i % 2 === 0 ? { method: 'POST', data: { round, i } } : {}));
-        await pause(30);
+        action();
       }
+      running = false;
+      await Promise.all(workers);
+      await load.settle(BOUND_MS);
+      const before = load.outcomes().length;
+      load.sendMany(20);
       const figures = await measure(
         load,
         'Chaos',
-        '8 rounds of 40 requests, 30 ms apart, each after a revocation and with a different fault queued (503; reset+500; 429; hang; none; garbage; slow; 3×503)',
+        '4 workers sending back to back; every 25 settled requests, all tokens revoked and one more fault: 503; reset+500; token latency 100 ms; 429; hang; latency 0; garbage; API 401 on/off; slow answer; 3×503; API latency 30 ms; numeric token; latency 3 ms; then 20 requests with no fault',
       );
       const allowed = /^(OK|HTTP 401|ERR_TOKEN_(UNAVAILABLE|MALFORMED|RATE_LIMITED|TIMEOUT))$/;
       expect(Object.keys(figures.failed).filter((code) => !allowed.test(code))).toEqual([]);
       expect(figures.unauthorized).toBeGreaterThanOrEqual(figures.replays);
       expect(figures.apiRequests).toBeLessThanOrEqual(figures.sent + figures.replays);
+      expect(codes(load, before)).toEqual(all(20, 'OK'));
       recorded.push(figures);
     },
     SCENARIO_TIMEOUT_MS,

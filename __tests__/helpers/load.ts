@@ -95,6 +95,10 @@ export interface Load {
   send(config?: AxiosRequestConfig): Promise<AxiosResponse>;
   /** Sends `count` requests at once. */
   sendMany(count: number, config?: (index: number) => AxiosRequestConfig): Promise<AxiosResponse>[];
+  /** How many requests have been sent so far. */
+  sentCount(): number;
+  /** How many requests have settled so far. */
+  settledCount(): number;
   /** Every request sent so far with its outcome, in order. */
   outcomes(): { id: number; code: string; response: AxiosResponse | undefined }[];
   /**
@@ -121,6 +125,7 @@ export function loadOn(server: ProviderServer, options: Partial<TokenAuthOptions
     ...options,
   });
   const tracked: Tracked[] = [];
+  let settledCount = 0;
 
   function send(config: AxiosRequestConfig = {}): Promise<AxiosResponse> {
     const entry: Tracked = { id: tracked.length + 1, startedAt: performance.now(), done: Promise.resolve() };
@@ -134,10 +139,12 @@ export function loadOn(server: ProviderServer, options: Partial<TokenAuthOptions
       (value) => {
         entry.settledAt = performance.now();
         entry.result = { status: 'fulfilled', value };
+        settledCount++;
       },
       (reason: unknown) => {
         entry.settledAt = performance.now();
         entry.result = { status: 'rejected', reason };
+        settledCount++;
       },
     );
     return promise;
@@ -172,6 +179,8 @@ export function loadOn(server: ProviderServer, options: Partial<TokenAuthOptions
     events,
     send,
     sendMany: (count, config) => Array.from({ length: count }, (_, index) => send(config?.(index))),
+    sentCount: () => tracked.length,
+    settledCount: () => settledCount,
     outcomes: () =>
       tracked.map((entry) => ({
         id: entry.id,
