@@ -141,7 +141,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         }
         throwIfCoolingDown();
         const { token, attempts } = await source.fetch(lifecycle.signal);
-        const winner = await storeCall('set', () => store.set(key, token), token);
+        const kept = await storeCall('set', () => store.set(key, token), token);
+        // The store keeps the token that expires later, which may be the one just rejected if its
+        // compare-and-delete failed: never take that one up again.
+        const winner = kept.accessToken === rejectedToken ? token : kept;
         return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
       } finally {
         if (typeof lock === 'object') void storeCall('release', () => lock.release(), undefined);
@@ -202,8 +205,20 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const previous = current;
     const sameToken = previous?.token.accessToken === token.accessToken;
     if (sameToken && previous.token.expiresAt === token.expiresAt) {
-      // The endpoint handed back the token we have: don't ask again straight away.
+      // The endpoint handed back the token we have: don't ask again straight away. A token request
+      // was still made, and is reported like any other.
       backgroundNotBefore = now() + options.backgroundRetryMs;
+      if (how.kind === 'fetched') {
+        emit({
+          type: 'token-fetched',
+          provider: source.name,
+          fingerprint: previous.fingerprint,
+          expiresAt: token.expiresAt,
+          reason: how.reason,
+          attempts: how.attempts,
+          durationMs: how.durationMs,
+        });
+      }
       return previous;
     }
     const times = tokenTimes(token, { ...timing, jitter: options.random() });
