@@ -123,5 +123,5 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
     expect(sim.marsview.stats.apiSucceeded).toBe(sent);
     expect(sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(3);
     expect(sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(11);
-  });
+  }, 15_000);
 });
