@@ -3,6 +3,11 @@ import type { Config } from 'jest';
 const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
+  // Helpers (servers, fleet workers) live beside the suites but are not suites.
+  testPathIgnorePatterns: ['/node_modules/', '/__tests__/(.+/)?helpers/'],
+  // One redis-server for the Redis suites (skipped with a printed notice when it is missing, fatal under CI=true).
+  globalSetup: '<rootDir>/__tests__/redis/helpers/redis-server.ts',
+  globalTeardown: '<rootDir>/__tests__/redis/helpers/global-teardown.ts',
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.[tj]s$': [
