@@ -423,6 +423,31 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       expect(events[1]).toMatchObject({ operation: 'get', unavailableForMs: expect.any(Number) });
     });
 
+    test('calls that arrive while Redis is being probed wait for the probe instead of failing fast', async () => {
+      server = await startRedisServer();
+      const events: RedisTokenStoreEvent[] = [];
+      const connection = clients.open(server.port, { retryStrategy: () => 50 });
+      const admin = clients.open(server.port, { retryStrategy: () => 50 });
+      const store = new RedisTokenStore(connection, {
+        prefix: uniquePrefix('probe'),
+        commandTimeoutMs: 2_000,
+        retryAfterMs: 100,
+        onEvent: (event) => events.push(event),
+      });
+      await store.get(KEY);
+      await server.stop('SIGKILL');
+      await expect(store.get(KEY)).rejects.toMatchObject({ code: 'ERR_REDIS_UNAVAILABLE' });
+      await server.start();
+      const deadline = Date.now() + 10_000;
+      while ((connection.status !== 'ready' || admin.status !== 'ready') && Date.now() < deadline) await sleep(20);
+      await sleep(150);
+      // The probe is held up for a moment; the second call arrives while it is out.
+      await admin.call('CLIENT', 'PAUSE', '200', 'ALL');
+      const results = await Promise.allSettled([store.get(KEY), store.set(KEY, token('after-probe'))]);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(events.map((event) => event.type)).toEqual(['redis-unavailable', 'redis-recovered']);
+    });
+
     test('a slow Redis counts as unavailable after commandTimeoutMs', async () => {
       const { store, events } = storeWith({ commandTimeoutMs: 100, retryAfterMs: 0 });
       const admin = clients.open();

@@ -217,8 +217,8 @@ interface Breaker {
   since: number;
   /** Until then, calls fail fast without reaching Redis. */
   openUntil: number;
-  /** A call is probing Redis right now; the others keep failing fast. */
-  probing: boolean;
+  /** Settles when the call probing Redis right now has its answer; the others wait for it. */
+  probe: Promise<void> | undefined;
   reason: string;
 }
 
@@ -418,19 +418,50 @@ export class RedisTokenStore implements TokenStore {
     secrets: readonly string[] = [],
     hooks: { onLate?: (value: T) => void } = {},
   ): Promise<T> {
-    const breaker = this.#breaker;
-    if (breaker !== undefined) {
-      const now = this.#now();
-      if (now < breaker.openUntil || breaker.probing) {
-        const wait = Math.max(0, Math.ceil(breaker.openUntil - now));
+    const endProbe = await this.#admit(operation);
+    try {
+      return await this.#attempt(operation, command, secrets, hooks.onLate);
+    } finally {
+      endProbe?.();
+    }
+  }
+
+  /**
+   * Lets a call through to Redis, or throws at once while the breaker is open. Past `retryAfterMs`
+   * the first call probes Redis; calls arriving meanwhile wait for its outcome (bounded by
+   * `commandTimeoutMs`) rather than being turned away by a Redis that may be back.
+   */
+  async #admit(operation: RedisStoreOperation): Promise<(() => void) | undefined> {
+    for (;;) {
+      const breaker = this.#breaker;
+      if (breaker === undefined) return undefined;
+      if (breaker.probe !== undefined) {
+        await breaker.probe;
+        continue;
+      }
+      const wait = Math.ceil(breaker.openUntil - this.#now());
+      if (wait > 0) {
         throw new RedisTokenStoreError(
-          `Redis is unavailable (${breaker.reason}); skipped${wait > 0 ? ` for another ${wait} ms` : ' while it is probed'}`,
+          `Redis is unavailable (${breaker.reason}); skipped for another ${wait} ms`,
           'ERR_REDIS_UNAVAILABLE',
           operation,
         );
       }
-      breaker.probing = true;
+      let endProbe = noop;
+      breaker.probe = new Promise<void>((resolve) => (endProbe = resolve));
+      return () => {
+        breaker.probe = undefined;
+        endProbe();
+      };
     }
+  }
+
+  async #attempt<T>(
+    operation: RedisStoreOperation,
+    command: () => Promise<T>,
+    secrets: readonly string[],
+    onLate: ((value: T) => void) | undefined,
+  ): Promise<T> {
     let outcome: { value: T } | { error: RedisTokenStoreError; unavailable: boolean };
     const status = this.#client.status;
     if (status !== undefined && DOWN_STATUSES.has(status)) {
@@ -441,7 +472,7 @@ export class RedisTokenStore implements TokenStore {
       );
       outcome = { error, unavailable: true };
     } else {
-      outcome = await this.#bounded(operation, command, secrets, hooks.onLate);
+      outcome = await this.#bounded(operation, command, secrets, onLate);
     }
     if ('value' in outcome) {
       this.#closeBreaker(operation);
@@ -498,7 +529,7 @@ export class RedisTokenStore implements TokenStore {
     this.#breaker = {
       since: previous?.since ?? now,
       openUntil: now + this.#retryAfterMs,
-      probing: false,
+      probe: undefined,
       reason: error.code === 'ERR_REDIS_TIMEOUT' ? 'timed out' : error.message.replace(/^Redis \w+ failed: /, ''),
     };
     if (previous === undefined) {
