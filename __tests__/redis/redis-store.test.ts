@@ -83,6 +83,17 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       expect(store.keyNames(KEY)).toEqual({ token: `${prefix}token:${KEY}`, lock: `${prefix}lock:${KEY}` });
     });
 
+    test('an ioredis keyPrefix goes before the store prefix, scripts included', async () => {
+      const outer = uniquePrefix('outer');
+      const { store } = storeWith({ prefix: 'inner:' }, clients.open(undefined, { keyPrefix: outer }));
+      await store.set(KEY, token('prefixed', { expiresAt: Date.now() + 60_000 }));
+      await store.set(KEY, token('older', { expiresAt: Date.now() + 1_000 }));
+      await expect(store.get(KEY)).resolves.toMatchObject({ accessToken: 'prefixed' });
+      expect(await client.keys(`${outer}*`)).toEqual([`${outer}inner:token:${KEY}`]);
+      await expect(store.delete(KEY, 'prefixed')).resolves.toBe(true);
+      expect(await client.keys(`${outer}*`)).toEqual([]);
+    });
+
     test('a missing entry reads as undefined', async () => {
       const { store } = storeWith();
       await expect(store.get(KEY)).resolves.toBeUndefined();
