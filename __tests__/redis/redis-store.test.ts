@@ -339,6 +339,38 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       expect(Date.now() - startedAt).toBeGreaterThanOrEqual(left - 20);
     });
 
+    test('a held lock is renewed past its lease while its holder lives, and only up to ttlMs', async () => {
+      const { store, prefix } = storeWith({ lockLeaseMs: 300 });
+      const name = `${prefix}lock:${KEY}`;
+      const held = await store.lock(KEY, { ttlMs: 1_500, waitMs: 0 });
+      const owner = await client.get(name);
+      expect(owner).not.toBeNull();
+      expect(await client.pttl(name)).toBeLessThanOrEqual(300);
+      await sleep(900);
+      expect(await client.get(name)).toBe(owner);
+      // Never released: it is not renewed beyond the 1.5 s asked for.
+      await sleep(1_500);
+      expect(await client.exists(name)).toBe(0);
+      await held?.release();
+    });
+
+    test('a holder that loses Redis stops renewing, and its lock frees within the lease', async () => {
+      const prefix = uniquePrefix('lost');
+      const holderConnection = clients.open();
+      const holder = new RedisTokenStore(holderConnection, { prefix, lockLeaseMs: 400 });
+      const other = new RedisTokenStore(client, { prefix, lockPollMs: 10 });
+      const held = await holder.lock(KEY, { ttlMs: 60_000, waitMs: 0 });
+      expect(held).toBeDefined();
+      await sleep(500); // renewed at least once
+      const left = await client.pttl(`${prefix}lock:${KEY}`);
+      holderConnection.disconnect(); // as good as dead
+      const startedAt = Date.now();
+      const taken = await other.lock(KEY, { ttlMs: 5_000, waitMs: 30_000 });
+      expect(taken).toBeDefined();
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(left - 20);
+      await taken?.release();
+    });
+
     test('an aborted wait resolves to no lock', async () => {
       const { store } = storeWith();
       const held = await store.lock(KEY, { ttlMs: 5_000, waitMs: 0 });

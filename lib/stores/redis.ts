@@ -22,12 +22,18 @@ export const REDIS_STORE_DEFAULTS = {
   retryAfterMs: 5_000,
   /** While another process holds the lock, try to take it about this often (with ±50% jitter). */
   lockPollMs: 50,
+  /**
+   * The lock lives this long in Redis (at most the `ttlMs` tokenflight asks for), and its holder
+   * renews it every third of that while it is alive: a crashed holder blocks the others for about
+   * this long, however long the lock was asked for.
+   */
+  lockLeaseMs: 10_000,
   /** Entries of tokens with no known expiry (`expiresAt: null`) are dropped after this long. */
   maxTtlMs: 86_400_000,
 } as const;
 
 /** A Redis operation of the store, as named in its events and errors. */
-export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
+export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release';
 
 /**
  * Why a Redis operation failed:
@@ -123,6 +129,11 @@ export interface RedisTokenStoreOptions {
   retryAfterMs?: number;
   /** While another process holds the lock, try to take it about this often. @default 50 */
   lockPollMs?: number;
+  /**
+   * The lock's time to live in Redis, renewed by its holder while it is alive; a crashed holder
+   * blocks the others for about this long. @default 10_000
+   */
+  lockLeaseMs?: number;
   /** How long an entry for a token with no known expiry is kept. @default 86_400_000 (a day) */
   maxTtlMs?: number;
   /** Receives {@link RedisTokenStoreEvent}s. It must not throw; if it does, the error is ignored. */
@@ -182,6 +193,14 @@ end
 return 0
 `);
 
+/** Extends a lock's time to live, if its owner still holds it. */
+const RENEW_IF_OWNER = lua(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+`);
+
 /** Compare-and-delete of a lock, by its owner id (redis.io, "Distributed locks with Redis"). */
 const RELEASE_IF_OWNER = lua(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -233,6 +252,7 @@ const OPTION_KEYS = [
   'commandTimeoutMs',
   'retryAfterMs',
   'lockPollMs',
+  'lockLeaseMs',
   'maxTtlMs',
   'onEvent',
   'now',
@@ -251,8 +271,10 @@ const noop = (): void => undefined;
  * - Writes never replace a newer token with an older one; invalidation after a 401 deletes only
  *   the token that was rejected (both are Lua scripts, atomic in Redis).
  * - The lock (`SET NX PX` with a random owner id, released by a compare-and-delete script) lets
- *   one process fetch while the others wait for its token. It is an efficiency lock: if it fails
- *   (a crashed holder, a Redis failover), the worst case is a second token request.
+ *   one process fetch while the others wait for its token. Its lease (`lockLeaseMs`) is renewed
+ *   while the holder lives, so a crashed holder blocks the others for about one lease. It is an
+ *   efficiency lock: if it fails (a crashed holder, a Redis failover), the worst case is a second
+ *   token request.
  * - Redis down or slow never fails a request: every operation is bounded by `commandTimeoutMs`;
  *   after a failure Redis is skipped for `retryAfterMs` (tokenflight works per process meanwhile)
  *   and then probed again.
@@ -279,6 +301,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #commandTimeoutMs: number;
   readonly #retryAfterMs: number;
   readonly #lockPollMs: number;
+  readonly #lockLeaseMs: number;
   readonly #maxTtlMs: number;
   readonly #onEvent: ((event: RedisTokenStoreEvent) => void) | undefined;
   readonly #now: () => number;
@@ -311,6 +334,7 @@ export class RedisTokenStore implements TokenStore {
     this.#commandTimeoutMs = number('commandTimeoutMs', 1);
     this.#retryAfterMs = number('retryAfterMs', 0);
     this.#lockPollMs = number('lockPollMs', 1);
+    this.#lockLeaseMs = number('lockLeaseMs', 3);
     this.#maxTtlMs = number('maxTtlMs', 1);
     this.#onEvent = options.onEvent;
     this.#now = options.now ?? Date.now;
@@ -356,33 +380,53 @@ export class RedisTokenStore implements TokenStore {
     const lockKey = `${this.#prefix}lock:${key}`;
     const owner = randomUUID();
     const ttlMs = Math.max(1, Math.ceil(options.ttlMs));
+    const leaseMs = Math.min(ttlMs, this.#lockLeaseMs);
     const deadline = this.#now() + options.waitMs;
     const { signal } = options;
     // Waiters poll with jitter rather than subscribe: no extra connection per process, and a
     // missed message can never strand a waiter. Polling happens only while a token is being fetched.
     for (;;) {
       if (signal?.aborted === true) return undefined;
-      const reply = await this.#run('lock', () => this.#client.set(lockKey, owner, 'PX', ttlMs, 'NX'), [], {
+      const reply = await this.#run('lock', () => this.#client.set(lockKey, owner, 'PX', leaseMs, 'NX'), [], {
         // Taken after we stopped waiting for the answer (a reply delayed past commandTimeoutMs):
-        // give it back at once rather than block the fleet for ttlMs.
+        // give it back at once rather than block the fleet.
         onLate: (late) => {
           if (late === 'OK') this.#releaseLock(lockKey, owner).catch(noop);
         },
       });
-      if (reply === 'OK') {
-        let released = false;
-        return {
-          release: async () => {
-            if (released) return;
-            released = true;
-            await this.#releaseLock(lockKey, owner);
-          },
-        };
-      }
+      if (reply === 'OK') return this.#held(lockKey, owner, leaseMs, this.#now() + ttlMs);
       const remaining = deadline - this.#now();
       if (remaining <= 0) return undefined;
       await pause(Math.min(remaining, this.#lockPollMs * (0.5 + Math.random())), signal);
     }
+  }
+
+  /** A held lock: its lease is renewed every third of `leaseMs` until it is released or `until` passes. */
+  #held(lockKey: string, owner: string, leaseMs: number, until: number): TokenStoreLock {
+    let released = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const renew = (): void => {
+      const remaining = Math.ceil(until - this.#now());
+      if (released || remaining <= 0) return;
+      const lease = String(Math.min(leaseMs, remaining));
+      this.#run('renew', () => this.#eval(RENEW_IF_OWNER, lockKey, [owner, lease])).then((renewed) => {
+        // 0: the lock was lost (expired and taken, or deleted); an error: Redis failed. Stop either way.
+        if (renewed === 1) schedule();
+      }, noop);
+    };
+    const schedule = (): void => {
+      if (!released) timer = unrefTimer(renew, leaseMs / 3);
+    };
+    // A lease as long as the lock was asked for needs no renewal.
+    if (leaseMs < until - this.#now()) schedule();
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (timer !== undefined) clearTimeout(timer);
+        await this.#releaseLock(lockKey, owner);
+      },
+    };
   }
 
   /** The key names this store uses for `key`, e.g. to inspect or clear them by hand. */

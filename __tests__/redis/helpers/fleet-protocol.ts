@@ -16,7 +16,7 @@ export interface WorkerConfig {
     tokenRequest?: { timeoutMs?: number; retries?: number; minDelayMs?: number; maxDelayMs?: number };
   };
   /** RedisTokenStore options that are plain data. */
-  redisStore: { commandTimeoutMs?: number; retryAfterMs?: number; lockPollMs?: number };
+  redisStore: { commandTimeoutMs?: number; retryAfterMs?: number; lockPollMs?: number; lockLeaseMs?: number };
   /** ioredis options that are plain data. */
   redisClient: { maxRetriesPerRequest?: number | null; enableOfflineQueue?: boolean };
 }

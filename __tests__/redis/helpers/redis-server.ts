@@ -141,6 +141,7 @@ export default async function globalSetup(): Promise<void> {
     if (process.env['CI'] === 'true') {
       throw new Error(`redis-server is not on PATH and CI=true: the Redis suites must run; ${how}`);
     }
+    Reflect.deleteProperty(process.env, REDIS_PORT_VARIABLE);
     console.warn(
       `\n[tokenflight] redis-server is not on PATH: the Redis suites (__tests__/redis) are SKIPPED; ${how}.\n`,
     );
