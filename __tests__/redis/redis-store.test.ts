@@ -340,17 +340,20 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
     });
 
     test('a held lock is renewed past its lease while its holder lives, and only up to ttlMs', async () => {
-      const { store, prefix } = storeWith({ lockLeaseMs: 300 });
+      const { store, prefix } = storeWith({ lockLeaseMs: 600 });
       const name = `${prefix}lock:${KEY}`;
-      const held = await store.lock(KEY, { ttlMs: 1_500, waitMs: 0 });
+      const acquiredAt = Date.now();
+      const held = await store.lock(KEY, { ttlMs: 2_000, waitMs: 0 });
       const owner = await client.get(name);
       expect(owner).not.toBeNull();
-      expect(await client.pttl(name)).toBeLessThanOrEqual(300);
-      await sleep(900);
+      expect(await client.pttl(name)).toBeLessThanOrEqual(600);
+      await sleep(1_300);
       expect(await client.get(name)).toBe(owner);
-      // Never released: it is not renewed beyond the 1.5 s asked for.
-      await sleep(1_500);
+      // Never released: it is not renewed beyond the 2 s asked for.
+      const deadline = Date.now() + 10_000;
+      while ((await client.exists(name)) === 1 && Date.now() < deadline) await sleep(50);
       expect(await client.exists(name)).toBe(0);
+      expect(Date.now()).toBeGreaterThanOrEqual(acquiredAt + 2_000 - 50);
       await held?.release();
     });
 
@@ -492,8 +495,11 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
     });
 
     test('a slow Redis counts as unavailable after commandTimeoutMs', async () => {
-      const { store, events } = storeWith({ commandTimeoutMs: 100, retryAfterMs: 0 });
-      const admin = clients.open();
+      server = await startRedisServer();
+      const connection = clients.open(server.port);
+      const admin = clients.open(server.port);
+      const { store, events } = storeWith({ commandTimeoutMs: 100, retryAfterMs: 0 }, connection);
+      await store.get(KEY);
       await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
       await expect(store.get(KEY)).rejects.toMatchObject({ code: 'ERR_REDIS_TIMEOUT', operation: 'get' });
       await sleep(400);

@@ -145,6 +145,8 @@ export interface RedisTokenStoreOptions {
 /** The ioredis calls the store makes; `Redis` and `Cluster` both have them. */
 interface RedisCommands {
   readonly status?: string;
+  once?(event: 'ready' | 'close', listener: () => void): unknown;
+  removeListener?(event: 'ready' | 'close', listener: () => void): unknown;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>;
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
@@ -245,6 +247,11 @@ interface Breaker {
 const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|BUSY)\b/;
 /** ioredis statuses in which a command would only wait in the offline queue. */
 const DOWN_STATUSES: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+/**
+ * ioredis statuses in which the connection is being made: a command sent now would wait in the
+ * offline queue and could run long after we stopped waiting for it, so we wait for `ready` instead.
+ */
+const CONNECTING_STATUSES: ReadonlySet<string> = new Set(['connecting', 'connect']);
 const KEY_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const OPTION_KEYS = [
   'prefix',
@@ -507,16 +514,19 @@ export class RedisTokenStore implements TokenStore {
     onLate: ((value: T) => void) | undefined,
   ): Promise<T> {
     let outcome: { value: T } | { error: RedisTokenStoreError; unavailable: boolean };
+    const startedAt = this.#now();
+    const connected = await this.#whenConnected(this.#commandTimeoutMs);
     const status = this.#client.status;
-    if (status !== undefined && DOWN_STATUSES.has(status)) {
+    if (!connected || (status !== undefined && DOWN_STATUSES.has(status))) {
       const error = new RedisTokenStoreError(
-        `Redis ${operation} failed: the connection is ${status}`,
+        `Redis ${operation} failed: the connection is ${status ?? 'down'}`,
         'ERR_REDIS_UNAVAILABLE',
         operation,
       );
       outcome = { error, unavailable: true };
     } else {
-      outcome = await this.#bounded(operation, command, secrets, onLate);
+      const timeoutMs = Math.max(1, this.#commandTimeoutMs - (this.#now() - startedAt));
+      outcome = await this.#bounded(operation, command, secrets, onLate, timeoutMs);
     }
     if ('value' in outcome) {
       this.#closeBreaker(operation);
@@ -533,6 +543,7 @@ export class RedisTokenStore implements TokenStore {
     command: () => Promise<T>,
     secrets: readonly string[],
     onLate: ((value: T) => void) | undefined,
+    timeoutMs: number,
   ): Promise<{ value: T } | { error: RedisTokenStoreError; unavailable: boolean }> {
     return new Promise((resolve) => {
       let settled = false;
@@ -540,7 +551,7 @@ export class RedisTokenStore implements TokenStore {
         settled = true;
         const message = `Redis ${operation} took longer than ${this.#commandTimeoutMs} ms`;
         resolve({ error: new RedisTokenStoreError(message, 'ERR_REDIS_TIMEOUT', operation), unavailable: true });
-      }, this.#commandTimeoutMs);
+      }, timeoutMs);
       let pending: Promise<T>;
       try {
         pending = command();
@@ -564,6 +575,25 @@ export class RedisTokenStore implements TokenStore {
           resolve(describeFailure(operation, error, secrets));
         },
       );
+    });
+  }
+
+  /** True at once unless the connection is being made; then true once it is ready, false if it closes or takes too long. */
+  #whenConnected(timeoutMs: number): Promise<boolean> {
+    const client = this.#client;
+    if (!CONNECTING_STATUSES.has(client.status ?? '') || client.once === undefined) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (connected: boolean): void => {
+        clearTimeout(timer);
+        client.removeListener?.('ready', onReady);
+        client.removeListener?.('close', onClose);
+        resolve(connected);
+      };
+      const onReady = (): void => finish(true);
+      const onClose = (): void => finish(false);
+      const timer = unrefTimer(() => finish(false), timeoutMs);
+      client.once?.('ready', onReady);
+      client.once?.('close', onClose);
     });
   }
 
