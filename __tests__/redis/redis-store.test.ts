@@ -340,20 +340,20 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
     });
 
     test('a held lock is renewed past its lease while its holder lives, and only up to ttlMs', async () => {
-      const { store, prefix } = storeWith({ lockLeaseMs: 600 });
+      const { store, prefix } = storeWith({ lockLeaseMs: 1_000 });
       const name = `${prefix}lock:${KEY}`;
       const acquiredAt = Date.now();
-      const held = await store.lock(KEY, { ttlMs: 2_000, waitMs: 0 });
+      const held = await store.lock(KEY, { ttlMs: 3_000, waitMs: 0 });
       const owner = await client.get(name);
       expect(owner).not.toBeNull();
-      expect(await client.pttl(name)).toBeLessThanOrEqual(600);
-      await sleep(1_300);
+      expect(await client.pttl(name)).toBeLessThanOrEqual(1_000);
+      await sleep(2_000);
       expect(await client.get(name)).toBe(owner);
-      // Never released: it is not renewed beyond the 2 s asked for.
+      // Never released: it is not renewed beyond the 3 s asked for.
       const deadline = Date.now() + 10_000;
       while ((await client.exists(name)) === 1 && Date.now() < deadline) await sleep(50);
       expect(await client.exists(name)).toBe(0);
-      expect(Date.now()).toBeGreaterThanOrEqual(acquiredAt + 2_000 - 50);
+      expect(Date.now()).toBeGreaterThanOrEqual(acquiredAt + 3_000 - 50);
       await held?.release();
     });
 
@@ -393,13 +393,13 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
         const prefix = uniquePrefix('late');
         const store = new RedisTokenStore(connection, {
           prefix,
-          commandTimeoutMs: 100,
+          commandTimeoutMs: 300,
           retryAfterMs: 0,
           onEvent: (event) => events.push(event),
         });
-        await store.get(KEY);
+        await connection.ping();
         await admin.config('RESETSTAT');
-        await admin.call('CLIENT', 'PAUSE', '400', 'WRITE');
+        await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
         await expect(store.lock(KEY, { ttlMs: 60_000, waitMs: 0 })).rejects.toMatchObject({
           code: 'ERR_REDIS_TIMEOUT',
         });
@@ -455,7 +455,7 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       const connection = clients.open(port, { retryStrategy: () => 50 });
       const store = new RedisTokenStore(connection, {
         prefix: uniquePrefix('back'),
-        commandTimeoutMs: 300,
+        commandTimeoutMs: 2_000,
         retryAfterMs: 200,
         onEvent: (event) => events.push(event),
       });
@@ -498,11 +498,11 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       server = await startRedisServer();
       const connection = clients.open(server.port);
       const admin = clients.open(server.port);
-      const { store, events } = storeWith({ commandTimeoutMs: 100, retryAfterMs: 0 }, connection);
-      await store.get(KEY);
-      await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+      const { store, events } = storeWith({ commandTimeoutMs: 1_000, retryAfterMs: 0 }, connection);
+      await connection.ping();
+      await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
       await expect(store.get(KEY)).rejects.toMatchObject({ code: 'ERR_REDIS_TIMEOUT', operation: 'get' });
-      await sleep(400);
+      await sleep(1_700);
       await expect(store.get(KEY)).resolves.toBeUndefined();
       expect(events.map((event) => event.type)).toEqual(['redis-unavailable', 'redis-recovered']);
     });
