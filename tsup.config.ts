@@ -3,6 +3,7 @@ import { defineConfig, type Options } from 'tsup';
 const entry = {
   index: 'lib/index.ts',
   testing: 'lib/testing/index.ts',
+  redis: 'lib/redis.ts',
 };
 
 const shared: Options = {

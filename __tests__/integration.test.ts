@@ -109,9 +109,10 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
   });
 
   test('short-lived tokens rotate in real time with no request ever answered 401', async () => {
-    sim.marsview.setTokenLifetime(1);
+    // 2 s tokens: the expiry margin (10% of the lifetime) stays well above event-loop lag on a busy CI machine.
+    sim.marsview.setTokenLifetime(2);
     const { api } = client(sim.marsview);
-    const deadline = Date.now() + 3_500;
+    const deadline = Date.now() + 5_000;
     let sent = 0;
     while (Date.now() < deadline) {
       await Promise.all(Array.from({ length: 5 }, () => api.get('/api/tick')));
@@ -120,7 +121,7 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
     }
     expect(sim.marsview.stats.apiUnauthorized).toBe(0);
     expect(sim.marsview.stats.apiSucceeded).toBe(sent);
-    expect(sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(4);
-    expect(sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(12);
-  });
+    expect(sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(3);
+    expect(sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(11);
+  }, 15_000);
 });

@@ -49,7 +49,7 @@ describe('the packed package', () => {
 
   test('ships the builds, their declarations, the README and the licence, and nothing else', () => {
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
-    for (const entry of ['index', 'testing']) {
+    for (const entry of ['index', 'testing', 'redis']) {
       for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts']) expect(files).toContain(`dist/${entry}${ext}`);
     }
     expect(files).toContain('dist/cli.js');
@@ -81,18 +81,18 @@ describe('the packed package', () => {
     const out = node([
       '--no-experimental-require-module',
       '-e',
-      "const t = require('tokenflight'); const k = require('tokenflight/testing'); console.log(typeof t.attachTokenAuth, typeof t.symbl, typeof k.startSimulation)",
+      "const t = require('tokenflight'); const k = require('tokenflight/testing'); const r = require('tokenflight/redis'); console.log(typeof t.attachTokenAuth, typeof t.symbl, typeof k.startSimulation, typeof r.RedisTokenStore)",
     ]);
-    expect(out.trim()).toBe('function function function');
+    expect(out.trim()).toBe('function function function function');
   });
 
   test('import loads the ES module build', () => {
     const out = node([
       '--input-type=module',
       '-e',
-      "import { attachTokenAuth, TokenRequestError } from 'tokenflight'; import { startSimulation } from 'tokenflight/testing'; console.log(typeof attachTokenAuth, typeof TokenRequestError, typeof startSimulation)",
+      "import { attachTokenAuth, TokenRequestError } from 'tokenflight'; import { startSimulation } from 'tokenflight/testing'; import { RedisTokenStore } from 'tokenflight/redis'; console.log(typeof attachTokenAuth, typeof TokenRequestError, typeof startSimulation, typeof RedisTokenStore)",
     ]);
-    expect(out.trim()).toBe('function function function');
+    expect(out.trim()).toBe('function function function function');
   });
 
   test('the CommonJS build works end to end: one token request for many requests, a replay after a revocation', () => {

@@ -78,6 +78,26 @@ describe('rule 4: refreshing ahead of expiry, in the background', () => {
     expect(h.tokenCalls()).toBe(3);
   });
 
+  test('a background refresh answered with the token in use (Symbl hands back its cached token) is still reported', async () => {
+    h = harness({ refreshWindowMs: 60_000 });
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 'cached', expiresIn: HOUR_S });
+    // Symbl's answer for the same token: its remaining lifetime, in whole seconds (so it ends a little earlier).
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 'cached', expiresIn: 29 });
+    serve();
+    await h.api.get('/x');
+
+    jest.setSystemTime(NOW + HOUR_S * 1000 - 30_000);
+    expect((await h.api.get('/x')).data).toBe('Bearer cached');
+    await until(() => h.tokenCalls() === 2);
+    await until(() => h.events.filter((e) => e.type === 'token-fetched').length === 2);
+    expect(h.events.filter((e) => e.type === 'token-fetched')).toMatchObject([
+      { reason: 'missing', attempts: 1 },
+      { reason: 'refresh-window', attempts: 1 },
+    ]);
+    expect((await h.api.get('/x')).data).toBe('Bearer cached');
+    expect(h.tokenCalls()).toBe(2);
+  });
+
   test('once the token has expired with the endpoint still down, callers get the TokenRequestError', async () => {
     h = harness({ refreshWindowMs: 60_000, tokenRequest: { retries: 0, cooldownMs: 0 } });
     h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 't1', expiresIn: HOUR_S });

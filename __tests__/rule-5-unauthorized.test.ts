@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios from 'axios';
-import { isTokenRequestError, marsview, singleView } from '../lib/index.js';
+import { isTokenRequestError, marsview, MemoryTokenStore, singleView, type TokenStore } from '../lib/index.js';
 import {
   SYMBL_TOKEN_URL,
   authOf,
@@ -72,6 +72,29 @@ describe('rule 5: a 401 makes one token request and one replay', () => {
       false,
       true,
     ]);
+  });
+
+  test('a rejected token is never taken up again, even when the store could not delete it and keeps it as the newer one', async () => {
+    const memory = new MemoryTokenStore();
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) => memory.set(key, token),
+      delete: () => Promise.reject(new Error('store unavailable')),
+    };
+    h = harness({ store });
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 'long-lived', expiresIn: 3600 });
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).replyOnce(200, { accessToken: 'short-lived', expiresIn: 60 });
+    const sent: (string | undefined)[] = [];
+    h.apiMock.onGet('/x').reply((config) => {
+      sent.push(authOf(config));
+      return authOf(config) === 'Bearer long-lived' ? unauthorized() : [200, authOf(config)];
+    });
+    await h.auth.token();
+    await expect(h.api.get('/x')).resolves.toMatchObject({ data: 'Bearer short-lived' });
+    await expect(h.api.get('/x')).resolves.toMatchObject({ data: 'Bearer short-lived' });
+    expect(sent).toEqual(['Bearer long-lived', 'Bearer short-lived', 'Bearer short-lived']);
+    expect(h.tokenCalls()).toBe(2);
+    expect(h.events.filter((e) => e.type === 'store-failed')).toMatchObject([{ operation: 'delete' }]);
   });
 
   test('an API that always answers 401: each request is replayed once, then the caller gets the original axios error', async () => {

@@ -204,6 +204,32 @@ describe('token manager', () => {
     ]);
   });
 
+  test('a store’s raw error never reaches the event: no command arguments, no token in its message', async () => {
+    const leaky: TokenStore = {
+      get: () => Promise.resolve(undefined),
+      set: (_key, stored) =>
+        Promise.reject(
+          Object.assign(new Error(`EXECABORT writing ${stored.accessToken}`), {
+            name: 'ReplyError',
+            code: 'EXECABORT',
+            command: { name: 'set', args: ['key', JSON.stringify(stored)] },
+          }),
+        ),
+      delete: () => Promise.resolve(false),
+    };
+    const { manager, events } = setup({ store: leaky }, async () => token('distinctive-token-Zq81', 1_000_000));
+    await manager.get();
+    const failed = events.find((e) => e.type === 'store-failed');
+    expect(failed).toMatchObject({
+      operation: 'set',
+      error: { name: 'ReplyError', code: 'EXECABORT', message: 'EXECABORT writing [REDACTED]' },
+    });
+    const { inspect } = await import('node:util');
+    expect(`${JSON.stringify(failed)} ${inspect(failed, { depth: 5, showHidden: true })}`).not.toContain(
+      'distinctive-token-Zq81',
+    );
+  });
+
   test('a store that hangs costs at most storeTimeoutMs per call', async () => {
     const never = new Promise<never>(() => undefined);
     const hung: TokenStore = { get: () => never, set: () => never, delete: () => never };

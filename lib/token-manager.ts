@@ -71,6 +71,20 @@ const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
 const noop = (): void => undefined;
 
 /**
+ * What a `store-failed` event carries: the store's error reduced to its name, code and message,
+ * with any token scrubbed. A store's own error may hold the command it ran (ioredis keeps
+ * `command.args`), and with it the token being written.
+ */
+function storeFailure(error: unknown, tokens: readonly string[]): Error {
+  const { name, message, code } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  let text = typeof message === 'string' ? message : String(error);
+  for (const token of tokens) text = text.split(token).join('[REDACTED]');
+  const failure = new Error(text);
+  if (typeof name === 'string') failure.name = name;
+  return typeof code === 'string' || typeof code === 'number' ? Object.assign(failure, { code }) : failure;
+}
+
+/**
  * Cache, expiry, refresh window, single-flight and the stale-401 rule for one provider. Knows
  * nothing of axios: it is given a clock, a store and a function that fetches a token.
  *
@@ -141,7 +155,12 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         }
         throwIfCoolingDown();
         const { token, attempts } = await source.fetch(lifecycle.signal);
-        const winner = await storeCall('set', () => store.set(key, token), token);
+        const kept = await storeCall('set', () => store.set(key, token), token, options.storeTimeoutMs, [
+          token.accessToken,
+        ]);
+        // The store keeps the token that expires later, which may be the one just rejected if its
+        // compare-and-delete failed: never take that one up again.
+        const winner = kept.accessToken === rejectedToken ? token : kept;
         return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
       } finally {
         if (typeof lock === 'object') void storeCall('release', () => lock.release(), undefined);
@@ -202,8 +221,20 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const previous = current;
     const sameToken = previous?.token.accessToken === token.accessToken;
     if (sameToken && previous.token.expiresAt === token.expiresAt) {
-      // The endpoint handed back the token we have: don't ask again straight away.
+      // The endpoint handed back the token we have: don't ask again straight away. A token request
+      // was still made, and is reported like any other.
       backgroundNotBefore = now() + options.backgroundRetryMs;
+      if (how.kind === 'fetched') {
+        emit({
+          type: 'token-fetched',
+          provider: source.name,
+          fingerprint: previous.fingerprint,
+          expiresAt: token.expiresAt,
+          reason: how.reason,
+          attempts: how.attempts,
+          durationMs: how.durationMs,
+        });
+      }
       return previous;
     }
     const times = tokenTimes(token, { ...timing, jitter: options.random() });
@@ -238,6 +269,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     call: () => Promise<T>,
     fallback: F,
     timeoutMs = options.storeTimeoutMs,
+    tokens: readonly string[] = [],
   ): Promise<T | F> {
     try {
       return await withDeadline(
@@ -246,9 +278,19 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
       );
     } catch (error) {
-      emit({ type: 'store-failed', provider: source.name, operation, error });
+      emit({
+        type: 'store-failed',
+        provider: source.name,
+        operation,
+        error: storeFailure(error, [...tokens, ...knownTokens()]),
+      });
       return fallback;
     }
+  }
+
+  /** Every token this manager could have handed to the store. */
+  function knownTokens(): string[] {
+    return [current?.token.accessToken, rejectedToken].filter((token): token is string => token !== undefined);
   }
 
   async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {

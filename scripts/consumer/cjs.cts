@@ -4,6 +4,8 @@
 import axios = require('axios');
 import tokenflight = require('tokenflight');
 import testing = require('tokenflight/testing');
+import redis = require('tokenflight/redis');
+import IORedis = require('ioredis');
 import type { Token, TokenAuthEvent, TokenRequestErrorCode } from 'tokenflight';
 
 const { attachTokenAuth, clientCredentials, isTokenRequestError, jsonProvider, marsview, singleView, symbl } =
@@ -42,6 +44,13 @@ async function main(): Promise<void> {
     if (error instanceof tokenflight.TokenRequestError) console.log(error.url, error.attempts);
   }
   auth.eject();
+
+  const client = new IORedis.Redis({ lazyConnect: true });
+  attachTokenAuth(axios.create(), {
+    providers: symbl({ appId: 'id', appSecret: 'secret' }),
+    store: new redis.RedisTokenStore(client, { prefix: 'app:tokens:' }),
+  });
+  client.disconnect();
 
   const sim = await testing.startSimulation();
   attachTokenAuth(axios.create({ baseURL: sim.oauth2.url }), { providers: testing.simulatedProvider(sim.oauth2) });

@@ -19,7 +19,9 @@ import {
   type TokenProvider,
   type TokenRequestErrorCode,
 } from 'tokenflight';
+import { RedisTokenStore, type RedisTokenStoreOptions } from 'tokenflight/redis';
 import { simulatedProvider, startProviderServer, startSimulation, type ProviderServer } from 'tokenflight/testing';
+import { Redis } from 'ioredis';
 
 const providers: TokenProvider[] = [
   symbl({ appId: 'id', appSecret: 'secret' }),
@@ -82,6 +84,11 @@ try {
 }
 await auth.invalidate();
 auth.eject();
+
+const redisOptions: RedisTokenStoreOptions = { prefix: 'app:tokens:', commandTimeoutMs: 200 };
+const redis = new Redis({ lazyConnect: true });
+attachTokenAuth(axios.create(), { providers: providers[0]!, store: new RedisTokenStore(redis, redisOptions) });
+redis.disconnect();
 
 const server: ProviderServer = await startProviderServer('symbl', { tokenLifetimeSeconds: 2 });
 const sim = await startSimulation({ symbl: { tokenLatencyMs: 10 } });

@@ -1,0 +1,577 @@
+import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { resolve } from 'node:path';
+import { DEFAULTS, isTokenRequestError, type TokenAuthOptions } from '../lib/index.js';
+import {
+  startProviderServer,
+  type ProviderServer,
+  type ProviderServerOptions,
+  type SimulatedKind,
+  type TokenFault,
+} from '../lib/testing/index.js';
+import { until } from './helpers/index.js';
+import { loadOn, type Figures, type Load } from './helpers/load.js';
+import { writeFigures } from './helpers/reliability-report.js';
+
+// Fault injection on the loopback provider simulation: real axios instances, real HTTP, faults
+// played by the token endpoint. Each scenario counts at the server (token requests, API requests,
+// 401s) and at the client (outcome of every request, replays, token requests in flight), and a
+// watchdog fails it if any request is still pending after a generous bound.
+// `RELIABILITY_REPORT=1 npx jest __tests__/fault-injection.test.ts` writes the figures of the run
+// into docs/reliability.md.
+
+const REPORT_FILE = resolve(__dirname, '../docs/reliability.md');
+const BOUND_MS = 15_000;
+const SCENARIO_TIMEOUT_MS = 30_000;
+
+const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+describe('fault injection on the loopback provider simulation', () => {
+  const recorded: Figures[] = [];
+  const servers: ProviderServer[] = [];
+  const loads: Load[] = [];
+
+  afterEach(async () => {
+    loads.splice(0).forEach((load) => load.auth.eject());
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  afterAll(() => {
+    if (process.env['RELIABILITY_REPORT'] === '1') writeFigures(REPORT_FILE, recorded);
+  });
+
+  async function serve(kind: SimulatedKind, options: ProviderServerOptions = {}): Promise<ProviderServer> {
+    const server = await startProviderServer(kind, options);
+    servers.push(server);
+    return server;
+  }
+
+  function attach(server: ProviderServer, options: Partial<TokenAuthOptions> = {}): Load {
+    const load = loadOn(server, options);
+    loads.push(load);
+    return load;
+  }
+
+  /**
+   * Waits for every request to settle (the watchdog), then for every token request to be
+   * accounted for, and checks what must hold in every scenario.
+   */
+  async function measure(load: Load, scenario: string, setup: string, boundMs = BOUND_MS): Promise<Figures> {
+    await load.settle(boundMs);
+    await load.quiet();
+    const figures = load.figures(scenario, setup);
+    expect(figures.settled).toBe(figures.sent);
+    expect(Object.keys(figures.failed).filter((code) => code.startsWith('UNEXPECTED'))).toEqual([]);
+    // At most one replay per request, counted at the server by request id.
+    expect(figures.maxAttemptsPerRequest).toBeLessThanOrEqual(2);
+    // One token request at a time, and every one that reached the server belongs to a flight's attempts.
+    expect(figures.maxTokenRequestsInFlight).toBeLessThanOrEqual(1);
+    expect(load.tokenAttemptsReported()).toBe(figures.tokenRequests);
+    return figures;
+  }
+
+  const codes = (load: Load, from = 0): string[] =>
+    load
+      .outcomes()
+      .slice(from)
+      .map((outcome) => outcome.code);
+  const all = (count: number, code: string): string[] => Array<string>(count).fill(code);
+
+  test(
+    'a slow token endpoint: 200 requests on a cold cache, then 100 after a revocation, each wait for one token request and all succeed',
+    async () => {
+      const server = await serve('symbl', { tokenLatencyMs: 500, apiLatencyMs: 5 });
+      const load = attach(server);
+      load.sendMany(200);
+      await load.settle(BOUND_MS);
+      expect(server.stats.tokenRequests).toBe(1);
+      server.revokeAll();
+      load.sendMany(100, (i) => ({ method: 'POST', data: { job: i } }));
+      const figures = await measure(
+        load,
+        'Slow token endpoint',
+        'token answers take 500 ms (API 5 ms); 200 concurrent requests on a cold cache, then a revocation and 100 more',
+      );
+      expect(figures.succeeded).toBe(300);
+      expect(figures.tokenRequests).toBe(2);
+      expect(figures.unauthorized).toBe(100);
+      expect(figures.replays).toBe(100);
+      expect(figures.apiRequests).toBe(400);
+      const replayed = load.outcomes().slice(200);
+      expect(replayed.map((outcome) => JSON.parse(String(outcome.response?.data.body)))).toEqual(
+        Array.from({ length: 100 }, (_, job) => ({ job })),
+      );
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a hung token endpoint: every waiting request fails at the attempt deadline, none hangs, and the next flight works',
+    async () => {
+      const server = await serve('symbl');
+      server.setTokenFault({ hang: true });
+      const load = attach(server, { tokenRequest: { timeoutMs: 200, retries: 1, minDelayMs: 10 } });
+      load.sendMany(50);
+      await load.settle(BOUND_MS);
+      expect(codes(load)).toEqual(all(50, 'ERR_TOKEN_TIMEOUT'));
+      expect(server.stats.tokenRequests).toBe(2);
+
+      server.setTokenFault(undefined);
+      load.sendMany(50);
+      await load.settle(BOUND_MS);
+      expect(codes(load, 50)).toEqual(all(50, 'OK'));
+
+      // The refresh after a revocation hangs too: the 401'd requests fail at the deadline, not later.
+      server.revokeAll();
+      server.setTokenFault({ hang: true });
+      load.sendMany(50);
+      const figures = await measure(
+        load,
+        'Hung token endpoint',
+        'token endpoint never answers (attempt deadline 200 ms, 1 retry): 50 requests cold, 50 after it recovers, 50 after a revocation with it hung again',
+      );
+      expect(codes(load, 100)).toEqual(all(50, 'ERR_TOKEN_TIMEOUT'));
+      expect(figures.tokenRequests).toBe(5);
+      expect(figures.unauthorized).toBe(50);
+      expect(figures.replays).toBe(0);
+      expect(figures.apiRequests).toBe(100);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a flapping token endpoint: 5xx answers between successes are retried inside one flight and no request fails',
+    async () => {
+      const server = await serve('symbl', { apiLatencyMs: 2 });
+      const load = attach(server, { tokenRequest: { minDelayMs: 10, maxDelayMs: 50 } });
+      server.queueTokenFaults({ status: 503 }, { status: 502, body: 'Bad Gateway' }, { status: 500, body: {} });
+      load.sendMany(100);
+      await load.settle(BOUND_MS);
+      expect(server.stats.tokenRequests).toBe(4);
+      for (let round = 0; round < 6; round++) {
+        if (round % 2 === 0) server.queueTokenFaults({ status: 503, body: { message: 'try again' } });
+        server.revokeAll();
+        load.sendMany(30, (i) => ({ method: 'POST', data: { round, i } }));
+        await load.settle(BOUND_MS);
+      }
+      const figures = await measure(
+        load,
+        'Flapping 5xx',
+        '503, 502, 500, then success on a cold cache (100 requests); then 6 revocations of 30 requests each, every other refresh answered 503 first',
+      );
+      expect(figures.succeeded).toBe(280);
+      expect(figures.tokenRequests).toBe(4 + 6 + 3);
+      expect(figures.replays).toBe(180);
+      expect(figures.unauthorized).toBe(180);
+      expect(load.events.filter((event) => event.type === 'token-retry')).toHaveLength(6);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a 5xx outage: every waiter gets ERR_TOKEN_UNAVAILABLE after the bounded retries, nothing is cached, and recovery is immediate',
+    async () => {
+      const server = await serve('oauth2');
+      server.setTokenFault({ status: 503, body: { error: 'temporarily_unavailable' } });
+      const load = attach(server, { tokenRequest: { retries: 2, minDelayMs: 10 } });
+      load.sendMany(50);
+      await load.settle(BOUND_MS);
+      expect(codes(load)).toEqual(all(50, 'ERR_TOKEN_UNAVAILABLE'));
+      expect(server.stats.tokenRequests).toBe(3);
+      server.setTokenFault(undefined);
+      load.sendMany(50);
+      const figures = await measure(
+        load,
+        '5xx outage, then recovery',
+        'every token attempt answered 503 (2 retries): 50 concurrent requests; then the endpoint recovers: 50 more',
+      );
+      expect(codes(load, 50)).toEqual(all(50, 'OK'));
+      expect(figures.tokenRequests).toBe(4);
+      expect(figures.apiRequests).toBe(50);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a 429 storm with Retry-After: the retry waits as told, every waiter fails, the cool-down sends nothing, and recovery follows',
+    async () => {
+      const server = await serve('symbl');
+      server.setTokenFault({
+        status: 429,
+        headers: { 'Retry-After': '1' },
+        body: { message: 'maximum number of concurrent jobs' },
+      });
+      const load = attach(server, { tokenRequest: { retries: 1, cooldownMs: 1 } });
+      load.sendMany(100);
+      await load.settle(BOUND_MS);
+      const failedAt = Date.now();
+      expect(codes(load)).toEqual(all(100, 'ERR_TOKEN_RATE_LIMITED'));
+      expect(server.stats.tokenRequests).toBe(2);
+      expect(load.events.filter((event) => event.type === 'token-retry')).toMatchObject([
+        { delayMs: 1_000, status: 429, code: 'ERR_TOKEN_RATE_LIMITED' },
+      ]);
+
+      // Inside the window the endpoint asked for, requests fail at once without asking it.
+      const fast = await Promise.allSettled(load.sendMany(50));
+      expect(
+        fast.every((o) => o.status === 'rejected' && isTokenRequestError(o.reason) && o.reason.attempts === 0),
+      ).toBe(true);
+      expect(server.stats.tokenRequests).toBe(2);
+
+      server.setTokenFault(undefined);
+      await pause(Math.max(0, failedAt + 1_050 - Date.now()));
+      load.sendMany(50);
+      const figures = await measure(
+        load,
+        '429 storm with Retry-After',
+        'every token attempt answered 429 with Retry-After: 1 (1 retry): 100 requests; 50 more inside the cool-down; 50 after it',
+      );
+      expect(codes(load, 100)).toEqual([...all(50, 'ERR_TOKEN_RATE_LIMITED'), ...all(50, 'OK')]);
+      expect(figures.tokenRequests).toBe(3);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  const malformed: [string, TokenFault, string][] = [
+    [
+      'an HTML error page',
+      { raw: '<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    ['truncated JSON', { raw: '{"accessToken":"abc.def","expiresIn":36' }, 'ERR_TOKEN_MALFORMED'],
+    ['a literal 0000 (SingleView’s sample)', { raw: '{"accessToken":"abc","expiresIn": 0000}' }, 'ERR_TOKEN_MALFORMED'],
+    ['a JSON array', { raw: '[{"accessToken":"abc","expiresIn":3600}]' }, 'ERR_TOKEN_MALFORMED'],
+    ['JSON null', { raw: 'null' }, 'ERR_TOKEN_MALFORMED'],
+    ['an empty body', { raw: '' }, 'ERR_TOKEN_MALFORMED'],
+    [
+      'binary garbage',
+      { raw: '\u0000\u0001\u0002\ufffd\u00ff\u001b[0m', contentType: 'application/octet-stream' },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    ['no token', { status: 200, body: { expiresIn: 3600 } }, 'ERR_TOKEN_MALFORMED'],
+    ['a numeric token', { status: 200, body: { accessToken: 12345, expiresIn: 3600 } }, 'ERR_TOKEN_MALFORMED'],
+    [
+      'a token that would inject a header',
+      { status: 200, body: { accessToken: 'abc\r\nX-Injected: 1', expiresIn: 3600 } },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'a lifetime that is not a number',
+      { status: 200, body: { accessToken: 'abc', expiresIn: 'tomorrow' } },
+      'ERR_TOKEN_MALFORMED',
+    ],
+    [
+      'a body over 1 MiB',
+      { raw: JSON.stringify({ accessToken: 'a'.repeat(DEFAULTS.tokenRequest.maxBodyBytes), expiresIn: 3600 }) },
+      'ERR_TOKEN_TOO_LARGE',
+    ],
+    [
+      'a failure flag (status: false)',
+      { status: 200, body: { status: false, message: 'app disabled' } },
+      'ERR_TOKEN_CREDENTIALS',
+    ],
+  ];
+
+  test.each(malformed)(
+    'a 200 with %s: every waiter fails with one typed error after one token request, and nothing is cached',
+    async (what, fault, code) => {
+      const server = await serve('symbl');
+      server.queueTokenFaults(fault);
+      const load = attach(server, { tokenRequest: { cooldownMs: 0 } });
+      load.sendMany(20);
+      await load.settle(BOUND_MS);
+      expect(codes(load)).toEqual(all(20, code));
+      expect(server.stats.tokenRequests).toBe(1);
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        `Malformed: ${what}`,
+        'first token answer is a 200 with this body: 20 concurrent requests, then 20 more',
+      );
+      expect(codes(load, 20)).toEqual(all(20, 'OK'));
+      expect(figures.tokenRequests).toBe(2);
+      expect(figures.apiRequests).toBe(20);
+      const issued = `Bearer ${server.tokens[0]?.accessToken}`;
+      expect(server.requests.filter((r) => r.kind === 'api').every((r) => r.authorization === issued)).toBe(true);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'connection resets: resets are retried within one flight, and when every attempt is reset all waiters fail, then recover',
+    async () => {
+      const server = await serve('marsview');
+      const load = attach(server, { tokenRequest: { retries: 2, minDelayMs: 10 } });
+      server.queueTokenFaults({ reset: true }, { reset: true });
+      load.sendMany(100);
+      await load.settle(BOUND_MS);
+      expect(codes(load)).toEqual(all(100, 'OK'));
+      expect(server.stats.tokenRequests).toBe(3);
+
+      server.revokeAll();
+      server.setTokenFault({ reset: true });
+      load.sendMany(50);
+      await load.settle(BOUND_MS);
+      expect(codes(load, 100)).toEqual(all(50, 'ERR_TOKEN_UNAVAILABLE'));
+
+      server.setTokenFault(undefined);
+      load.sendMany(50);
+      const figures = await measure(
+        load,
+        'Connection resets',
+        'two resets then success (100 requests, cold); after a revocation every attempt reset (50 requests); then recovery (50)',
+      );
+      expect(codes(load, 150)).toEqual(all(50, 'OK'));
+      expect(figures.tokenRequests).toBe(3 + 3 + 1);
+      expect(figures.unauthorized).toBe(50);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'revocation under load: tokens revoked again and again while 100 requests are in flight; each settles with at most one replay and one token request per revocation',
+    async () => {
+      const server = await serve('marsview', { apiLatencyMs: 20, tokenLatencyMs: 5 });
+      const load = attach(server);
+      await load.auth.token();
+      const total = 300;
+      const feed = async (): Promise<void> => {
+        while (load.sentCount() < total) {
+          await until(() => load.sentCount() - load.settledCount() < 100, BOUND_MS);
+          load.sendMany(10, () => ({ method: 'POST', data: { n: load.sentCount() + 1 } }));
+        }
+      };
+      // Revoke every issued token each time the API has accepted 25 more requests, so the
+      // revocations land among requests in flight however fast this machine is.
+      let revocations = 0;
+      const revoke = async (): Promise<void> => {
+        for (let k = 1; k <= 9; k++) {
+          const done = (): boolean => load.sentCount() === total && load.settledCount() === total;
+          await until(() => server.stats.apiSucceeded >= 25 * k || done(), BOUND_MS);
+          if (server.stats.apiSucceeded < 25 * k) return;
+          server.revokeAll();
+          revocations++;
+        }
+      };
+      await Promise.all([feed(), revoke()]);
+      const figures = await measure(
+        load,
+        `Revocation under load (${revocations} revocations)`,
+        '300 POSTs, 100 in flight at all times (API 20 ms, token 5 ms); every issued token revoked each time the API had accepted 25 more (up to 9 times)',
+      );
+      const failedWith401 = figures.failed['HTTP 401'] ?? 0;
+      expect(figures.succeeded + failedWith401).toBe(total);
+      expect(failedWith401).toBeLessThanOrEqual(figures.replays);
+      // Each 401 either led to one replay or, on a replay, reached its caller; every replay reached the API.
+      expect(figures.unauthorized).toBe(figures.replays + failedWith401);
+      expect(figures.apiRequests).toBe(figures.sent + figures.replays);
+      expect(revocations).toBeGreaterThanOrEqual(1);
+      expect(figures.tokenRequests).toBeGreaterThanOrEqual(2);
+      expect(figures.tokenRequests).toBeLessThanOrEqual(revocations + 1);
+      expect(figures.tokensIssued).toBe(figures.tokenRequests);
+      for (const { id, response } of load.outcomes()) {
+        if (response !== undefined) expect(JSON.parse(String(response.data.body))).toEqual({ n: id });
+      }
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'expiry under load: one-second tokens rotate under 10 concurrent workers for 3 s and every request succeeds',
+    async () => {
+      const server = await serve('singleview', { tokenLifetimeSeconds: 1, apiLatencyMs: 2 });
+      const load = attach(server);
+      const end = performance.now() + 3_000;
+      const worker = async (): Promise<void> => {
+        while (performance.now() < end) {
+          await load.send().catch(() => undefined);
+          await pause(20);
+        }
+      };
+      await Promise.all(Array.from({ length: 10 }, worker));
+      const figures = await measure(
+        load,
+        'Expiry under load',
+        'SingleView JWTs living 1 s (expiry only in the JWT); 10 workers sending back to back for 3 s',
+      );
+      expect(figures.succeeded).toBe(figures.sent);
+      expect(figures.unauthorized).toBe(figures.replays);
+      expect(figures.tokenRequests).toBeGreaterThanOrEqual(3);
+      expect(figures.tokensIssued).toBe(figures.tokenRequests);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'the token endpoint down while the cached token is valid: requests keep succeeding with it, then fail without hanging once it expires, then recover',
+    async () => {
+      const server = await serve('symbl', { tokenLifetimeSeconds: 4 });
+      const load = attach(server, { backgroundRetryMs: 100, tokenRequest: { retries: 1, minDelayMs: 10 } });
+      const first = await load.auth.token();
+      const expiresAt = first.expiresAt!;
+      server.setTokenFault({ status: 503, body: { message: 'maintenance' } });
+
+      // Until shortly before it expires (its margin is 10% of 4 s), the cached token keeps being sent.
+      const stopAt = expiresAt - 800;
+      const worker = async (): Promise<void> => {
+        while (Date.now() < stopAt) {
+          await load.send().catch(() => undefined);
+          await pause(20);
+        }
+      };
+      await Promise.all(Array.from({ length: 5 }, worker));
+      await load.settle(BOUND_MS);
+      const whileValid = load.outcomes().length;
+      expect(codes(load)).toEqual(all(whileValid, 'OK'));
+      const sentWith = new Set(server.requests.filter((r) => r.kind === 'api').map((r) => r.authorization));
+      expect([...sentWith]).toEqual([`Bearer ${first.accessToken}`]);
+      const background = load.events.filter((event) => event.type === 'token-failed' && event.background);
+      expect(background.length).toBeGreaterThan(0);
+
+      await pause(Math.max(0, expiresAt - 400 + 20 - Date.now()));
+      load.sendMany(20);
+      await load.settle(BOUND_MS);
+      expect(codes(load, whileValid)).toEqual(all(20, 'ERR_TOKEN_UNAVAILABLE'));
+
+      server.setTokenFault(undefined);
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Token endpoint down, cached token valid',
+        '4 s tokens; endpoint answers 503 from the first refresh on: 5 workers until shortly before expiry, 20 requests after it, 20 after recovery',
+      );
+      expect(codes(load, whileValid + 20)).toEqual(all(20, 'OK'));
+      expect(figures.apiRequests).toBe(whileValid + 20);
+      expect(figures.unauthorized).toBe(0);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'callers abort or time out while the first token is fetched: only their own waits end, one token request serves the rest',
+    async () => {
+      const server = await serve('symbl', { tokenLatencyMs: 300 });
+      const load = attach(server);
+      const controllers: AbortController[] = [];
+      load.sendMany(90, (i) => {
+        if (i % 3 === 1) return { timeout: 100 };
+        if (i % 3 === 2) return {};
+        const controller = new AbortController();
+        controllers.push(controller);
+        return { signal: controller.signal };
+      });
+      await pause(50);
+      controllers.forEach((controller) => controller.abort());
+      const figures = await measure(
+        load,
+        'Callers abort or time out during the first token request',
+        'token answers take 300 ms; of 90 concurrent requests, 30 aborted after 50 ms and 30 with a 100 ms timeout',
+      );
+      expect(codes(load)).toEqual(
+        Array.from({ length: 90 }, (_, i) => ['ERR_CANCELED', 'ECONNABORTED', 'OK'][i % 3] ?? ''),
+      );
+      expect(figures.tokenRequests).toBe(1);
+      expect(figures.apiRequests).toBe(30);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'callers abort while a 401 refresh is under way: they end at once, the others are replayed with the new token',
+    async () => {
+      const server = await serve('oauth2');
+      const load = attach(server);
+      await load.auth.token();
+      server.revokeAll();
+      server.setTokenLatency(300);
+      const controllers: AbortController[] = [];
+      load.sendMany(60, (i) => {
+        if (i % 2 === 1) return {};
+        const controller = new AbortController();
+        controllers.push(controller);
+        return { signal: controller.signal };
+      });
+      await until(() => server.stats.apiUnauthorized === 60);
+      controllers.forEach((controller) => controller.abort());
+      const figures = await measure(
+        load,
+        'Callers abort during a 401 refresh',
+        'token answers take 300 ms; 60 requests after a revocation, 30 of them aborted once all 60 were answered 401',
+      );
+      expect(codes(load)).toEqual(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? 'ERR_CANCELED' : 'OK')));
+      expect(figures.tokenRequests).toBe(2);
+      expect(figures.replays).toBe(30);
+      expect(figures.unauthorized).toBe(60);
+      expect(figures.apiRequests).toBe(90);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'chaos: revocations, 5xx, resets, 429s, hangs, garbage, latency and 401 storms under continuous load; every request settles, then all succeed again',
+    async () => {
+      const server = await serve('symbl', { apiLatencyMs: 3 });
+      const load = attach(server, {
+        tokenRequest: { timeoutMs: 300, retries: 2, minDelayMs: 5, maxDelayMs: 20, cooldownMs: 0 },
+      });
+      const actions: (() => void)[] = [
+        () => server.queueTokenFaults({ status: 503 }),
+        () => server.queueTokenFaults({ reset: true }, { status: 500 }),
+        () => server.setTokenLatency(100),
+        () => server.queueTokenFaults({ status: 429, headers: { 'Retry-After': '0' } }),
+        () => server.queueTokenFaults({ hang: true }),
+        () => server.setTokenLatency(0),
+        () => server.queueTokenFaults({ raw: '<html>' }),
+        () => server.setApiAlwaysUnauthorized(true),
+        () => server.setApiAlwaysUnauthorized(false),
+        () => server.queueTokenFaults({ delayMs: 150 }),
+        () => server.queueTokenFaults({ status: 503 }, { status: 503 }, { status: 503 }),
+        () => server.setApiLatency(30),
+        () => server.queueTokenFaults({ status: 200, body: { accessToken: 42 } }),
+        () => server.setApiLatency(3),
+      ];
+      let running = true;
+      const worker = async (): Promise<void> => {
+        for (let n = 0; running; n++) {
+          await (n % 2 === 0 ? load.send({ method: 'POST', data: { n } }) : load.send()).catch(() => undefined);
+          await pause(5);
+        }
+      };
+      const workers = Array.from({ length: 4 }, worker);
+      // Each time 25 more requests have settled: revoke every token, then the next action.
+      for (const action of actions) {
+        const target = load.settledCount() + 25;
+        await until(() => load.settledCount() >= target, BOUND_MS);
+        server.revokeAll();
+        action();
+      }
+      running = false;
+      await Promise.all(workers);
+      await load.settle(BOUND_MS);
+      const before = load.outcomes().length;
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Chaos',
+        '4 workers sending back to back; every 25 settled requests, all tokens revoked and one more fault: 503; reset+500; token latency 100 ms; 429; hang; latency 0; garbage; API 401 on/off; slow answer; 3×503; API latency 30 ms; numeric token; latency 3 ms; then 20 requests with no fault',
+      );
+      const allowed = /^(OK|HTTP 401|ERR_TOKEN_(UNAVAILABLE|MALFORMED|RATE_LIMITED|TIMEOUT))$/;
+      expect(Object.keys(figures.failed).filter((code) => !allowed.test(code))).toEqual([]);
+      expect(figures.unauthorized).toBeGreaterThanOrEqual(figures.replays);
+      expect(figures.apiRequests).toBeLessThanOrEqual(figures.sent + figures.replays);
+      expect(codes(load, before)).toEqual(all(20, 'OK'));
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,160 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ProviderServer } from '../../../lib/testing/index.js';
+import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
+
+export type { FleetEvent, RequestOutcome } from './fleet-protocol.js';
+
+/** The repository root: the nearest folder up from the working directory whose package.json is tokenflight's. */
+function repositoryRoot(): string {
+  let directory = process.cwd();
+  for (;;) {
+    const manifest = join(directory, 'package.json');
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tokenflight'
+    )
+      return directory;
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error('run the fleet from inside the tokenflight repository');
+    directory = parent;
+  }
+}
+
+type CommandBody = FleetCommand extends infer C ? (C extends FleetCommand ? Omit<C, 'id'> : never) : never;
+
+/** One worker process. */
+export interface FleetMember {
+  readonly index: number;
+  readonly process: ChildProcess;
+  /** Resolves when the process has exited, whatever the reason. */
+  readonly exited: Promise<void>;
+  /** `count` concurrent API requests through this member's axios instance. */
+  burst(count: number, path?: string): Promise<RequestOutcome[]>;
+  /** `concurrency` loops of sequential requests for `durationMs`. */
+  load(options: {
+    durationMs: number;
+    concurrency: number;
+    pauseMs?: number;
+    path?: string;
+  }): Promise<RequestOutcome[]>;
+  events(): Promise<FleetEvent[]>;
+  /** Waits until the member's Redis connection is ready again. */
+  redisReady(timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface FleetOptions {
+  size: number;
+  store: 'redis' | 'memory';
+  redisPort?: number | undefined;
+  prefix: string;
+  server: ProviderServer;
+  encryptionKey?: string;
+  attach?: WorkerConfig['attach'];
+  redisStore?: WorkerConfig['redisStore'];
+  redisClient?: WorkerConfig['redisClient'];
+}
+
+export interface Fleet {
+  readonly members: readonly FleetMember[];
+  /** Every live member makes `countEach` concurrent requests, all at once. */
+  burst(countEach: number, path?: string): Promise<RequestOutcome[]>;
+  events(): Promise<FleetEvent[]>;
+  close(): Promise<void>;
+}
+
+function startMember(index: number, config: WorkerConfig, root: string): Promise<FleetMember> {
+  const child = fork(join(root, '__tests__/redis/helpers/fleet-worker.ts'), [], {
+    cwd: root,
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, FLEET_WORKER_CONFIG: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  let alive = true;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      alive = false;
+      for (const waiter of pending.values())
+        waiter.reject(new Error(`fleet member ${index} exited (${signal ?? code})`));
+      pending.clear();
+      resolve();
+    });
+  });
+  child.on('message', (reply: FleetReply) => {
+    const waiter = pending.get(reply.id);
+    if (waiter === undefined) return;
+    pending.delete(reply.id);
+    if ('error' in reply) waiter.reject(new Error(`fleet member ${index}: ${reply.error.message}`));
+    else waiter.resolve(reply.result);
+  });
+  const send = <T>(body: CommandBody): Promise<T> => {
+    if (!alive) return Promise.reject(new Error(`fleet member ${index} is not running`));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      child.send({ ...body, id });
+    });
+  };
+  const member: FleetMember = {
+    index,
+    process: child,
+    exited,
+    burst: (count, path = '/api/echo') => send({ command: 'burst', count, path }),
+    load: ({ durationMs, concurrency, pauseMs = 0, path = '/api/echo' }) =>
+      send({ command: 'load', durationMs, concurrency, pauseMs, path }),
+    events: () => send({ command: 'events' }),
+    redisReady: (timeoutMs = 15_000) => send({ command: 'redis-ready', timeoutMs }),
+    async kill(signal = 'SIGKILL') {
+      if (alive) child.kill(signal);
+      await exited;
+    },
+  };
+  return new Promise((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(member), reject });
+  });
+}
+
+/**
+ * Forks `size` worker processes (TypeScript run by tsx), each with its own axios instance,
+ * tokenflight handle and store, all pointed at one simulated provider.
+ */
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const root = repositoryRoot();
+  const members = await Promise.all(
+    Array.from({ length: options.size }, (_, index) =>
+      startMember(
+        index,
+        {
+          index,
+          store: options.store,
+          ...(options.redisPort === undefined ? {} : { redisPort: options.redisPort }),
+          prefix: options.prefix,
+          ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
+          provider: { kind: options.server.kind, url: options.server.url, credentials: options.server.credentials },
+          attach: options.attach ?? {},
+          redisStore: options.redisStore ?? {},
+          redisClient: options.redisClient ?? {},
+        },
+        root,
+      ),
+    ),
+  );
+  return {
+    members,
+    async burst(countEach, path) {
+      const live = members.filter((member) => member.process.exitCode === null && member.process.signalCode === null);
+      return (await Promise.all(live.map((member) => member.burst(countEach, path)))).flat();
+    },
+    async events() {
+      const live = members.filter((member) => member.process.exitCode === null && member.process.signalCode === null);
+      return (await Promise.all(live.map((member) => member.events()))).flat();
+    },
+    async close() {
+      await Promise.all(members.map((member) => member.kill('SIGTERM')));
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * A token store on Redis (ioredis, an optional peer dependency), shared by every process of a
+ * fleet: one token and one token request per rotation for all of them. See {@link RedisTokenStore}.
+ *
+ * @module tokenflight/redis
+ */
+export { REDIS_STORE_DEFAULTS, RedisTokenStore, RedisTokenStoreError } from './stores/redis.js';
+export type {
+  RedisStoreOperation,
+  RedisTokenStoreEncryption,
+  RedisTokenStoreErrorCode,
+  RedisTokenStoreEvent,
+  RedisTokenStoreOptions,
+  UnreadableEntryReason,
+} from './stores/redis.js';
