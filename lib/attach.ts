@@ -531,31 +531,28 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
    * ready (the hot path: no extra microtask), and an asynchronous one for requests that must wait.
    * axios asks both `runWhen`s about a request one after the other, so the decision is made once.
    */
-  interface Decision {
-    config: InternalAxiosRequestConfig;
-    runtime: Runtime | undefined;
-    current: CurrentToken | undefined;
-  }
-  let decided: Decision | undefined;
+  let decidedFor: InternalAxiosRequestConfig | undefined;
+  let decidedRuntime: Runtime | undefined;
+  let decidedToken: CurrentToken | undefined;
 
-  function decide(config: InternalAxiosRequestConfig): Decision {
-    if (decided?.config === config) return decided;
+  function decide(config: InternalAxiosRequestConfig): void {
+    if (decidedFor === config) return;
     const option = config.tokenAuth;
-    const runtime = option === false ? undefined : route(config, option?.provider);
-    decided = { config, runtime, current: runtime?.manager.peek() };
-    return decided;
+    decidedRuntime = option === false ? undefined : route(config, option?.provider);
+    decidedToken = decidedRuntime?.manager.peek();
+    decidedFor = config;
   }
 
   const onRequest = (
     config: InternalAxiosRequestConfig,
   ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
-    const decision = decide(config);
-    decided = undefined;
-    const { runtime } = decision;
-    if (runtime === undefined || config.tokenAuth === false) return config;
+    decide(config);
+    const runtime = decidedRuntime;
+    // The token runWhen saw a moment ago is still good: the expiry margin covers the gap.
+    const current = decidedToken;
+    decidedFor = decidedRuntime = decidedToken = undefined;
     const option = config.tokenAuth;
-    // The token seen by runWhen is still good even if its expiry margin was crossed since.
-    const current = runtime.manager.peek() ?? decision.current;
+    if (runtime === undefined || option === false) return config;
     if (current !== undefined) return authorize(config, runtime, current, option);
     return waitFor(() => runtime.manager.get(), config).then((token) => authorize(config, runtime, token, option));
   };
@@ -618,15 +615,15 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     instance.interceptors.request.use(onRequest, undefined, {
       synchronous: false,
       runWhen: (config) => {
-        const { runtime, current } = decide(config);
-        return runtime !== undefined && current === undefined;
+        decide(config);
+        return decidedRuntime !== undefined && decidedToken === undefined;
       },
     }),
     instance.interceptors.request.use(onRequest, undefined, {
       synchronous: true,
       runWhen: (config) => {
-        const { runtime, current } = decide(config);
-        return runtime !== undefined && current !== undefined;
+        decide(config);
+        return decidedRuntime !== undefined && decidedToken !== undefined;
       },
     }),
   ];
@@ -676,7 +673,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
  */
 function setAuthorization(headers: AxiosHeaders, value: string): void {
   let slot = 'Authorization';
-  for (const key of Object.keys(headers)) {
+  for (const key in headers) {
     if (key.length === 13 && key !== slot && key.toLowerCase() === 'authorization') {
       slot = key;
       break;

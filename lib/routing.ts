@@ -45,11 +45,17 @@ export function createOriginResolver(): (target: RequestTarget) => string | unde
     const { url = '', baseURL } = target;
     if (typeof url !== 'string') return undefined;
     const hasBase = typeof baseURL === 'string' && baseURL !== '';
-    if (ABSOLUTE_URL.test(url) && !(hasBase && target.allowAbsoluteUrls === false)) return originOf(url);
-    if (hasBase && ABSOLUTE_URL.test(baseURL)) return originOf(baseURL);
-    // A relative URL (or base) goes to the page's own origin in a browser, nowhere in Node.
-    return pageOrigin();
+    if (isAbsolute(url) && !(hasBase && target.allowAbsoluteUrls === false)) return originOf(url);
+    // A relative URL goes to its base's origin; a relative base (or none) to the page's own origin
+    // in a browser, and nowhere in Node. A relative base is cached as having no origin.
+    return (hasBase ? originOf(baseURL) : undefined) ?? pageOrigin();
   };
+}
+
+/** axios's test for an absolute URL, without a regex for the usual `/path`. */
+function isAbsolute(url: string): boolean {
+  if (url.charCodeAt(0) === 47 /* '/' */) return url.charCodeAt(1) === 47;
+  return ABSOLUTE_URL.test(url);
 }
 
 /** Origin and path of a request, for events: never the query string. */
