@@ -105,6 +105,17 @@ describe('rule 3: when a token expires', () => {
     await expect(h.auth.token()).resolves.toMatchObject({ expiresAt: exp * 1000 });
   });
 
+  test('with refreshWindowMs: 0 a token is not sent inside its expiry margin either', async () => {
+    h = harness({ refreshWindowMs: 0 });
+    let issued = 0;
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => [200, { accessToken: `t${++issued}`, expiresIn: 3 }]);
+    h.apiMock.onGet('/x').reply((config) => [200, authOf(config)]);
+    expect((await h.api.get('/x')).data).toBe('Bearer t1');
+    // 3 s token: its margin is 300 ms (10% of the lifetime), so at 2.75 s it is no longer sent.
+    jest.setSystemTime(NOW + 2_750);
+    expect((await h.api.get('/x')).data).toBe('Bearer t2');
+  });
+
   test('an expired token is never sent: the request waits for a new one', async () => {
     h = harness();
     let issued = 0;

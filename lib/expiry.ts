@@ -70,5 +70,7 @@ export function tokenTimes(
   const margin = Math.min(options.expiryMarginMs, lifetime * EXPIRY_MARGIN_MAX_SHARE);
   const window = Math.min(options.refreshWindowMs, lifetime * REFRESH_WINDOW_MAX_SHARE);
   const jitter = window * REFRESH_JITTER_SHARE * (options.jitter ?? 0);
-  return { refreshAt: token.expiresAt - window - jitter, expiredAt: token.expiresAt - margin };
+  const expiredAt = token.expiresAt - margin;
+  // A window narrower than the margin (refreshWindowMs: 0) must not keep an expired token in use.
+  return { refreshAt: Math.min(token.expiresAt - window - jitter, expiredAt), expiredAt };
 }
