@@ -11,7 +11,19 @@ import { withAxiosAuthRefresh } from './lib/alternative.js';
 
 export interface AmplificationRow {
   approach: string;
+  /** How many times the burst was run (in rotating order with the other approaches). */
+  repetitions: number;
   requests: number;
+  /** The counts are the same in every repetition unless shown as a range `min–max`. */
+  succeeded: string;
+  failed: string;
+  tokenRequests: string;
+  upstream401s: string;
+  /** Median wall time of the burst across repetitions. */
+  wallMs: number;
+}
+
+interface Measurement {
   succeeded: number;
   failed: number;
   tokenRequests: number;
@@ -68,11 +80,7 @@ function axiosAuthRefreshClient(server: ProviderServer, deduplicateRefresh: bool
   };
 }
 
-async function measure(
-  approach: string,
-  make: (server: ProviderServer) => Client,
-  concurrency: number,
-): Promise<AmplificationRow> {
+async function measure(make: (server: ProviderServer) => Client, concurrency: number): Promise<Measurement> {
   const server = await startProviderServer('symbl');
   const client = make(server);
   try {
@@ -86,8 +94,6 @@ async function measure(
     const wallMs = performance.now() - started;
     const succeeded = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
     return {
-      approach,
-      requests: concurrency,
       succeeded,
       failed: concurrency - succeeded,
       tokenRequests: server.stats.tokenRequests,
@@ -100,18 +106,41 @@ async function measure(
   }
 }
 
-export async function runAmplification({ concurrency = 1_000 } = {}): Promise<AmplificationRow[]> {
-  return [
-    await measure('tokenflight', tokenflightClient, concurrency),
-    await measure(
-      'axios-auth-refresh, default (deduplicateRefresh: true)',
-      (s) => axiosAuthRefreshClient(s, true),
-      concurrency,
-    ),
-    await measure(
-      'axios-auth-refresh, deduplicateRefresh: false',
-      (s) => axiosAuthRefreshClient(s, false),
-      concurrency,
-    ),
+const range = (values: number[]): string => {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  return low === high ? String(low) : `${low}–${high}`;
+};
+
+/**
+ * Each approach runs `repetitions` times, in rotating order: the first burst of a process pays
+ * for warming up the JIT, which is not what is being compared.
+ */
+export async function runAmplification({ concurrency = 1_000, repetitions = 3 } = {}): Promise<AmplificationRow[]> {
+  const approaches: [string, (server: ProviderServer) => Client][] = [
+    ['tokenflight', tokenflightClient],
+    ['axios-auth-refresh, default (deduplicateRefresh: true)', (s) => axiosAuthRefreshClient(s, true)],
+    ['axios-auth-refresh, deduplicateRefresh: false', (s) => axiosAuthRefreshClient(s, false)],
   ];
+  const runs = new Map<string, Measurement[]>(approaches.map(([name]) => [name, []]));
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    const shift = repetition % approaches.length;
+    for (const [name, make] of [...approaches.slice(shift), ...approaches.slice(0, shift)]) {
+      runs.get(name)!.push(await measure(make, concurrency));
+    }
+  }
+  return approaches.map(([approach]) => {
+    const measured = runs.get(approach)!;
+    const wall = measured.map((m) => m.wallMs).sort((a, b) => a - b);
+    return {
+      approach,
+      repetitions,
+      requests: concurrency,
+      succeeded: range(measured.map((m) => m.succeeded)),
+      failed: range(measured.map((m) => m.failed)),
+      tokenRequests: range(measured.map((m) => m.tokenRequests)),
+      upstream401s: range(measured.map((m) => m.upstream401s)),
+      wallMs: wall[Math.floor(wall.length / 2)]!,
+    };
+  });
 }

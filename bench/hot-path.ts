@@ -47,6 +47,13 @@ export function bareAxios(): Variant {
   return { name: 'bare axios', request: () => api.get('/v1/conversations/1') };
 }
 
+/** Bare axios sending a static Authorization header: what any approach that sends a token pays axios. */
+export function bareAxiosWithHeader(): Variant {
+  const api = axios.create({ baseURL: BASE_URL, adapter: inProcessAdapter });
+  api.defaults.headers.common['Authorization'] = 'Bearer benchmark-token-123';
+  return { name: 'bare axios, static Authorization header', request: () => api.get('/v1/conversations/1') };
+}
+
 /** tokenflight with `providers` extra providers attached beside Symbl (each on its own origin). */
 export async function tokenflight(extraProviders = 0, name = 'tokenflight'): Promise<Variant> {
   const api = axios.create({ baseURL: BASE_URL, adapter: inProcessAdapter });
@@ -76,6 +83,8 @@ export function axiosAuthRefresh(): Variant {
 
 export interface HotPathResult {
   rounds: number;
+  /** Requests per variant per round. */
+  iterations: number;
   /** ns per request, per variant, across rounds. */
   nsPerOp: Record<string, Spread>;
   /** Per-round ratios `a / b`, across rounds. */
@@ -83,21 +92,25 @@ export interface HotPathResult {
 }
 
 /**
- * Runs every variant in rounds, alternating their order, and reports the median and spread of
- * the per-round figures. A ratio is taken within one round (same machine state), then summarised:
- * on a shared machine that is far steadier than comparing absolute times across runs.
+ * Runs every variant in many short rounds (a few hundred requests each, tens of milliseconds per
+ * round), rotating their order, and reports the median and spread of the per-round figures. The
+ * machines this runs on change speed by up to 2× over seconds (CPU throttling on shared VMs), so a
+ * ratio is only meaningful between variants measured within one short round, under the same
+ * conditions; the median over hundreds of rounds is then steady to well under a percent.
  */
 export async function runHotPath(
   variants: readonly Variant[],
   ratioPairs: readonly (readonly [string, string])[],
-  { rounds = 12, timeMs = 400 } = {},
+  { rounds = 300, iterations = 250 } = {},
 ): Promise<HotPathResult> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   const ratioSamples = new Map<string, number[]>(ratioPairs.map(([a, b]) => [`${a} / ${b}`, []]));
   for (const variant of variants) for (let i = 0; i < 2_000; i++) await variant.request();
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? variants : [...variants].reverse();
-    const bench = new Bench({ time: timeMs, warmupTime: 100 });
+    const shift = round % variants.length;
+    const rotated = [...variants.slice(shift), ...variants.slice(0, shift)];
+    const order = Math.floor(round / variants.length) % 2 === 0 ? rotated : rotated.reverse();
+    const bench = new Bench({ iterations, time: 0, warmupIterations: 0, warmupTime: 0 });
     for (const variant of order) bench.add(variant.name, variant.request);
     await bench.run();
     const perRound = new Map<string, number>();
@@ -112,6 +125,7 @@ export async function runHotPath(
   }
   return {
     rounds,
+    iterations,
     nsPerOp: Object.fromEntries([...samples].map(([name, values]) => [name, spread(values)])),
     ratios: Object.fromEntries([...ratioSamples].map(([name, values]) => [name, spread(values)])),
   };
