@@ -1,36 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import axios from 'axios';
-import { attachTokenAuth, type TokenAuth } from '../lib/index.js';
 import { readJwtTimes } from '../lib/jwt.js';
-import { simulatedProvider, startSimulation, type ProviderServer, type Simulation } from '../lib/testing/index.js';
+import { simulatedProvider, type ProviderServer } from '../lib/testing/index.js';
+import { useSimulation } from './helpers/simulation.js';
 
 describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 providers, counted at the server', () => {
-  let sim: Simulation;
-  const handles: TokenAuth[] = [];
-  beforeAll(async () => {
-    sim = await startSimulation();
-  });
-  afterAll(async () => sim.close());
-  afterEach(() => {
-    handles.splice(0).forEach((auth) => auth.eject());
-    for (const server of sim.servers) {
-      server.resetStats();
-      server.setApiAlwaysUnauthorized(false);
-      server.setTokenLifetime(3600);
-    }
-  });
+  const env = useSimulation();
 
   function client(server: ProviderServer) {
     const api = axios.create({ baseURL: server.url });
-    const auth = attachTokenAuth(api, { providers: simulatedProvider(server) });
-    handles.push(auth);
+    const auth = env.attach(api, { providers: simulatedProvider(server) });
     return { api, auth };
   }
 
   const kinds = ['symbl', 'marsview', 'singleview', 'oauth2'] as const;
 
   test.each(kinds)('%s: 200 concurrent requests make one token request', async (kind) => {
-    const server = sim[kind];
+    const server = env.sim[kind];
     const { api } = client(server);
     const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => api.get(`/api/items/${i}`)));
     expect(responses.every((r) => r.status === 200)).toBe(true);
@@ -42,7 +28,7 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
   test.each(kinds)(
     '%s: 100 concurrent 401s after a revocation make one token request; every request succeeds with its body',
     async (kind) => {
-      const server = sim[kind];
+      const server = env.sim[kind];
       const { api, auth } = client(server);
       await auth.token();
       server.revokeAll();
@@ -59,23 +45,23 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
   );
 
   test('an API that always answers 401: each request is replayed once, then the caller gets the 401', async () => {
-    const { api, auth } = client(sim.symbl);
+    const { api, auth } = client(env.sim.symbl);
     await auth.token();
-    sim.symbl.setApiAlwaysUnauthorized(true);
+    env.sim.symbl.setApiAlwaysUnauthorized(true);
     const outcomes = await Promise.allSettled(Array.from({ length: 25 }, () => api.get('/api/x')));
     expect(
       outcomes.every(
         (o) => o.status === 'rejected' && axios.isAxiosError(o.reason) && o.reason.response?.status === 401,
       ),
     ).toBe(true);
-    expect(sim.symbl.stats.apiRequests).toBe(50);
-    expect(sim.symbl.stats.tokenRequests).toBe(2);
+    expect(env.sim.symbl.stats.apiRequests).toBe(50);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(2);
   });
 
   test('a token for provider A never reaches another origin', async () => {
     const api = axios.create();
-    handles.push(attachTokenAuth(api, { providers: [simulatedProvider(sim.symbl), simulatedProvider(sim.marsview)] }));
-    const targets = sim.servers.map((server) => server.url);
+    env.attach(api, { providers: [simulatedProvider(env.sim.symbl), simulatedProvider(env.sim.marsview)] });
+    const targets = env.sim.servers.map((server) => server.url);
     await Promise.allSettled(
       targets.flatMap((origin) => [
         api.get(`${origin}/api/a`),
@@ -86,23 +72,23 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
         }),
       ]),
     );
-    for (const server of sim.servers) {
+    for (const server of env.sim.servers) {
       const own = new Set(server.tokens.map((t) => `Bearer ${t.accessToken}`));
       const received = server.requests.filter((r) => r.kind === 'api' && r.authorization !== undefined);
       for (const request of received) expect(own.has(request.authorization!)).toBe(true);
     }
     // Only the two attached providers were asked for tokens, and both were used.
-    expect(sim.symbl.stats.tokenRequests).toBe(1);
-    expect(sim.marsview.stats.tokenRequests).toBe(1);
-    expect(sim.singleview.stats.tokenRequests + sim.oauth2.stats.tokenRequests).toBe(0);
-    expect(sim.singleview.requests.some((r) => r.authorization !== undefined)).toBe(false);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(1);
+    expect(env.sim.marsview.stats.tokenRequests).toBe(1);
+    expect(env.sim.singleview.stats.tokenRequests + env.sim.oauth2.stats.tokenRequests).toBe(0);
+    expect(env.sim.singleview.requests.some((r) => r.authorization !== undefined)).toBe(false);
   });
 
   test('the SingleView expiry comes from the JWT (its expires_in is 0)', async () => {
-    sim.singleview.setTokenLifetime(1234);
-    const { auth } = client(sim.singleview);
+    env.sim.singleview.setTokenLifetime(1234);
+    const { auth } = client(env.sim.singleview);
     const token = await auth.token();
-    const issued = sim.singleview.tokens.at(-1)!;
+    const issued = env.sim.singleview.tokens.at(-1)!;
     expect(issued.accessToken).toBe(token.accessToken);
     expect(readJwtTimes(token.accessToken)?.exp).toBeCloseTo(issued.expiresAt / 1000, 3);
     expect(token.expiresAt).toBeCloseTo(issued.expiresAt, -1);
@@ -110,8 +96,8 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
 
   test('short-lived tokens rotate in real time with no request ever answered 401', async () => {
     // 2 s tokens: the expiry margin (10% of the lifetime) stays well above event-loop lag on a busy CI machine.
-    sim.marsview.setTokenLifetime(2);
-    const { api } = client(sim.marsview);
+    env.sim.marsview.setTokenLifetime(2);
+    const { api } = client(env.sim.marsview);
     const deadline = Date.now() + 5_000;
     let sent = 0;
     while (Date.now() < deadline) {
@@ -119,9 +105,9 @@ describe('integration: the simulated Symbl, Marsview, SingleView and OAuth 2.0 p
       sent += 5;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(sim.marsview.stats.apiUnauthorized).toBe(0);
-    expect(sim.marsview.stats.apiSucceeded).toBe(sent);
-    expect(sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(3);
-    expect(sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(11);
+    expect(env.sim.marsview.stats.apiUnauthorized).toBe(0);
+    expect(env.sim.marsview.stats.apiSucceeded).toBe(sent);
+    expect(env.sim.marsview.stats.tokenRequests).toBeGreaterThanOrEqual(3);
+    expect(env.sim.marsview.stats.tokenRequests).toBeLessThanOrEqual(11);
   }, 15_000);
 });

@@ -1,17 +1,15 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startProviderServer } from '../lib/testing/index.js';
+import { installInto, pack } from '../scripts/lib/tarball.js';
 
 // The packed tarball, installed into a scratch app the way a user installs it. `npm test` builds
 // dist/ first; this suite checks what ships, not the sources.
 const root = process.cwd();
-const axiosVersion = (
-  JSON.parse(readFileSync(join(root, 'node_modules/axios/package.json'), 'utf8')) as { version: string }
-).version;
 
 let app: string;
 let files: string[];
@@ -25,26 +23,9 @@ describe('the packed package', () => {
     if (!existsSync(join(root, 'dist/index.cjs')))
       throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
     app = mkdtempSync(join(tmpdir(), 'tokenflight-app-'));
-    const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    const [info] = JSON.parse(packed) as [{ filename: string; files: { path: string }[] }];
-    files = info.files.map((file) => file.path);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-    execFileSync(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--prefer-offline',
-        '--ignore-scripts',
-        join(app, info.filename),
-        `axios@${axiosVersion}`,
-      ],
-      { cwd: app, encoding: 'utf8', stdio: 'pipe' },
-    );
+    const packed = pack(app);
+    files = packed.files;
+    installInto(app, packed.tarball, ['axios', 'ioredis']);
   }, 180_000);
 
   test('ships the builds, their declarations, the README and the licence, and nothing else', () => {

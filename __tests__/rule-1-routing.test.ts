@@ -1,14 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
-import { attachTokenAuth, jsonProvider, symbl, type TokenAuth } from '../lib/index.js';
-import { simulatedProvider, startSimulation, type Simulation } from '../lib/testing/index.js';
+import { jsonProvider, symbl } from '../lib/index.js';
+import { simulatedProvider } from '../lib/testing/index.js';
+import { useSimulation } from './helpers/simulation.js';
 import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens, type Harness } from './helpers/index.js';
 
 describe('rule 1: a token goes only to its provider’s origins', () => {
   let h: Harness;
   const seen: { url: string | undefined; authorization: string | undefined }[] = [];
 
-  beforeAll(() => undefined);
   afterEach(() => {
     h.auth.eject();
     seen.length = 0;
@@ -132,37 +132,28 @@ describe('rule 1: several providers on one instance', () => {
 });
 
 describe('rule 1: redirects never carry the token to another origin', () => {
-  let sim: Simulation;
-  let auth: TokenAuth | undefined;
-  beforeAll(async () => {
-    sim = await startSimulation();
-  });
-  afterAll(async () => sim.close());
-  afterEach(() => {
-    auth?.eject();
-    sim.servers.forEach((server) => server.resetStats());
-  });
+  const env = useSimulation();
 
   test('a 307 to another origin arrives there without the token, and its 401 does not refresh ours', async () => {
-    const api = axios.create({ baseURL: sim.symbl.url });
-    auth = attachTokenAuth(api, { providers: simulatedProvider(sim.symbl) });
-    const target = `${sim.marsview.url}/api/echo`;
+    const api = axios.create({ baseURL: env.sim.symbl.url });
+    env.attach(api, { providers: simulatedProvider(env.sim.symbl) });
+    const target = `${env.sim.marsview.url}/api/echo`;
     const error: unknown = await api.get(`/api/redirect?to=${encodeURIComponent(target)}`).catch((e: unknown) => e);
     expect(axios.isAxiosError(error) && error.response?.status).toBe(401);
-    const atTarget = sim.marsview.requests.filter((request) => request.path === '/api/echo');
+    const atTarget = env.sim.marsview.requests.filter((request) => request.path === '/api/echo');
     expect(atTarget).toHaveLength(1);
     expect(atTarget[0]?.authorization).toBeUndefined();
     // The other origin's 401 is not a verdict on the symbl token: no refresh, no replay.
-    expect(sim.symbl.stats.tokenRequests).toBe(1);
-    expect(sim.marsview.requests).toHaveLength(1);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(1);
+    expect(env.sim.marsview.requests).toHaveLength(1);
   });
 
   test('a redirect within the same origin keeps the token', async () => {
-    const api = axios.create({ baseURL: sim.symbl.url });
-    auth = attachTokenAuth(api, { providers: simulatedProvider(sim.symbl) });
+    const api = axios.create({ baseURL: env.sim.symbl.url });
+    env.attach(api, { providers: simulatedProvider(env.sim.symbl) });
     const { data } = await api.get(`/api/redirect?to=${encodeURIComponent('/api/landed')}`);
     expect(data).toMatchObject({ ok: true, path: '/api/landed' });
-    const landed = sim.symbl.requests.find((request) => request.path === '/api/landed');
+    const landed = env.sim.symbl.requests.find((request) => request.path === '/api/landed');
     expect(landed?.authorization).toMatch(/^Bearer /);
   });
 

@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
-import { attachTokenAuth, DEFAULTS, isTokenRequestError, marsview, singleView, type TokenAuth } from '../lib/index.js';
-import { simulatedProvider, startSimulation, type Simulation } from '../lib/testing/index.js';
+import { DEFAULTS, isTokenRequestError, marsview, singleView } from '../lib/index.js';
+import { simulatedProvider } from '../lib/testing/index.js';
+import { useSimulation } from './helpers/simulation.js';
 import { SYMBL_TOKEN_URL, authOf, harness, settleWithFakeTimers, useFakeClock, type Harness } from './helpers/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -198,31 +199,19 @@ describe('rule 6: what is not retried, and never cached', () => {
 });
 
 describe('rule 6: against a real loopback token endpoint', () => {
-  let sim: Simulation;
-  let auth: TokenAuth | undefined;
-  beforeAll(async () => {
-    sim = await startSimulation();
-  });
-  afterAll(async () => sim.close());
-  afterEach(() => {
-    auth?.eject();
-    for (const server of sim.servers) {
-      server.setTokenFault(undefined);
-      server.resetStats();
-    }
-  });
+  const env = useSimulation();
 
   function attach(tokenRequest: Record<string, number>) {
-    const api = axios.create({ baseURL: sim.symbl.url });
-    auth = attachTokenAuth(api, {
-      providers: simulatedProvider(sim.symbl),
+    const api = axios.create({ baseURL: env.sim.symbl.url });
+    env.attach(api, {
+      providers: simulatedProvider(env.sim.symbl),
       tokenRequest: { minDelayMs: 5, ...tokenRequest },
     });
     return api;
   }
 
   test('a hung token endpoint: each attempt times out and every waiting request settles', async () => {
-    sim.symbl.setTokenFault({ hang: true });
+    env.sim.symbl.setTokenFault({ hang: true });
     const api = attach({ timeoutMs: 150, retries: 1 });
     const started = Date.now();
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => api.get('/api/x')));
@@ -231,19 +220,19 @@ describe('rule 6: against a real loopback token endpoint', () => {
         (o) => o.status === 'rejected' && isTokenRequestError(o.reason) && o.reason.code === 'ERR_TOKEN_TIMEOUT',
       ),
     ).toBe(true);
-    expect(sim.symbl.stats.tokenRequests).toBe(2);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(2);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   test('a 307 from the token endpoint is not followed: the credentials never reach the Location', async () => {
-    sim.symbl.queueTokenFaults({ redirect: `${sim.marsview.url}/oauth2/token:generate`, status: 307 });
+    env.sim.symbl.queueTokenFaults({ redirect: `${env.sim.marsview.url}/oauth2/token:generate`, status: 307 });
     const api = attach({});
     await expect(api.get('/api/x')).rejects.toMatchObject({ code: 'ERR_TOKEN_REDIRECT', status: 307 });
-    expect(sim.marsview.requests).toHaveLength(0);
+    expect(env.sim.marsview.requests).toHaveLength(0);
   });
 
   test('a token response over 1 MiB is refused', async () => {
-    sim.symbl.queueTokenFaults({
+    env.sim.symbl.queueTokenFaults({
       raw: JSON.stringify({ accessToken: 'a'.repeat(DEFAULTS.tokenRequest.maxBodyBytes), expiresIn: 60 }),
     });
     const api = attach({});
@@ -251,10 +240,10 @@ describe('rule 6: against a real loopback token endpoint', () => {
   });
 
   test('a connection reset is retried', async () => {
-    sim.symbl.queueTokenFaults({ reset: true }, { status: 502, body: { message: 'bad gateway' } });
+    env.sim.symbl.queueTokenFaults({ reset: true }, { status: 502, body: { message: 'bad gateway' } });
     const api = attach({});
     await expect(api.get('/api/x')).resolves.toMatchObject({ status: 200 });
-    expect(sim.symbl.stats.tokenRequests).toBe(3);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(3);
   });
 
   test('token requests go through their own axios instance, never through the intercepted one', async () => {
@@ -266,6 +255,6 @@ describe('rule 6: against a real loopback token endpoint', () => {
     });
     await api.get('/api/x');
     expect(seenByInstance).toEqual(['/api/x']);
-    expect(sim.symbl.stats.tokenRequests).toBe(1);
+    expect(env.sim.symbl.stats.tokenRequests).toBe(1);
   });
 });

@@ -1,18 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { inspect } from 'node:util';
 import axios from 'axios';
 import {
-  attachTokenAuth,
   clientCredentials,
   jsonProvider,
   marsview,
   singleView,
   symbl,
-  type TokenAuth,
   type TokenAuthEvent,
   type TokenProvider,
 } from '../lib/index.js';
-import { simulatedProvider, startSimulation, type Simulation } from '../lib/testing/index.js';
+import { simulatedProvider } from '../lib/testing/index.js';
+import { useSimulation } from './helpers/simulation.js';
 import { harness } from './helpers/index.js';
 
 /** Everything a user might log about an error; `showHidden` for the errors tokenflight builds itself. */
@@ -166,16 +165,7 @@ describe('rule 7: credentials never appear in errors', () => {
 });
 
 describe('rule 7: the token never appears in the API errors tokenflight lets through', () => {
-  let sim: Simulation;
-  let auth: TokenAuth | undefined;
-  beforeAll(async () => {
-    sim = await startSimulation();
-  });
-  afterAll(async () => sim.close());
-  afterEach(() => {
-    auth?.eject();
-    sim.symbl.setApiAlwaysUnauthorized(false);
-  });
+  const env = useSimulation();
 
   test.each([
     ['a 401 after its replay', '/api/x', true],
@@ -183,13 +173,13 @@ describe('rule 7: the token never appears in the API errors tokenflight lets thr
     ['a 403', '/api/status/403', false],
   ])('%s: message, JSON, inspect and the raw request head are masked', async (_what, path, alwaysUnauthorized) => {
     const events: TokenAuthEvent[] = [];
-    const api = axios.create({ baseURL: sim.symbl.url });
-    auth = attachTokenAuth(api, { providers: simulatedProvider(sim.symbl), onEvent: (e) => events.push(e) });
+    const api = axios.create({ baseURL: env.sim.symbl.url });
+    const auth = env.attach(api, { providers: simulatedProvider(env.sim.symbl), onEvent: (e) => events.push(e) });
     const { accessToken } = await auth.token();
-    sim.symbl.setApiAlwaysUnauthorized(alwaysUnauthorized);
+    env.sim.symbl.setApiAlwaysUnauthorized(alwaysUnauthorized);
     const error = await api.post(path, { hello: 'world' }).catch((e: unknown) => e);
     expect(axios.isAxiosError(error)).toBe(true);
-    const tokens = sim.symbl.tokens.map((t) => t.accessToken);
+    const tokens = env.sim.symbl.tokens.map((t) => t.accessToken);
     expect(tokens).toContain(accessToken);
     expectNoneOf(renderings(error, { showHidden: false }), tokens);
     // The raw request head, Node's header table and follow-redirects' options are scrubbed too.
@@ -202,7 +192,7 @@ describe('rule 7: the token never appears in the API errors tokenflight lets thr
     expect(String(axios.isAxiosError(error) && error.config?.headers.get('Authorization'))).toBe('Bearer [REDACTED]');
     expectNoneOf(
       JSON.stringify(events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)),
-      [...tokens, ...Object.values(sim.symbl.credentials)],
+      [...tokens, ...Object.values(env.sim.symbl.credentials)],
     );
   });
 });

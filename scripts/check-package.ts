@@ -15,9 +15,10 @@
  * it to scripts/consumer/ to type-check it. Run with `npm run check:package`.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installInto, pack } from './lib/tarball.js';
 
 interface PackageJson {
   name: string;
@@ -64,12 +65,6 @@ const indent = (text: string): string =>
     .map((line) => `    ${line}`)
     .join('\n');
 
-/** The version of a package installed at the root, so the scratch app uses the one we test with. */
-function installedVersion(name: string): string {
-  const file = join(root, 'node_modules', ...name.split('/'), 'package.json');
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
 /** Subpaths of `exports` that are modules (not `./package.json`), as import specifiers. */
 function entryPoints(): string[] {
   return Object.keys(pkg.exports)
@@ -89,10 +84,9 @@ async function main(): Promise<void> {
     });
 
     await step('npm pack', () => {
-      const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch]);
-      const [info] = JSON.parse(packed) as [{ filename: string; size: number; entryCount: number }];
-      tarball = join(scratch, info.filename);
-      return `${info.filename}: ${info.entryCount} files, ${(info.size / 1024).toFixed(1)} kB`;
+      const packed = pack(scratch);
+      tarball = packed.tarball;
+      return `${packed.filename}: ${packed.files.length} files, ${(packed.size / 1024).toFixed(1)} kB`;
     });
 
     await step('publint --strict', () => run(bin('publint'), ['--strict', tarball]).replace(/^.*\n.*\n/, ''));
@@ -103,23 +97,9 @@ async function main(): Promise<void> {
 
     await step('install the tarball into a scratch app', () => {
       cpSync(join(root, 'scripts', 'consumer'), app, { recursive: true });
-      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }, null, 2));
-      const peers = Object.keys(pkg.peerDependencies ?? {}).map((name) => `${name}@${installedVersion(name)}`);
-      run(
-        'npm',
-        [
-          'install',
-          '--no-audit',
-          '--no-fund',
-          '--prefer-offline',
-          '--ignore-scripts',
-          tarball,
-          ...peers,
-          `@types/node@${installedVersion('@types/node')}`,
-        ],
-        { cwd: app },
-      );
-      return `with ${[...peers, '@types/node'].join(', ')}`;
+      const packages = [...Object.keys(pkg.peerDependencies ?? {}), '@types/node'];
+      installInto(app, tarball, packages);
+      return `with ${packages.join(', ')}`;
     });
 
     for (const specifier of entryPoints()) {
