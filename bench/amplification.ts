@@ -11,8 +11,10 @@ import { withAxiosAuthRefresh } from './lib/alternative.js';
 
 export interface AmplificationRow {
   approach: string;
-  /** How many times the burst was run (in rotating order with the other approaches). */
+  /** How many recorded bursts were run (in rotating order with the other approaches). */
   repetitions: number;
+  /** Unrecorded bursts run first, to warm up the JIT. */
+  warmUps: number;
   requests: number;
   /** The counts are the same in every repetition unless shown as a range `min–max`. */
   succeeded: string;
@@ -113,16 +115,19 @@ const range = (values: number[]): string => {
 };
 
 /**
- * Each approach runs `repetitions` times, in rotating order: the first burst of a process pays
- * for warming up the JIT, which is not what is being compared.
+ * Each approach first runs `warmUps` unrecorded bursts (the JIT warms up over the first few, and
+ * that is not what is being compared), then `repetitions` recorded ones, in rotating order.
  */
-export async function runAmplification({ concurrency = 1_000, repetitions = 3 } = {}): Promise<AmplificationRow[]> {
+export async function runAmplification({ concurrency = 1_000, repetitions = 3, warmUps = 2 } = {}): Promise<
+  AmplificationRow[]
+> {
   const approaches: [string, (server: ProviderServer) => Client][] = [
     ['tokenflight', tokenflightClient],
     ['axios-auth-refresh, default (deduplicateRefresh: true)', (s) => axiosAuthRefreshClient(s, true)],
     ['axios-auth-refresh, deduplicateRefresh: false', (s) => axiosAuthRefreshClient(s, false)],
   ];
   const runs = new Map<string, Measurement[]>(approaches.map(([name]) => [name, []]));
+  for (const [, make] of approaches) for (let i = 0; i < warmUps; i++) await measure(make, concurrency);
   for (let repetition = 0; repetition < repetitions; repetition++) {
     const shift = repetition % approaches.length;
     for (const [name, make] of [...approaches.slice(shift), ...approaches.slice(0, shift)]) {
@@ -135,6 +140,7 @@ export async function runAmplification({ concurrency = 1_000, repetitions = 3 } 
     return {
       approach,
       repetitions,
+      warmUps,
       requests: concurrency,
       succeeded: range(measured.map((m) => m.succeeded)),
       failed: range(measured.map((m) => m.failed)),

@@ -202,13 +202,14 @@ promise hop. Only requests that must wait for a token take the asynchronous inte
     writeFileSync(
       join(charts, 'hot-path.svg'),
       barChart(
-        'ns per request, token cached (median, whiskers p25–p75)',
-        'ns',
-        Object.entries(hot.nsPerOp).map(([label, s]) => ({
-          label,
-          value: Math.round(s.median),
-          range: [s.p25, s.p75],
-        })),
+        'cost per request over bare axios, token cached (median of per-round ratios)',
+        '%',
+        [
+          [STATIC, `${STATIC} / ${BARE}`],
+          [TF, `${TF} / ${BARE}`],
+          [ALT, `${ALT} / ${BARE}`],
+        ].map(([label, key]) => ({ label: label!, value: Number(((hot.ratios[key!]!.median - 1) * 100).toFixed(1)) })),
+        760,
       ),
     );
   }
@@ -233,8 +234,11 @@ ${table(
   ]),
 )}
 
-Each approach ran ${results.amplification[0]?.repetitions ?? 0} times, in rotating order (the first burst in a process pays for
-warming up the JIT); a count shown as \`a–b\` varied between repetitions.
+Each approach ran ${results.amplification[0]?.warmUps ?? 0} unrecorded bursts first (the JIT warms up over the first few), then
+${results.amplification[0]?.repetitions ?? 0} recorded ones in rotating order; the wall time is their median, and a count shown as
+\`a–b\` varied between them. The counts are the result; the wall time of a burst over loopback
+HTTP in one process varies by tens of percent from run to run on this machine, so read it as
+context only.
 
 axios-auth-refresh in its default configuration makes one token request, but the requests that
 were already in flight when the refresh started are rejected instead of replayed (its issue #307):
@@ -299,7 +303,7 @@ ${table(
         'ms since start',
         'ms',
         rows.map((r) => ({
-          label: r.approach.replace(/ \(.*\)$/, '').replace('axios-auth-refresh', 'a-a-r'),
+          label: r.approach.replace(/ \(.*\)$/, ''),
           points: r.timeline,
         })),
         760,
@@ -333,8 +337,9 @@ ${table(
         'token requests per rotation',
         '',
         results.fleet.rows.map((r) => ({
-          label: `${r.processes} processes, ${r.store}`,
+          label: `${r.processes} processes, ${r.store} store`,
           value: Number(r.perRotation.toFixed(2)),
+          color: r.store === 'Redis' ? '#2563eb' : '#9ca3af',
         })),
       ),
     );

@@ -10,6 +10,8 @@ export interface Bar {
   /** Optional whisker: [low, high]. */
   range?: [number, number];
   note?: string;
+  /** Defaults to one colour per bar, in turn. */
+  color?: string;
 }
 
 /** Horizontal bar chart with optional whiskers. */
@@ -17,7 +19,7 @@ export function barChart(title: string, unit: string, bars: readonly Bar[], widt
   const labelWidth = 260;
   const rowHeight = 30;
   const top = 40;
-  const plotWidth = width - labelWidth - 120;
+  const plotWidth = width - labelWidth - 230;
   const maxValue = Math.max(...bars.map((bar) => bar.range?.[1] ?? bar.value)) || 1;
   const x = (value: number): number => labelWidth + (value / maxValue) * plotWidth;
   const height = top + bars.length * rowHeight + 20;
@@ -27,10 +29,10 @@ export function barChart(title: string, unit: string, bars: readonly Bar[], widt
       bar.range === undefined
         ? ''
         : `<line x1="${x(bar.range[0])}" x2="${x(bar.range[1])}" y1="${y + 11}" y2="${y + 11}" stroke="#111" stroke-width="1.5"/>`;
-    const text = `${bar.value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ${unit}${bar.note ? ` ${bar.note}` : ''}`;
+    const text = `${bar.value.toLocaleString('en-US', { maximumFractionDigits: 1 })}${unit === '' ? '' : unit === '%' ? '%' : ` ${unit}`}${bar.note ? ` ${bar.note}` : ''}`;
     return [
       `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(bar.label)}</text>`,
-      `<rect x="${labelWidth}" y="${y + 2}" width="${Math.max(1, x(bar.value) - labelWidth)}" height="18" fill="${COLORS[i % COLORS.length]}" rx="2"/>`,
+      `<rect x="${labelWidth}" y="${y + 2}" width="${Math.max(1, x(bar.value) - labelWidth)}" height="18" fill="${bar.color ?? COLORS[i % COLORS.length]}" rx="2"/>`,
       whisker,
       `<text x="${x(Math.max(bar.value, bar.range?.[1] ?? 0)) + 6}" y="${y + 15}">${escape(text)}</text>`,
     ].join('');
@@ -53,7 +55,7 @@ export function lineChart(
   height = 320,
 ): string {
   const left = 70;
-  const right = 180;
+  const right = 250;
   const top = 36;
   const bottom = 44;
   const all = series.flatMap((s) => s.points);
