@@ -4,7 +4,7 @@
  * fleet workers of the Redis test suite (real child processes) and a private redis-server.
  */
 import { startProviderServer } from '../lib/testing/index.js';
-import { startFleet } from '../__tests__/redis/helpers/fleet.js';
+import { rotate, startFleet } from '../__tests__/redis/helpers/fleet.js';
 import { findRedisServer, startRedisServer } from '../__tests__/redis/helpers/redis-server.js';
 
 export interface FleetRow {
@@ -52,13 +52,10 @@ export async function runFleet({ sizes = [2, 4, 8], rotations = 3 } = {}): Promi
         let requests = 0;
         let failed = 0;
         try {
-          for (let rotation = 0; rotation < rotations; rotation++) {
-            if (rotation > 0) server.revokeAll();
-            const before = server.stats.tokenRequests;
-            const outcomes = await fleet.burst(REQUESTS_EACH);
-            tokenRequests += server.stats.tokenRequests - before;
-            requests += outcomes.length;
-            failed += outcomes.filter((outcome) => !outcome.ok).length;
+          for (const rotation of await rotate(fleet, server, { rotations, requestsEach: REQUESTS_EACH })) {
+            tokenRequests += rotation.requests;
+            requests += rotation.outcomes.length;
+            failed += rotation.outcomes.filter((outcome) => !outcome.ok).length;
           }
         } finally {
           await fleet.close();

@@ -7,15 +7,19 @@
 // Everything runs on 127.0.0.1: a private redis-server, the loopback provider simulation, and the
 // fleet as child processes (the same workers as __tests__/redis/fleet.test.ts).
 import { startProviderServer } from '../lib/testing/index.js';
-import { startFleet, type RequestOutcome } from '../__tests__/redis/helpers/fleet.js';
+import {
+  percentile,
+  playRedisOutage,
+  rotate,
+  startFleet,
+  type RequestOutcome,
+} from '../__tests__/redis/helpers/fleet.js';
 import { startRedisServer } from '../__tests__/redis/helpers/redis-server.js';
 
 const size = Number(process.env['FLEET_SIZE'] ?? 6);
 const rotations = Number(process.env['ROTATIONS'] ?? 5);
 const requestsEach = 5;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (values: number[], share: number): number =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))] ?? NaN;
 const latency = (outcomes: RequestOutcome[]): string => {
   const ms = outcomes.map((outcome) => outcome.ms);
   return `p50 ${percentile(ms, 0.5)} ms, p99 ${percentile(ms, 0.99)} ms, max ${Math.max(...ms)} ms`;
@@ -28,13 +32,10 @@ try {
   for (const store of ['memory', 'redis'] as const) {
     const fleet = await startFleet({ size, store, redisPort: redis.port, prefix: `measure:${store}:`, server });
     try {
-      for (let rotation = 0; rotation < rotations; rotation++) {
-        if (rotation > 0) server.revokeAll();
-        const before = server.stats.tokenRequests;
-        const outcomes = await fleet.burst(requestsEach);
+      for (const { requests, outcomes } of await rotate(fleet, server, { rotations, requestsEach })) {
         const failed = outcomes.filter((outcome) => !outcome.ok).length;
         if (failed > 0) throw new Error(`${failed} requests failed with the ${store} store`);
-        perRotation[store].push(server.stats.tokenRequests - before);
+        perRotation[store].push(requests);
       }
     } finally {
       await fleet.close();
@@ -56,21 +57,12 @@ try {
   try {
     await fleet.burst(2);
     const loadMs = 6_000;
-    const loadStartedAt = Date.now();
-    const loads = Promise.all(
-      fleet.members.map((member) => member.load({ durationMs: loadMs, concurrency: 2, pauseMs: 10 })),
+    const { loadStartedAt, downAt, upAt, outcomes, during, before, outageTokenRequests } = await playRedisOutage(
+      fleet,
+      redis,
+      server,
+      { loadMs, downAfterMs: 1_000, revokeAfterMs: 500, restartAfterMs: 2_000 },
     );
-    await sleep(1_000);
-    const downAt = Date.now();
-    await redis.stop('SIGKILL');
-    await sleep(500);
-    const beforeRevocation = server.stats.tokenRequests;
-    server.revokeAll();
-    await sleep(2_000);
-    const outageTokenRequests = server.stats.tokenRequests - beforeRevocation;
-    await redis.start();
-    const upAt = Date.now();
-    const outcomes = (await loads).flat();
     await Promise.all(fleet.members.map((member) => member.redisReady()));
     await sleep(1_200);
     server.revokeAll();
@@ -78,8 +70,6 @@ try {
     const after = await fleet.burst(requestsEach);
     const afterTokenRequests = server.stats.tokenRequests - beforeAfter;
     const events = await fleet.events();
-    const during = outcomes.filter((outcome) => outcome.startedAt >= downAt && outcome.startedAt < upAt);
-    const before = outcomes.filter((outcome) => outcome.startedAt < downAt);
     const count = (type: string): number => events.filter((event) => event.type === type).length;
     report = [
       `Redis killed (SIGKILL) ${downAt - loadStartedAt} ms into ${loadMs} ms of load and restarted ${upAt - downAt} ms later ` +

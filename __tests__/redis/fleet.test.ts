@@ -2,7 +2,15 @@ import { afterAll, afterEach, beforeAll, expect, jest, test } from '@jest/global
 import { randomBytes } from 'node:crypto';
 import { startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
 import { createClients, describeRedis, redisPort, uniquePrefix } from './helpers/env.js';
-import { startFleet, type Fleet, type FleetEvent, type RequestOutcome } from './helpers/fleet.js';
+import {
+  percentile,
+  playRedisOutage,
+  startFleet,
+  tokenRequestsDuring,
+  type Fleet,
+  type FleetEvent,
+  type RequestOutcome,
+} from './helpers/fleet.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 // Child processes start slowly on a busy 2-core machine: generous deadlines, no speed assertions.
@@ -43,15 +51,6 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 /** Token requests the simulated provider received while `run` ran. */
-async function tokenRequestsDuring(run: () => Promise<RequestOutcome[]>): Promise<{
-  requests: number;
-  outcomes: RequestOutcome[];
-}> {
-  const before = server.stats.tokenRequests;
-  const outcomes = await run();
-  return { requests: server.stats.tokenRequests - before, outcomes };
-}
-
 const fingerprints = (outcomes: RequestOutcome[]): Set<string | undefined> =>
   new Set(outcomes.map((outcome) => outcome.fingerprint));
 const failures = (outcomes: RequestOutcome[]): RequestOutcome[] => outcomes.filter((outcome) => !outcome.ok);
@@ -68,7 +67,7 @@ describeRedis('a fleet of processes sharing one token store', () => {
       for (let rotation = 0; rotation < rotations; rotation++) {
         // Rotation 0 is the cold start; each later one follows a revocation: every process gets a 401.
         if (rotation > 0) server.revokeAll();
-        const { requests, outcomes } = await tokenRequestsDuring(() => (fleet as Fleet).burst(5));
+        const { requests, outcomes } = await tokenRequestsDuring(server, () => (fleet as Fleet).burst(5));
         expect(outcomes).toHaveLength(FLEET_SIZE * 5);
         expect(failures(outcomes)).toEqual([]);
         perRotation[store].push(requests);
@@ -102,10 +101,10 @@ describeRedis('a fleet of processes sharing one token store', () => {
     try {
       const prefix = uniquePrefix('expiry');
       fleet = await startFleet({ ...SLACK, size: FLEET_SIZE, store: 'redis', redisPort, prefix, server });
-      const cold = await tokenRequestsDuring(() => (fleet as Fleet).burst(3));
+      const cold = await tokenRequestsDuring(server, () => (fleet as Fleet).burst(3));
       expect(cold.requests).toBe(1);
       await sleep(2_200);
-      const next = await tokenRequestsDuring(() => (fleet as Fleet).burst(3));
+      const next = await tokenRequestsDuring(server, () => (fleet as Fleet).burst(3));
       expect(failures(next.outcomes)).toEqual([]);
       expect(next.requests).toBe(1);
       expect(fingerprints(next.outcomes).size).toBe(1);
@@ -171,30 +170,27 @@ describeRedis('a fleet of processes sharing one token store', () => {
       attach: SLACK.attach,
       redisStore: { ...SLACK.redisStore, retryAfterMs: 500 },
     });
-    const cold = await tokenRequestsDuring(() => (fleet as Fleet).burst(2));
+    const cold = await tokenRequestsDuring(server, () => (fleet as Fleet).burst(2));
     expect(cold.requests).toBe(1);
     const live = fleet;
 
     // Load on every process; Redis dies, tokens are revoked while it is down, Redis comes back.
     const loadMs = 4_000;
-    const loadStartedAt = Date.now();
-    const loads = Promise.all(
-      live.members.map((member) => member.load({ durationMs: loadMs, concurrency: 2, pauseMs: 10 })),
-    );
-    await sleep(600);
-    const downAt = Date.now();
-    await privateRedis.stop('SIGKILL');
-    await sleep(300);
-    const beforeRevocation = server.stats.tokenRequests;
-    server.revokeAll();
-    await sleep(1_200);
-    const outageRequests = server.stats.tokenRequests - beforeRevocation;
-    await privateRedis.start();
-    const upAt = Date.now();
-    const outcomes = (await loads).flat();
+    const {
+      loadStartedAt,
+      downAt,
+      upAt,
+      outcomes,
+      during,
+      before: baseline,
+      outageTokenRequests: outageRequests,
+    } = await playRedisOutage(live, privateRedis, server, {
+      loadMs,
+      downAfterMs: 600,
+      revokeAfterMs: 300,
+      restartAfterMs: 1_200,
+    });
 
-    const during = outcomes.filter((outcome) => outcome.startedAt >= downAt && outcome.startedAt < upAt);
-    const baseline = outcomes.filter((outcome) => outcome.startedAt < downAt);
     expect(failures(outcomes)).toEqual([]);
     expect(during.length).toBeGreaterThan(0);
     expect(outageRequests).toBeGreaterThanOrEqual(1);
@@ -215,15 +211,13 @@ describeRedis('a fleet of processes sharing one token store', () => {
     await Promise.all(live.members.map((member) => member.redisReady()));
     await sleep(600);
     server.revokeAll();
-    const after = await tokenRequestsDuring(() => live.burst(3));
+    const after = await tokenRequestsDuring(server, () => live.burst(3));
     expect(failures(after.outcomes)).toEqual([]);
     expect(after.requests).toBe(1);
     expect(fingerprints(after.outcomes).size).toBe(1);
     const recovered = await Promise.all(live.members.map((member) => member.events()));
     for (const seen of recovered) expect(seen.map((event) => event.type)).toContain('redis-recovered');
 
-    const percentile = (values: number[], share: number): number =>
-      [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))] ?? NaN;
     console.log(
       [
         `Redis outage under load (fleet of ${FLEET_SIZE}, ${loadMs} ms of load, Redis down ${upAt - downAt} ms from ${downAt - loadStartedAt} ms in, tokens revoked while down):`,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ProviderServer } from '../../../lib/testing/index.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
+import type { RedisServer } from './redis-server.js';
 
 export type { FleetEvent, RequestOutcome } from './fleet-protocol.js';
 
@@ -157,4 +158,96 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await Promise.all(members.map((member) => member.kill('SIGTERM')));
     },
   };
+}
+
+/** Token requests counted at `server` while `run` ran, and what it returned. */
+export async function tokenRequestsDuring(
+  server: ProviderServer,
+  run: () => Promise<RequestOutcome[]>,
+): Promise<{ requests: number; outcomes: RequestOutcome[] }> {
+  const before = server.stats.tokenRequests;
+  const outcomes = await run();
+  return { requests: server.stats.tokenRequests - before, outcomes };
+}
+
+/**
+ * Token rotations: every member sends `requestsEach` concurrent requests; before every rotation
+ * but the first (the cold start), every token is revoked. Returns the token requests and the
+ * outcomes of each rotation.
+ */
+export async function rotate(
+  fleet: Fleet,
+  server: ProviderServer,
+  { rotations, requestsEach }: { rotations: number; requestsEach: number },
+): Promise<{ requests: number; outcomes: RequestOutcome[] }[]> {
+  const results = [];
+  for (let rotation = 0; rotation < rotations; rotation++) {
+    if (rotation > 0) server.revokeAll();
+    results.push(await tokenRequestsDuring(server, () => fleet.burst(requestsEach)));
+  }
+  return results;
+}
+
+/** When things happen in {@link playRedisOutage}, in ms. */
+export interface OutageTimings {
+  /** How long every member runs 2 request loops. */
+  loadMs: number;
+  /** Redis is killed (SIGKILL) this long into the load. */
+  downAfterMs: number;
+  /** Every token is revoked this long into the outage. */
+  revokeAfterMs: number;
+  /** Redis restarts this long after the revocation. */
+  restartAfterMs: number;
+}
+
+export interface OutageResult {
+  loadStartedAt: number;
+  downAt: number;
+  upAt: number;
+  /** Every request of the load. */
+  outcomes: RequestOutcome[];
+  /** Those sent while Redis was down, and those sent before. */
+  during: RequestOutcome[];
+  before: RequestOutcome[];
+  /** Token requests from the revocation to the restart. */
+  outageTokenRequests: number;
+}
+
+/** Load on every member; Redis dies, every token is revoked while it is down, Redis comes back. */
+export async function playRedisOutage(
+  fleet: Fleet,
+  redis: RedisServer,
+  server: ProviderServer,
+  timings: OutageTimings,
+): Promise<OutageResult> {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const loadStartedAt = Date.now();
+  const loads = Promise.all(
+    fleet.members.map((member) => member.load({ durationMs: timings.loadMs, concurrency: 2, pauseMs: 10 })),
+  );
+  await sleep(timings.downAfterMs);
+  const downAt = Date.now();
+  await redis.stop('SIGKILL');
+  await sleep(timings.revokeAfterMs);
+  const beforeRevocation = server.stats.tokenRequests;
+  server.revokeAll();
+  await sleep(timings.restartAfterMs);
+  const outageTokenRequests = server.stats.tokenRequests - beforeRevocation;
+  await redis.start();
+  const upAt = Date.now();
+  const outcomes = (await loads).flat();
+  return {
+    loadStartedAt,
+    downAt,
+    upAt,
+    outcomes,
+    during: outcomes.filter((outcome) => outcome.startedAt >= downAt && outcome.startedAt < upAt),
+    before: outcomes.filter((outcome) => outcome.startedAt < downAt),
+    outageTokenRequests,
+  };
+}
+
+/** The value below which `share` of `values` fall (nearest rank). */
+export function percentile(values: readonly number[], share: number): number {
+  return [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))] ?? NaN;
 }
