@@ -11,6 +11,7 @@ import { unrefTimer } from './async.js';
 import { DEFAULTS } from './defaults.js';
 import { invalidOption, TokenflightError } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
+import { headerText } from './headers.js';
 import { createEventLogger, type TokenAuthLogger } from './logger.js';
 import { endpointKey, kEndpoint, type TokenProvider } from './providers/endpoint.js';
 import { requestToken, type TokenRequestSettings } from './providers/token-request.js';
@@ -273,17 +274,6 @@ function challengeAllowsRefresh(challenge: string | undefined): boolean {
   if (bearer === null) return false;
   const error = /(?:^|[\s,])error\s*=\s*"?([^",\s]*)"?/i.exec(bearer[1] ?? '');
   return error === null || error[1] === 'invalid_token';
-}
-
-function headerText(headers: unknown, name: string): string | undefined {
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  const get = (headers as { get?: unknown }).get;
-  const value: unknown =
-    typeof get === 'function'
-      ? (get as (name: string) => unknown).call(headers, name)
-      : Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-  if (Array.isArray(value)) return value.join(', ');
-  return typeof value === 'string' ? value : undefined;
 }
 
 /** Rule 8: what can be sent twice. Streams and async iterables are read once. */

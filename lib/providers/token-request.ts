@@ -2,6 +2,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { sleep, unrefTimer } from '../async.js';
 import { TokenRequestError, type TokenRequestErrorCode } from '../errors.js';
 import { computeExpiresAt } from '../expiry.js';
+import { headerText } from '../headers.js';
 import type { StoredToken } from '../store.js';
 import { displayUrl } from '../url.js';
 import { readPath, type TokenEndpoint } from './endpoint.js';
@@ -233,14 +234,6 @@ function transportFailure(error: unknown, signal: AbortSignal): Failure {
   };
 }
 
-function headerValue(headers: unknown, name: string): unknown {
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  const get = (headers as { get?: unknown }).get;
-  if (typeof get === 'function') return (get as (name: string) => unknown).call(headers, name);
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : (headers as Record<string, unknown>)[key];
-}
-
 function readResponse(
   endpoint: TokenEndpoint,
   response: AxiosResponse<unknown>,
@@ -257,7 +250,7 @@ function readResponse(
       status,
       sentAt,
       receivedAt,
-      serverDate: headerValue(response.headers, 'date'),
+      serverDate: headerText(response.headers, 'date'),
     });
   }
 
@@ -274,7 +267,7 @@ function readResponse(
       status,
     };
   }
-  const retryAfterMs = parseRetryAfter(headerValue(response.headers, 'retry-after'), context.now());
+  const retryAfterMs = parseRetryAfter(headerText(response.headers, 'retry-after'), context.now());
   if (status === 429) {
     return {
       code: 'ERR_TOKEN_RATE_LIMITED',
@@ -379,7 +372,7 @@ function firstText(
 function readToken(
   endpoint: TokenEndpoint,
   json: Record<string, unknown>,
-  meta: { status: number; sentAt: number; receivedAt: number; serverDate: unknown },
+  meta: { status: number; sentAt: number; receivedAt: number; serverDate: string | undefined },
 ): StoredToken | Failure {
   const shape = endpoint.response;
   const { status } = meta;
@@ -460,7 +453,7 @@ function readToken(
     }
   }
 
-  const serverDateMs = typeof meta.serverDate === 'string' ? Date.parse(meta.serverDate) : NaN;
+  const serverDateMs = meta.serverDate === undefined ? NaN : Date.parse(meta.serverDate);
   const expiresAt = computeExpiresAt({
     expiresInMs,
     accessToken,
