@@ -1,3 +1,5 @@
+import { invalidOption } from './errors.js';
+
 /** The pieces of an axios request config that decide where it goes. */
 export interface RequestTarget {
   url?: string | undefined;
@@ -66,4 +68,90 @@ export function displayTarget(target: RequestTarget): string {
       ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
       : url;
   return full.replace(/[?#].*$/s, '').replace(/\/\/[^/@]*@/, '//');
+}
+
+/** What a router needs of each provider: its name and the origins it serves. */
+export interface Routable {
+  readonly name: string;
+  readonly origins: readonly string[];
+}
+
+/** The `request-unrouted` report: a request whose origin no provider serves. */
+export interface UnroutedRequest {
+  /** The origin the request went to, or `null` when its URL has no http(s) origin. */
+  readonly origin: string | null;
+  /** Origin and path of the first such request, without user info or query string. */
+  readonly url: string;
+  /** Every origin the attached providers serve. */
+  readonly servedOrigins: readonly string[];
+}
+
+export interface Router<T extends Routable> {
+  /**
+   * The provider whose token this request gets, from the URL it is sent to: `requested` (the
+   * request's `tokenAuth.provider`) when given and it serves that origin, else the first provider
+   * that lists the origin, else none. Naming a provider that is not attached, or that does not
+   * serve the origin, is an `InvalidOptionError`.
+   */
+  route(target: RequestTarget, requested: string | undefined): T | undefined;
+  /** The origin a request is sent to, as `route` saw it. */
+  originOf(target: RequestTarget): string | undefined;
+}
+
+/** Requests to this many distinct unserved origins are reported; past it the memory is started afresh. */
+const MAX_REPORTED_ORIGINS = 256;
+
+/**
+ * Routes requests to providers by origin, in O(1) per request. Reports each origin that no
+ * provider serves once (a typo in a baseURL, `localhost` for `127.0.0.1`), so a request never goes
+ * out without its token silently.
+ */
+export function createRouter<T extends Routable>(
+  providers: readonly T[],
+  onUnrouted: (report: UnroutedRequest) => void,
+): Router<T> {
+  const byName = new Map<string, T>();
+  const byOrigin = new Map<string, T[]>();
+  for (const provider of providers) {
+    byName.set(provider.name, provider);
+    for (const origin of provider.origins) {
+      const list = byOrigin.get(origin) ?? [];
+      list.push(provider);
+      byOrigin.set(origin, list);
+    }
+  }
+  const servedOrigins = [...byOrigin.keys()];
+  const resolveOrigin = createOriginResolver();
+  const reported = new Set<string | null>();
+
+  function report(origin: string | undefined, target: RequestTarget): void {
+    const key = origin ?? null;
+    if (reported.has(key)) return;
+    if (reported.size >= MAX_REPORTED_ORIGINS) reported.clear();
+    reported.add(key);
+    onUnrouted({ origin: key, url: displayTarget(target), servedOrigins });
+  }
+
+  function route(target: RequestTarget, requested: string | undefined): T | undefined {
+    const origin = resolveOrigin(target);
+    const candidates = origin === undefined ? undefined : byOrigin.get(origin);
+    if (requested === undefined) {
+      if (candidates === undefined) report(origin, target);
+      return candidates?.[0];
+    }
+    const provider = byName.get(requested);
+    if (provider === undefined) {
+      throw invalidOption(
+        `tokenAuth.provider: no provider named "${requested}" is attached (attached: ${[...byName.keys()].join(', ')})`,
+      );
+    }
+    if (candidates?.includes(provider) !== true) {
+      throw invalidOption(
+        `tokenAuth.provider: provider "${requested}" does not serve ${origin ?? 'this URL'} (its origins: ${provider.origins.join(', ')})`,
+      );
+    }
+    return provider;
+  }
+
+  return { route, originOf: resolveOrigin };
 }
