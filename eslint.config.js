@@ -4,8 +4,11 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`.
-  { ignores: ['dist/', 'coverage/', 'docs/', '.tmp/', 'node_modules/', 'scripts/consumer/'] },
+  // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`;
+  // __tests__/.generated/ holds API clients that __tests__/generated-client.test.ts generates and removes.
+  {
+    ignores: ['dist/', 'coverage/', 'docs/', '.tmp/', 'node_modules/', 'scripts/consumer/', '__tests__/.generated/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
