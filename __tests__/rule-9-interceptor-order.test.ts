@@ -58,13 +58,13 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  // Whatever the case, no token of the provider ever reached the other origin.
   const issued = new Set(server.tokens.map((token) => `Bearer ${token.accessToken}`));
+  auth?.eject();
+  await Promise.all([server.close(), foreign.close()]);
+  // Whatever the case, no token of the provider ever reached the other origin.
   expect(
     foreign.seen.filter((request) => request.authorization !== undefined && issued.has(request.authorization)),
   ).toEqual([]);
-  auth?.eject();
-  await Promise.all([server.close(), foreign.close()]);
 });
 
 /** Installs the client's own interceptors and tokenflight, in the given order. */
