@@ -7,14 +7,25 @@ export default tseslint.config(
   // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`;
   // __tests__/.generated/ holds API clients that __tests__/generated-client.test.ts generates and removes.
   {
-    ignores: ['dist/', 'coverage/', 'docs/', '.tmp/', 'node_modules/', 'scripts/consumer/', '__tests__/.generated/'],
+    ignores: [
+      'dist/',
+      'coverage/',
+      'docs/',
+      '.tmp/',
+      'node_modules/',
+      'scripts/consumer/',
+      '__tests__/.generated/',
+      'reports/',
+      'stryker/',
+      '.stryker-tmp/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'tsup.config.ts'] },
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'tsup.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
