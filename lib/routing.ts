@@ -16,13 +16,16 @@ function pageOrigin(): string | undefined {
   return typeof location?.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
 }
 
+/** Finds the origin of a request; `cachedUrls()` says how many parsed URLs it holds (at most 256). */
+export type OriginResolver = ((target: RequestTarget) => string | undefined) & { cachedUrls(): number };
+
 /**
  * Finds the origin a request will really go to, the way axios's `buildFullPath` does: an absolute
  * or protocol-relative `url` wins over `baseURL` (unless `allowAbsoluteUrls: false`), otherwise
  * `url` is appended to `baseURL`. Appending never changes the base's origin, so the common case of
  * a relative URL is a cached lookup of the base, with no URL parsing per request.
  */
-export function createOriginResolver(): (target: RequestTarget) => string | undefined {
+export function createOriginResolver(): OriginResolver {
   const cache = new Map<string, string | null>();
 
   function originOf(url: string): string | undefined {
@@ -43,7 +46,7 @@ export function createOriginResolver(): (target: RequestTarget) => string | unde
     return origin ?? undefined;
   }
 
-  return (target) => {
+  const resolve = (target: RequestTarget): string | undefined => {
     const { url = '', baseURL } = target;
     if (typeof url !== 'string') return undefined;
     const hasBase = typeof baseURL === 'string' && baseURL !== '';
@@ -52,6 +55,7 @@ export function createOriginResolver(): (target: RequestTarget) => string | unde
     // in a browser, and nowhere in Node. A relative base is cached as having no origin.
     return (hasBase ? originOf(baseURL) : undefined) ?? pageOrigin();
   };
+  return Object.assign(resolve, { cachedUrls: () => cache.size });
 }
 
 /** axios's test for an absolute URL, without a regex for the usual `/path`. */
@@ -60,14 +64,16 @@ function isAbsolute(url: string): boolean {
   return ABSOLUTE_URL.test(url);
 }
 
-/** Origin and path of a request, for events: never the query string. */
+/**
+ * Origin and path of a request, joined as axios joins them, for events and errors: never the user
+ * info (up to the last `@` before the path, as URL parsers read it), the query or the fragment.
+ */
 export function displayTarget(target: RequestTarget): string {
   const { url = '', baseURL } = target;
-  const full =
-    typeof baseURL === 'string' && baseURL !== '' && (!ABSOLUTE_URL.test(url) || target.allowAbsoluteUrls === false)
-      ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
-      : url;
-  return full.replace(/[?#].*$/s, '').replace(/\/\/[^/@]*@/, '//');
+  const joined =
+    typeof baseURL === 'string' && baseURL !== '' && (!isAbsolute(url) || target.allowAbsoluteUrls === false);
+  const full = !joined ? url : url === '' ? baseURL : `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
+  return full.replace(/[?#].*$/s, '').replace(/\/\/[^/]*@/, '//');
 }
 
 /** What a router needs of each provider: its name and the origins it serves. */
@@ -93,9 +99,9 @@ export interface Router<T extends Routable> {
    * that lists the origin, else none. Naming a provider that is not attached, or that does not
    * serve the origin, is an `InvalidOptionError`.
    */
-  route(target: RequestTarget, requested: string | undefined): T | undefined;
+  readonly route: (target: RequestTarget, requested: string | undefined) => T | undefined;
   /** The origin a request is sent to, as `route` saw it. */
-  originOf(target: RequestTarget): string | undefined;
+  readonly originOf: (target: RequestTarget) => string | undefined;
 }
 
 /** Requests to this many distinct unserved origins are reported; past it the memory is started afresh. */
