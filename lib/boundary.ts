@@ -105,11 +105,24 @@ const MAX_NAMED_WRAPPERS = 32;
 export function createBoundary(
   options: BoundaryOptions,
 ): (config: InternalAxiosRequestConfig) => InternalAxiosRequestConfig {
-  const { router, policy, emit, isActive } = options;
+  const wrap = createWrappers((config, inner) => send(options, config, inner));
+  return (config) => {
+    config.adapter = wrap(config.adapter);
+    return config;
+  };
+}
+
+/**
+ * One wrapper per adapter setting, made once and kept: a function adapter by identity, a named one
+ * (`['xhr', 'http', 'fetch']`, axios's default) by its names. A wrapper handed back (a resent
+ * config) is unwrapped first, so a request is never wrapped twice.
+ */
+function createWrappers(
+  send: (config: InternalAxiosRequestConfig, inner: AdapterSetting) => Promise<AxiosResponse>,
+): (setting: AdapterSetting) => Wrapper {
   const named = new Map<string, Wrapper>();
   const byFunction = new WeakMap<object, Wrapper>();
-
-  function wrap(setting: AdapterSetting): Wrapper {
+  return (setting) => {
     const inner = typeof setting === 'function' ? ((setting as Wrapper)[kWrapped] ?? setting) : setting;
     const key = typeof inner === 'function' ? undefined : adapterKey(inner);
     const known = typeof inner === 'function' ? byFunction.get(inner) : key === undefined ? undefined : named.get(key);
@@ -122,107 +135,113 @@ export function createBoundary(
       named.set(key, wrapper);
     }
     return wrapper;
-  }
+  };
+}
 
-  function send(config: InternalAxiosRequestConfig, inner: AdapterSetting): Promise<AxiosResponse> {
-    const adapter = axios.getAdapter(inner ?? axios.defaults.adapter, config);
-    const option = config.tokenAuth;
-    if (option === false) return adapter(config);
-    if (!isActive()) {
-      if (option instanceof SentToken) removeAuthorization(config.headers, option.header);
-      return adapter(config);
-    }
-    let runtime: TokenRuntime | undefined;
-    try {
-      runtime = router.route(config, option instanceof SentToken ? option.requested : option?.provider);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (runtime === undefined) {
-      // A resent config (axios-retry, a user's retry) may carry the token of a previous attempt.
-      if (option instanceof SentToken) removeAuthorization(config.headers, option.header);
-      return adapter(config);
-    }
-    const current = runtime.manager.peek();
-    if (current !== undefined) return attempt(config, adapter, runtime, current, option);
-    const found = runtime;
-    return waitWithAbort(() => found.manager.get(), waitLimits(config)).then((token) =>
-      attempt(config, adapter, found, token, option),
+/** One request at the boundary: its config, the adapter that sends it, the provider routed to. */
+interface Exchange {
+  readonly config: InternalAxiosRequestConfig;
+  readonly adapter: AxiosAdapter;
+  readonly runtime: TokenRuntime;
+}
+
+function send(
+  options: BoundaryOptions,
+  config: InternalAxiosRequestConfig,
+  inner: AdapterSetting,
+): Promise<AxiosResponse> {
+  const adapter = axios.getAdapter(inner ?? axios.defaults.adapter, config);
+  const option = config.tokenAuth;
+  if (option === false) return adapter(config);
+  let runtime: TokenRuntime | undefined;
+  try {
+    const requested = option instanceof SentToken ? option.requested : option?.provider;
+    runtime = options.isActive() ? options.router.route(config, requested) : undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (runtime === undefined) {
+    // Ejected, or no provider serves the URL: a resent config (axios-retry, the caller's own retry)
+    // may still carry the token of its previous attempt.
+    if (option instanceof SentToken) removeAuthorization(config.headers, option.header);
+    return adapter(config);
+  }
+  const exchange: Exchange = { config, adapter, runtime };
+  const current = runtime.manager.peek();
+  if (current !== undefined) return attempt(options, exchange, current, option);
+  return waitWithAbort(() => exchange.runtime.manager.get(), waitLimits(config)).then((token) =>
+    attempt(options, exchange, token, option),
+  );
+}
+
+function attempt(
+  options: BoundaryOptions,
+  exchange: Exchange,
+  current: CurrentToken,
+  option: TokenAuthRequestOptions | undefined,
+): Promise<AxiosResponse> {
+  const { config, adapter, runtime } = exchange;
+  let sent = runtime.sent;
+  if (option !== undefined)
+    sent = new SentToken(runtime, current, option instanceof SentToken && option.replayed, option);
+  else if (sent?.generation !== current.generation)
+    sent = runtime.sent = new SentToken(runtime, current, false, undefined);
+  setAuthorization(config.headers, current.header);
+  config.tokenAuth = sent;
+  guardRedirects(config);
+  const first = sent;
+  return adapter(config).then(undefined, (error: unknown) => recover(options, exchange, first, error));
+}
+
+/** A failed first attempt: masked, and replayed once when the API rejected its token. */
+async function recover(
+  options: BoundaryOptions,
+  exchange: Exchange,
+  sent: SentToken,
+  error: unknown,
+): Promise<AxiosResponse> {
+  if (!isAxiosError(error)) throw error;
+  maskToken(error, sent.accessToken);
+  const { config, runtime } = exchange;
+  const response = error.response;
+  const sentTo = options.router.originOf(config);
+  if (sent.replayed || response === undefined || !isTokenRejection(response, sentTo, runtime.name, options.policy))
+    throw error;
+  if (sent.replayBody === undefined && !isReplayable(config.data)) {
+    // The token is still refreshed, so the next request succeeds; this one cannot be sent again.
+    runtime.manager.rejected(sent.generation).catch(() => undefined);
+    throw new TokenflightError(
+      `The API answered ${response.status} to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
+        'The token has been refreshed for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
+      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider, cause: error },
     );
   }
+  const { current, stale } = await waitWithAbort(() => runtime.manager.rejected(sent.generation), waitLimits(config));
+  options.emit({
+    type: 'request-replayed',
+    provider: sent.provider,
+    fingerprint: current.fingerprint,
+    method: String(config.method).toUpperCase(),
+    url: displayTarget(config),
+    stale,
+  });
+  return replay(exchange, sent, current);
+}
 
-  function attempt(
-    config: InternalAxiosRequestConfig,
-    adapter: AxiosAdapter,
-    runtime: TokenRuntime,
-    current: CurrentToken,
-    option: TokenAuthRequestOptions | undefined,
-  ): Promise<AxiosResponse> {
-    let sent = runtime.sent;
-    if (option !== undefined)
-      sent = new SentToken(runtime, current, option instanceof SentToken && option.replayed, option);
-    else if (sent?.generation !== current.generation)
-      sent = runtime.sent = new SentToken(runtime, current, false, undefined);
-    setAuthorization(config.headers, current.header);
-    config.tokenAuth = sent;
-    guardRedirects(config);
-    const first = sent;
-    return adapter(config).then(undefined, (error: unknown) => recover(error, config, adapter, runtime, first));
-  }
-
-  async function recover(
-    error: unknown,
-    config: InternalAxiosRequestConfig,
-    adapter: AxiosAdapter,
-    runtime: TokenRuntime,
-    sent: SentToken,
-  ): Promise<AxiosResponse> {
-    if (!isAxiosError(error)) throw error;
-    maskToken(error, sent.accessToken);
-    const response = error.response;
-    if (
-      sent.replayed ||
-      response === undefined ||
-      !isTokenRejection(response, router.originOf(config), runtime.name, policy)
-    )
-      throw error;
-    if (sent.replayBody === undefined && !isReplayable(config.data)) {
-      // The token is still refreshed, so the next request succeeds; this one cannot be sent again.
-      runtime.manager.rejected(sent.generation).catch(() => undefined);
-      throw new TokenflightError(
-        `The API answered ${response.status} to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
-          'The token has been refreshed for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
-        { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider, cause: error },
-      );
-    }
-    const { current, stale } = await waitWithAbort(() => runtime.manager.rejected(sent.generation), waitLimits(config));
-    emit({
-      type: 'request-replayed',
-      provider: sent.provider,
-      fingerprint: current.fingerprint,
-      method: String(config.method).toUpperCase(),
-      url: displayTarget(config),
-      stale,
-    });
-    const replayed = new SentToken(runtime, current, true, sent);
-    // The first attempt's headers and body were serialised already; send those exact bytes again.
-    const replay: InternalAxiosRequestConfig = {
-      ...config,
-      headers: new AxiosHeaders(config.headers),
-      tokenAuth: replayed,
-    };
-    if (sent.replayBody !== undefined) replay.data = sent.replayBody();
-    setAuthorization(replay.headers, current.header);
-    return adapter(replay).then(undefined, (failure: unknown) => {
-      if (isAxiosError(failure)) maskToken(failure, current.token.accessToken);
-      throw failure;
-    });
-  }
-
-  return (config) => {
-    config.adapter = wrap(config.adapter);
-    return config;
+/** Sends the first attempt's exact bytes and headers again, with the new token, through the same adapter. */
+function replay(exchange: Exchange, sent: SentToken, current: CurrentToken): Promise<AxiosResponse> {
+  const { config, adapter, runtime } = exchange;
+  const again: InternalAxiosRequestConfig = {
+    ...config,
+    headers: new AxiosHeaders(config.headers),
+    tokenAuth: new SentToken(runtime, current, true, sent),
   };
+  if (sent.replayBody !== undefined) again.data = sent.replayBody();
+  setAuthorization(again.headers, current.header);
+  return adapter(again).then(undefined, (failure: unknown) => {
+    if (isAxiosError(failure)) maskToken(failure, current.token.accessToken);
+    throw failure;
+  });
 }
 
 /** A caller's abort, cancellation or `timeout` ends its own wait for a token, never the shared request. */
