@@ -10,6 +10,16 @@ import { attachTokenAuth, symbl } from '../lib/index.js';
 let h: Harness;
 afterEach(() => h.auth.eject());
 
+/** A function adapter answering 200 that records the Authorization header of each request. */
+function recordingAdapter(): { adapter: AxiosAdapter; seen: string[] } {
+  const seen: string[] = [];
+  const adapter: AxiosAdapter = (config) => {
+    seen.push(authOf(config) ?? 'none');
+    return Promise.resolve({ data: {}, status: 200, statusText: 'OK', headers: {}, config } as AxiosResponse);
+  };
+  return { adapter, seen };
+}
+
 function setUp(reply: (config: InternalAxiosRequestConfig, calls: number) => [number, unknown?]): () => string[] {
   h = harness();
   issueSequentialTokens(h.tokenMock);
@@ -68,12 +78,8 @@ describe('after eject()', () => {
   test('a request already past the interceptors goes out untouched, and a resent config loses the token', async () => {
     h = harness();
     issueSequentialTokens(h.tokenMock);
-    const seen: string[] = [];
     // A function adapter, which axios keeps on the config (axios-mock-adapter deletes it).
-    const adapter: AxiosAdapter = (config) => {
-      seen.push(authOf(config) ?? 'none');
-      return Promise.resolve({ data: {}, status: 200, statusText: 'OK', headers: {}, config } as AxiosResponse);
-    };
+    const { adapter, seen } = recordingAdapter();
     const first = await h.api.get('/x', { adapter });
     const gate = deferred<undefined>();
     h.api.interceptors.request.use(async (config) => {
@@ -207,8 +213,7 @@ describe('adapters', () => {
   test('a named adapter list and a function adapter are each wrapped once, whatever the number of requests', async () => {
     h = harness();
     issueSequentialTokens(h.tokenMock);
-    const counted: AxiosAdapter = (config) =>
-      Promise.resolve({ data: {}, status: 200, statusText: 'OK', headers: {}, config } as AxiosResponse);
+    const { adapter: counted } = recordingAdapter();
     const adapters = new Set<unknown>();
     for (let i = 0; i < 5; i++) {
       adapters.add((await h.api.get('/x', { adapter: counted })).config.adapter);
@@ -220,11 +225,7 @@ describe('adapters', () => {
   test('two attachments on two instances do not share wrappers or tokens', async () => {
     h = harness();
     issueSequentialTokens(h.tokenMock);
-    const seen: string[] = [];
-    const adapter: AxiosAdapter = (config) => {
-      seen.push(authOf(config) ?? 'none');
-      return Promise.resolve({ data: {}, status: 200, statusText: 'OK', headers: {}, config } as AxiosResponse);
-    };
+    const { adapter, seen } = recordingAdapter();
     const other = axios.create({ baseURL: 'https://api.symbl.ai', adapter });
     const otherTokens = axios.create();
     issueSequentialTokens(
