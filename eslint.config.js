@@ -5,13 +5,25 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`.
-  { ignores: ['dist/', 'coverage/', 'docs/', '.tmp/', 'node_modules/', 'scripts/consumer/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'docs/',
+      '.tmp/',
+      'node_modules/',
+      'scripts/consumer/',
+      'reports/',
+      'stryker/',
+      '.stryker-tmp/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'tsup.config.ts'] },
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'tsup.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
