@@ -14,7 +14,7 @@ import type { TokenAuthEvent } from './events.js';
 import { headerText } from './headers.js';
 import { createEventLogger, type TokenAuthLogger } from './logger.js';
 import { endpointKey, kEndpoint, type TokenProvider } from './providers/endpoint.js';
-import { requestToken, type TokenRequestSettings } from './providers/token-request.js';
+import { requestToken, type TokenRequestSettings } from './providers/token-request/index.js';
 import { maskToken } from './redact.js';
 import { createOriginResolver, displayTarget } from './routing.js';
 import type { TokenStore } from './store.js';
