@@ -31,11 +31,22 @@ export type TokenRequestErrorCode =
   | 'ERR_TOKEN_ABORTED';
 
 /**
- * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, plus
- * `ERR_BODY_NOT_REPLAYABLE`: the API answered 401 to a request whose body is a stream, which
- * cannot be sent twice (pass `tokenAuth: { replayBody }` to replay it).
+ * Why an operation of a `RedisTokenStore` (`tokenflight/redis`) failed:
+ *
+ * - `ERR_REDIS_UNAVAILABLE`: the connection is down, or Redis failed a moment ago and is skipped
+ *   until `retryAfterMs` has passed (nothing was sent).
+ * - `ERR_REDIS_TIMEOUT`: Redis took longer than `commandTimeoutMs`.
+ * - `ERR_REDIS_COMMAND`: Redis answered with an error (a wrong type under the key, a script error…).
  */
-export type TokenflightErrorCode = TokenRequestErrorCode | 'ERR_BODY_NOT_REPLAYABLE';
+export type RedisTokenStoreErrorCode = 'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_TIMEOUT' | 'ERR_REDIS_COMMAND';
+
+/**
+ * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, the
+ * {@link RedisTokenStoreErrorCode}s, plus `ERR_BODY_NOT_REPLAYABLE`: the API answered 401 to a
+ * request whose body is a stream, which cannot be sent twice (pass `tokenAuth: { replayBody }` to
+ * replay it).
+ */
+export type TokenflightErrorCode = TokenRequestErrorCode | RedisTokenStoreErrorCode | 'ERR_BODY_NOT_REPLAYABLE';
 
 /** @ignore */
 export interface TokenflightErrorOptions {

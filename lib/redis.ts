@@ -4,7 +4,7 @@
  *
  * @module tokenflight/redis
  */
-export { REDIS_STORE_DEFAULTS, RedisTokenStore, RedisTokenStoreError } from './stores/redis.js';
+export { REDIS_STORE_DEFAULTS, RedisTokenStore, RedisTokenStoreError } from './stores/redis/index.js';
 export type {
   RedisStoreOperation,
   RedisTokenStoreEncryption,
@@ -12,4 +12,4 @@ export type {
   RedisTokenStoreEvent,
   RedisTokenStoreOptions,
   UnreadableEntryReason,
-} from './stores/redis.js';
+} from './stores/redis/index.js';
