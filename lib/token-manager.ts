@@ -3,6 +3,7 @@ import { fingerprint, withDeadline } from './async.js';
 import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
+import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 
 /** Where a token manager gets new tokens: one provider with one set of credentials. */
@@ -69,20 +70,6 @@ const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
 ]);
 
 const noop = (): void => undefined;
-
-/**
- * What a `store-failed` event carries: the store's error reduced to its name, code and message,
- * with any token scrubbed. A store's own error may hold the command it ran (ioredis keeps
- * `command.args`), and with it the token being written.
- */
-function storeFailure(error: unknown, tokens: readonly string[]): Error {
-  const { name, message, code } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  let text = typeof message === 'string' ? message : String(error);
-  for (const token of tokens) text = text.split(token).join('[REDACTED]');
-  const failure = new Error(text);
-  if (typeof name === 'string') failure.name = name;
-  return typeof code === 'string' || typeof code === 'number' ? Object.assign(failure, { code }) : failure;
-}
 
 /**
  * Cache, expiry, refresh window, single-flight and the stale-401 rule for one provider. Knows
@@ -282,7 +269,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
         type: 'store-failed',
         provider: source.name,
         operation,
-        error: storeFailure(error, [...tokens, ...knownTokens()]),
+        error: redactedError(error, [...tokens, ...knownTokens()]),
       });
       return fallback;
     }

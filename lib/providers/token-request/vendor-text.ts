@@ -1,3 +1,4 @@
+import { redactText } from '../../redact.js';
 import { readPath } from '../endpoint.js';
 
 const MAX_MESSAGE_LENGTH = 200;
@@ -5,12 +6,9 @@ const MAX_MESSAGE_LENGTH = 200;
 /** A vendor's error code or message, one line, scrubbed of `secrets` and cut to a readable length. */
 export function cleanText(value: unknown, secrets: readonly string[]): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  let text = String(value)
-    .replace(/\p{Cc}+/gu, ' ')
-    .trim();
-  for (const secret of secrets) {
-    if (secret.length >= 3) text = text.split(secret).join('[REDACTED]');
-  }
+  // Scrubbed before and after control characters become spaces: a secret may hold either.
+  const oneLine = redactText(String(value), secrets).replace(/\p{Cc}+/gu, ' ');
+  const text = redactText(oneLine, secrets).trim();
   if (text === '') return undefined;
   return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
 }

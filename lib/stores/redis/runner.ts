@@ -1,4 +1,5 @@
 import { unrefTimer } from '../../async.js';
+import { redactText } from '../../redact.js';
 import type { CircuitBreaker } from './breaker.js';
 import { RedisTokenStoreError } from './errors.js';
 import type { LuaScript } from './scripts.js';
@@ -39,8 +40,7 @@ function describeFailure(
   secrets: readonly string[],
 ): { error: RedisTokenStoreError; unavailable: boolean } {
   const name = error instanceof Error ? error.name : 'Error';
-  let detail = error instanceof Error ? error.message : String(error);
-  for (const secret of secrets) if (secret !== '') detail = detail.split(secret).join('[redacted]');
+  let detail = redactText(error instanceof Error ? error.message : String(error), secrets);
   if (detail.length > 200) detail = `${detail.slice(0, 200)}…`;
   const isReply = name === 'ReplyError';
   const unavailable = !isReply || UNAVAILABLE_REPLY.test(detail);
