@@ -240,13 +240,21 @@ describe('token manager', () => {
     expect(events.filter((e) => e.type === 'store-failed')).toHaveLength(2);
   });
 
-  test('after a credentials error it fails fast for cooldownMs without fetching', async () => {
+  test('one credentials error is not remembered; from the second in a row it fails fast, growing up to cooldownMs', async () => {
     const { manager, fetchToken, clock } = setup({ cooldownMs: 5_000 });
-    fetchToken.mockRejectedValueOnce(credentialsError());
+    fetchToken.mockRejectedValue(credentialsError());
     await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 1 });
-    await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 0 });
-    expect(fetchToken).toHaveBeenCalledTimes(1);
-    clock.now += 5_000;
+    // random() is 0 here: each cool-down is half of its step (1/8, 1/4, 1/2, 1 of cooldownMs).
+    for (const expected of [312.5, 625, 1_250, 2_500, 2_500]) {
+      await expect(manager.get()).rejects.toMatchObject({ attempts: 1 });
+      await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 0 });
+      clock.now += expected - 1;
+      await expect(manager.get()).rejects.toMatchObject({ attempts: 0 });
+      clock.now += 1;
+    }
+    expect(fetchToken).toHaveBeenCalledTimes(6);
+    fetchToken.mockReset();
+    fetchToken.mockResolvedValue(token('t1', clock.now));
     await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
   });
 

@@ -1,10 +1,11 @@
 import pMemoize from 'p-memoize';
 import { fingerprint, withDeadline } from './async.js';
-import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
+import { isTokenRequestError, TokenflightError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import { checkStoredToken } from './token-check.js';
 
 /** Where a token manager gets new tokens: one provider with one set of credentials. */
 export interface TokenSource {
@@ -59,7 +60,10 @@ export interface TokenManager {
   dispose(): void;
 }
 
-/** Refusals that retrying cannot fix: after one, fail fast for `cooldownMs` rather than ask again. */
+/**
+ * Refusals: answers that another request straight away would not change. Consecutive ones put the
+ * provider in a cool-down (see {@link cooldownDelayMs}); a single one is never remembered.
+ */
 const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
   'ERR_TOKEN_CREDENTIALS',
   'ERR_TOKEN_HTTP_STATUS',
@@ -67,7 +71,29 @@ const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
   'ERR_TOKEN_MALFORMED',
   'ERR_TOKEN_TOO_LARGE',
   'ERR_TOKEN_RATE_LIMITED',
+  'ERR_TOKEN_EXPIRED',
 ]);
+
+/** The cool-down after the second consecutive refusal is this share of `cooldownMs`; it doubles with each one after. */
+const COOLDOWN_FIRST_SHARE = 1 / 8;
+
+/**
+ * How long to fail fast after `refusals` consecutive refusals (rule 6): nothing after the first;
+ * then 1/8, 1/4, 1/2 and all of `capMs`, each with equal jitter (between half and all of it); never
+ * less than the endpoint's `Retry-After` (already capped at `maxRetryAfterMs`), never more than
+ * `capMs`.
+ */
+export function cooldownDelayMs(
+  refusals: number,
+  capMs: number,
+  retryAfterMs: number | undefined,
+  random: () => number,
+): number {
+  if (refusals < 2) return 0;
+  const step = Math.min(capMs, capMs * COOLDOWN_FIRST_SHARE * 2 ** (refusals - 2));
+  const jittered = step / 2 + (random() * step) / 2;
+  return Math.min(capMs, Math.max(jittered, retryAfterMs ?? 0));
+}
 
 const noop = (): void => undefined;
 
@@ -97,6 +123,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   let backgroundNotBefore = 0;
   let refreshing = false;
   let cooldown: { until: number; error: TokenRequestError } | undefined;
+  /** Consecutive refusals of the token endpoint; reset by a token, by `invalidate()`. */
+  let refusals = 0;
 
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
 
@@ -130,21 +158,22 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const startedAt = now();
     try {
       const key = await source.key;
-      const found = await storeCall('get', () => store.get(key), undefined);
+      const found = await readStore(key);
       if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
 
       const lock = await acquireLock(key);
       try {
         if (lock !== 'none') {
           // Double-checked: the previous holder may have just written a token.
-          const again = await storeCall('get', () => store.get(key), undefined);
+          const again = await readStore(key);
           if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
         }
         throwIfCoolingDown();
         const { token, attempts } = await source.fetch(lifecycle.signal);
-        const kept = await storeCall('set', () => store.set(key, token), token, options.storeTimeoutMs, [
+        const held = await storeCall('set', () => store.set(key, token), token, options.storeTimeoutMs, [
           token.accessToken,
         ]);
+        const kept = held === token ? token : ((await checked(key, held, 'set')) ?? token);
         // The store keeps the token that expires later, which may be the one just rejected if its
         // compare-and-delete failed: never take that one up again.
         const winner = kept.accessToken === rejectedToken ? token : kept;
@@ -154,13 +183,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       }
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      if (
-        isTokenRequestError(failure) &&
-        COOLDOWN_CODES.has(failure.code) &&
-        failure.attempts > 0 &&
-        options.cooldownMs > 0
-      ) {
-        cooldown = { until: now() + Math.max(options.cooldownMs, failure.retryAfterMs ?? 0), error: failure };
+      if (isTokenRequestError(failure) && COOLDOWN_CODES.has(failure.code) && failure.attempts > 0) {
+        refusals++;
+        const delayMs = cooldownDelayMs(refusals, options.cooldownMs, failure.retryAfterMs, options.random);
+        if (delayMs > 0) cooldown = { until: now() + delayMs, error: failure };
       }
       const background = isUsable(current, now());
       if (background) backgroundNotBefore = now() + options.backgroundRetryMs;
@@ -184,11 +210,16 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return lock ?? 'timeout';
   }
 
+  function endCooldown(): void {
+    cooldown = undefined;
+    refusals = 0;
+  }
+
   function throwIfCoolingDown(): void {
     if (cooldown === undefined || now() >= cooldown.until) return;
     const { error } = cooldown;
-    const seconds = Math.ceil((cooldown.until - now()) / 1000);
-    throw new TokenRequestError(`${error.message}; not asked again for ${seconds} s (cool-down)`, {
+    const remainingMs = Math.ceil(cooldown.until - now());
+    throw new TokenRequestError(`${error.message}; not asked again for ${remainingMs} ms (cool-down)`, {
       code: error.code,
       provider: error.provider,
       url: error.url,
@@ -211,6 +242,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       // The endpoint handed back the token we have: don't ask again straight away. A token request
       // was still made, and is reported like any other.
       backgroundNotBefore = now() + options.backgroundRetryMs;
+      endCooldown();
       if (how.kind === 'fetched') {
         emit({
           type: 'token-fetched',
@@ -234,7 +266,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       fingerprint: sameToken ? previous.fingerprint : await fingerprint(token.accessToken),
     };
     current = next;
-    cooldown = undefined;
+    endCooldown();
     if (sameToken) backgroundNotBefore = now() + options.backgroundRetryMs;
     const facts = {
       provider: source.name,
@@ -273,6 +305,28 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       });
       return fallback;
     }
+  }
+
+  /** The store's entry for `key`, if there is one and it passes the checks of a token response. */
+  async function readStore(key: string): Promise<StoredToken | undefined> {
+    return checked(key, await storeCall('get', () => store.get(key), undefined), 'get');
+  }
+
+  /** `found` if it is a valid token; otherwise it is reported, dropped from the store, and treated as missing. */
+  async function checked(key: string, found: unknown, operation: 'get' | 'set'): Promise<StoredToken | undefined> {
+    if (found === undefined) return undefined;
+    const result = checkStoredToken(found, now());
+    if (typeof result !== 'string') return result;
+    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${result}`, {
+      code: 'ERR_STORE_ENTRY_INVALID',
+      provider: source.name,
+    });
+    emit({ type: 'store-failed', provider: source.name, operation, error });
+    const { accessToken } = found as { accessToken?: unknown };
+    if (typeof accessToken === 'string') {
+      await storeCall('delete', () => store.delete(key, accessToken), false, options.storeTimeoutMs, [accessToken]);
+    }
+    return undefined;
   }
 
   /** Every token this manager could have handed to the store. */
@@ -315,9 +369,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     async invalidate() {
       const token = current;
       current = undefined;
+      endCooldown();
       if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
       const key = await source.key;
-      const stored = await storeCall('get', () => store.get(key), undefined);
+      const stored = await readStore(key);
       if (stored !== undefined) await forget(stored, 'manual');
     },
     dispose() {

@@ -74,7 +74,9 @@ function classifyStatus(
       status,
     };
   }
-  const retryAfterMs = parseRetryAfter(headerText(response.headers, 'retry-after'), context.now());
+  // Honoured up to the cap everywhere: in the backoff, in the error and in the cool-down.
+  const askedMs = parseRetryAfter(headerText(response.headers, 'retry-after'), context.now());
+  const retryAfterMs = askedMs === undefined ? undefined : Math.min(askedMs, context.settings.maxRetryAfterMs);
   if (status === 429) {
     return {
       code: 'ERR_TOKEN_RATE_LIMITED',

@@ -108,5 +108,15 @@ export function readToken(
     serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs,
     defaultLifetimeMs: endpoint.defaultLifetimeMs,
   });
+  if (expiresAt !== null && expiresAt <= meta.receivedAt) {
+    // A vendor may hand back its cached token with the lifetime it has left (Symbl documents it):
+    // asked again a moment later, it issues a new one.
+    return {
+      code: 'ERR_TOKEN_EXPIRED',
+      detail: `the token endpoint answered with a token that had expired ${meta.receivedAt - expiresAt} ms before the answer arrived`,
+      retryable: true,
+      status,
+    };
+  }
   return { accessToken, tokenType, expiresAt, obtainedAt: meta.sentAt };
 }

@@ -23,10 +23,7 @@ export async function requestToken(
     if (!outcome.retryable || attempt > settings.retries || context.signal.aborted) {
       throw toError(name, endpoint, outcome, attempt);
     }
-    const delayMs =
-      outcome.retryAfterMs !== undefined
-        ? Math.min(outcome.retryAfterMs, settings.maxRetryAfterMs)
-        : backoffMs(attempt, settings, context.random);
+    const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
     context.onRetry?.({ attempt, delayMs, code: outcome.code, status: outcome.status });
     try {
       await sleep(delayMs, context.signal);

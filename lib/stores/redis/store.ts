@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { invalidOption } from '../../errors.js';
+import { boundedExpiresAt } from '../../expiry.js';
 import type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
 import { CircuitBreaker } from './breaker.js';
@@ -118,22 +119,26 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async set(key: string, token: StoredToken): Promise<StoredToken> {
-    const value = encodeEntry(key, token, this.#cipher);
-    const ttlMs = token.expiresAt === null ? this.#maxTtlMs : Math.max(1, Math.ceil(token.expiresAt - this.#now()));
+    const now = this.#now();
+    // The entry lives as long as the token, and never longer than tokenflight believes any token lives.
+    const expiresAt = boundedExpiresAt(token.expiresAt, now);
+    const bounded = expiresAt === token.expiresAt ? token : { ...token, expiresAt };
+    const value = encodeEntry(key, bounded, this.#cipher);
+    const ttlMs = expiresAt === null ? this.#maxTtlMs : Math.max(1, Math.ceil(expiresAt - now));
     const held = await this.#runner.run(
       'set',
       () =>
         this.#runner.eval(SET_IF_NEWER, this.#tokenKey(key), [
           value,
-          String(token.expiresAt ?? -1),
-          String(token.obtainedAt),
-          String(Math.min(ttlMs, Number.MAX_SAFE_INTEGER)),
+          String(expiresAt ?? -1),
+          String(bounded.obtainedAt),
+          String(ttlMs),
         ]),
       [token.accessToken, value],
     );
-    if (held === value || typeof held !== 'string') return token;
+    if (held === value || typeof held !== 'string') return bounded;
     // The entry holds a newer token; if we cannot read it, we keep ours (and an event says why).
-    return this.#decode(key, held) ?? token;
+    return this.#decode(key, held) ?? bounded;
   }
 
   async delete(key: string, accessToken: string): Promise<boolean> {
