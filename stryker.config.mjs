@@ -19,6 +19,7 @@ const config = {
         '/__tests__/package\\.test\\.ts$',
         '/__tests__/integration\\.test\\.ts$',
         '/__tests__/fault-injection\\.test\\.ts$',
+        '/__tests__/failure-bounds-heap\\.test\\.ts$',
       ],
     },
   },

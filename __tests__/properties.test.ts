@@ -260,7 +260,11 @@ function expected(shape: Shape, wire: string): Expected {
     (typeof lifetime === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(lifetime));
   if (!lifetimeOk) return { ok: false, code: 'ERR_TOKEN_MALFORMED' };
   const seconds = Number(lifetime ?? 0);
-  return { ok: true, header: `${scheme} ${token}`, mayExpireOnArrival: seconds > 0 && seconds < EXPIRES_ON_ARRIVAL_SECONDS };
+  return {
+    ok: true,
+    header: `${scheme} ${token}`,
+    mayExpireOnArrival: seconds > 0 && seconds < EXPIRES_ON_ARRIVAL_SECONDS,
+  };
 }
 
 describe('property: random token responses through the real parsing path', () => {
