@@ -406,6 +406,22 @@ describe('token manager: the exact boundaries', () => {
   });
 });
 
+/** Inside the refresh window, no background refresh starts until backgroundRetryMs has passed; then one does. */
+async function expectBackgroundHeldOff(
+  manager: ReturnType<typeof createTokenManager>,
+  fetchToken: { mock: { calls: unknown[] } },
+  clock: { now: number },
+  calls: number,
+): Promise<void> {
+  clock.now += DEFAULTS.backgroundRetryMs - 1;
+  manager.peek();
+  await flush();
+  expect(fetchToken.mock.calls).toHaveLength(calls);
+  clock.now += 1;
+  manager.peek();
+  await until(() => fetchToken.mock.calls.length === calls + 1);
+}
+
 describe('token manager: an endpoint that hands back the token we hold (Symbl)', () => {
   test('the same token and expiry keeps the generation, reports the token request, and waits backgroundRetryMs', async () => {
     const clock = { now: 1_000_000 };
@@ -419,13 +435,7 @@ describe('token manager: an endpoint that hands back the token we hold (Symbl)',
     const fetched = events.filter((e) => e.type === 'token-fetched');
     expect(fetched).toHaveLength(2);
     expect(fetched[1]).toMatchObject({ fingerprint: first.fingerprint, reason: 'refresh-window' });
-    clock.now += DEFAULTS.backgroundRetryMs - 1;
-    manager.peek();
-    await flush();
-    expect(fetchToken).toHaveBeenCalledTimes(2);
-    clock.now += 1;
-    manager.peek();
-    await until(() => fetchToken.mock.calls.length === 3);
+    await expectBackgroundHeldOff(manager, fetchToken, clock, 2);
   });
 
   test('the same token with a later expiry keeps its generation and fingerprint, with the new timings', async () => {
@@ -443,13 +453,7 @@ describe('token manager: an endpoint that hands back the token we hold (Symbl)',
     expect(renewed?.expiredAt).toBe(1_000_000 + HOUR + 10_000 - DEFAULTS.expiryMarginMs);
     expect(events.filter((e) => e.type === 'token-fetched')).toHaveLength(2);
     // Not asked again straight away, though it is inside its window: only after backgroundRetryMs.
-    clock.now += DEFAULTS.backgroundRetryMs - 1;
-    manager.peek();
-    await flush();
-    expect(fetchToken).toHaveBeenCalledTimes(2);
-    clock.now += 1;
-    manager.peek();
-    await until(() => fetchToken.mock.calls.length === 3);
+    await expectBackgroundHeldOff(manager, fetchToken, clock, 2);
   });
 
   test('a token another handle stored is taken up with one token-adopted event and no token request', async () => {

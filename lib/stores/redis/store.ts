@@ -1,3 +1,7 @@
+// The Redis store in parts: the Lua scripts (scripts.ts), the entry codec and encryption
+// (entry.ts, pure), the circuit breaker (breaker.ts) and the bounded command runner behind it
+// (runner.ts), the lock (lock.ts), and this file, which puts them together. lib/redis.ts is the
+// public entry (`tokenflight/redis`).
 import type { Cluster, Redis } from 'ioredis';
 import { invalidOption } from '../../errors.js';
 import { boundedExpiresAt } from '../../expiry.js';
