@@ -6,22 +6,21 @@ const config = {
   jest: {
     configFile: 'jest.config.ts',
     enableFindRelatedTests: false,
-    // Merged over jest.config.ts: the unit suites only. No redis-server, no fleet of processes, no
-    // packed tarball, no CLI, and none of the loopback-server suites that take seconds per test.
+    // Merged over jest.config.ts: the unit suites that test these modules directly, with
+    // axios-mock-adapter and fake time. Not the Redis, fleet, CLI and packaging suites, nor the
+    // loopback and property suites: every one of their tests goes through the token manager, so
+    // each mutant would run hundreds of slow tests, and the focused suites must kill it anyway.
     config: {
       globalSetup: null,
       globalTeardown: null,
-      testPathIgnorePatterns: [
-        '/node_modules/',
-        '/__tests__/(.+/)?helpers/',
-        '/__tests__/redis/',
-        '/__tests__/cli\\.test\\.ts$',
-        '/__tests__/package\\.test\\.ts$',
-        '/__tests__/integration\\.test\\.ts$',
-        '/__tests__/fault-injection\\.test\\.ts$',
-        '/__tests__/failure-bounds-heap\\.test\\.ts$',
-        // Seconds per run, and covering every mutant: the example-based suites must kill them.
-        '/__tests__/properties\\.test\\.ts$',
+      testMatch: [
+        '**/__tests__/token-manager.test.ts',
+        '**/__tests__/expiry.test.ts',
+        '**/__tests__/token-request.test.ts',
+        '**/__tests__/redaction-properties.test.ts',
+        '**/__tests__/failure-bounds.test.ts',
+        '**/__tests__/providers.test.ts',
+        '**/__tests__/rule-*.test.ts',
       ],
     },
   },
@@ -38,7 +37,7 @@ const config = {
   ],
   // The machine has two cores, shared with other work: two processes at most.
   concurrency: 2,
-  timeoutMS: 10_000,
+  timeoutMS: 5_000,
   // Committed, so that a rerun on a clean clone tests only the mutants whose code or tests changed.
   incremental: true,
   incrementalFile: 'stryker/incremental.json',
