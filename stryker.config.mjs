@@ -6,10 +6,11 @@ const config = {
   jest: {
     configFile: 'jest.config.ts',
     enableFindRelatedTests: false,
-    // Merged over jest.config.ts: the unit suites that test these modules directly, with
+    // Merged over jest.config.ts: the unit suites that test these modules most directly, with
     // axios-mock-adapter and fake time. Not the Redis, fleet, CLI and packaging suites, nor the
-    // loopback and property suites: every one of their tests goes through the token manager, so
-    // each mutant would run hundreds of slow tests, and the focused suites must kill it anyway.
+    // loopback, fault-injection and interleaving suites, nor the other rule suites: every one of
+    // their tests goes through the token manager and the token request, so each mutant would run
+    // hundreds of slow tests, and these suites must kill it on their own.
     config: {
       globalSetup: null,
       globalTeardown: null,
@@ -18,9 +19,10 @@ const config = {
         '**/__tests__/expiry.test.ts',
         '**/__tests__/token-request.test.ts',
         '**/__tests__/redaction-properties.test.ts',
-        '**/__tests__/failure-bounds.test.ts',
         '**/__tests__/providers.test.ts',
-        '**/__tests__/rule-*.test.ts',
+        '**/__tests__/rule-1-routing.test.ts',
+        '**/__tests__/rule-3-expiry.test.ts',
+        '**/__tests__/rule-5-unauthorized.test.ts',
       ],
     },
   },
