@@ -8,7 +8,7 @@ const config = {
     enableFindRelatedTests: false,
     // Merged over jest.config.ts: the unit suites that test these modules most directly, with
     // axios-mock-adapter and fake time. Not the Redis, fleet, CLI and packaging suites, nor the
-    // loopback, fault-injection and interleaving suites, nor the other rule suites: every one of
+    // loopback, fault-injection and property suites, nor the other rule suites: every one of
     // their tests goes through the token manager and the token request, so each mutant would run
     // hundreds of slow tests, and these suites must kill it on their own.
     config: {
@@ -18,7 +18,7 @@ const config = {
         '**/__tests__/token-manager.test.ts',
         '**/__tests__/expiry.test.ts',
         '**/__tests__/token-request.test.ts',
-        '**/__tests__/redaction-properties.test.ts',
+        '**/__tests__/redact.test.ts',
         '**/__tests__/providers.test.ts',
         '**/__tests__/rule-1-routing.test.ts',
         '**/__tests__/rule-3-expiry.test.ts',
