@@ -67,10 +67,21 @@ describe('errorFacts and redactedError', () => {
       code: 'EXECABORT',
     });
     expect(Object.keys(copy).sort()).toEqual(['code', 'name']);
-    expect(errorFacts(Object.assign(new Error('x'), { code: 7 }))).toEqual({ name: 'Error', message: 'x', code: 7 });
-    expect(errorFacts({ message: 42, name: 9 })).toEqual({ name: 'Error', message: '' });
-    expect(errorFacts('a string')).toEqual({ name: 'string' });
-    expect(errorFacts(null)).toEqual({ name: 'object' });
+    expect(errorFacts(Object.assign(new Error('x'), { code: 7 }), [])).toEqual({
+      name: 'Error',
+      message: 'x',
+      code: 7,
+    });
+    // No code, no `code` key (not even an undefined one); an object code is not kept.
+    expect(Object.keys(errorFacts(new Error('x'), []))).toEqual(['name', 'message']);
+    expect(Object.keys(errorFacts(Object.assign(new Error('x'), { code: { args: [] } }), []))).toEqual([
+      'name',
+      'message',
+    ]);
+    expect(Object.keys(redactedError(new Error('x'), []))).toEqual(['name']);
+    expect(errorFacts({ message: 42, name: 9 }, [])).toEqual({ name: 'Error', message: '' });
+    expect(errorFacts('a string', [])).toEqual({ name: 'string' });
+    expect(errorFacts(null, [])).toEqual({ name: 'object' });
   });
 
   test('tokenflight errors are reported as they are unless their message holds a secret', () => {
@@ -96,9 +107,16 @@ describe('maskToken', () => {
     const headers = new AxiosHeaders({ Authorization: 'Bearer tok-1', Accept: 'application/json' });
     const config = { headers } as InternalAxiosRequestConfig;
     const kOutHeaders = Symbol('kOutHeaders');
+    const kOther = Symbol('kOther');
     const request = {
       _header: 'GET / HTTP/1.1\r\nAuthorization: Bearer tok-1\r\n',
-      [kOutHeaders]: { authorization: ['Authorization', 'Bearer tok-1'], accept: ['Accept', 'x'] },
+      [kOutHeaders]: {
+        authorization: ['Authorization', 'Bearer tok-1'],
+        accept: ['Accept', 'x'],
+        odd: { 1: 'Bearer tok-1' },
+      },
+      // Only Node's header table is tokenflight's business.
+      [kOther]: { authorization: ['Authorization', 'Bearer tok-1'] },
       _redirectable: { _options: { headers: { Authorization: 'Bearer tok-1' } } },
       _currentRequest: { _header: 'Authorization: Bearer tok-1' },
     };
@@ -116,12 +134,25 @@ describe('maskToken', () => {
     expect(request._header).toContain(`Authorization: Bearer ${REDACTED}`);
     expect(request[kOutHeaders].authorization[1]).toBe(`Bearer ${REDACTED}`);
     expect(request[kOutHeaders].accept[1]).toBe('x');
+    expect(request[kOutHeaders].odd[1]).toBe('Bearer tok-1');
+    expect(request[kOther].authorization[1]).toBe('Bearer tok-1');
     expect(request._redirectable._options.headers.Authorization).toBe(`Bearer ${REDACTED}`);
     expect(request._currentRequest._header).toBe(`Authorization: Bearer ${REDACTED}`);
     // The request objects are kept, but out of JSON and plain inspection.
     expect(Object.keys(error)).not.toContain('request');
     expect(error.request).toBe(request);
     expect(Object.keys(error.response ?? {})).not.toContain('request');
+    // Still the user's to change or drop.
+    error.request = undefined;
+    expect(error.request).toBeUndefined();
+    expect(Reflect.deleteProperty(error.response ?? {}, 'request')).toBe(true);
+  });
+
+  test('an error without a request or a response is masked without throwing', () => {
+    const headers = new AxiosHeaders({ Authorization: 'Bearer tok-1' });
+    const error = new AxiosError('Network Error', 'ERR_NETWORK', { headers } as InternalAxiosRequestConfig, null);
+    expect(() => maskToken(error, 'tok-1')).not.toThrow();
+    expect(headers.get('Authorization')).toBe(`Bearer ${REDACTED}`);
   });
 
   test('a header holding another token is left alone', () => {

@@ -136,7 +136,7 @@ export function createEventLogger(value: unknown, context: string): ((event: Tok
   const logger = value as TokenAuthLogger;
   return (event) => {
     try {
-      const error = 'error' in event ? errorFacts(event.error) : undefined;
+      const error = 'error' in event ? errorFacts(event.error, []) : undefined;
       const [level, message] = describeEvent(event, error);
       const fields: TokenAuthLogFields = error === undefined ? { ...event } : { ...event, error };
       logger[level]?.(fields, message);

@@ -11,11 +11,11 @@ import { isTokenflightError } from './errors.js';
 /** What stands where a secret or a token was. */
 export const REDACTED = '[REDACTED]';
 
-/** Secrets worth looking for, longest first, each once. */
+/** Secrets worth looking for, each once. */
 function secretList(secrets: Iterable<string | undefined>): string[] {
   const list = new Set<string>();
   for (const secret of secrets) if (typeof secret === 'string' && secret !== '') list.add(secret);
-  return [...list].sort((a, b) => b.length - a.length);
+  return [...list];
 }
 
 /**
@@ -47,7 +47,7 @@ export function redactText(text: string, secrets: Iterable<string | undefined>):
  * code and message with `secrets` scrubbed. Nothing else of it (a store's error may hold the
  * command it ran, and with it the token being written).
  */
-export function errorFacts(error: unknown, secrets: Iterable<string | undefined> = []): Record<string, unknown> {
+export function errorFacts(error: unknown, secrets: Iterable<string | undefined>): Record<string, unknown> {
   if (isTokenflightError(error)) {
     const facts = error.toJSON();
     return { ...facts, message: redactText(error.message, secrets) };
@@ -75,8 +75,7 @@ export function redactedError(error: unknown, secrets: Iterable<string | undefin
   return facts['code'] === undefined ? failure : Object.assign(failure, { code: facts['code'] });
 }
 
-function scrubString(holder: unknown, key: string, secret: string): void {
-  if (typeof holder !== 'object' || holder === null) return;
+function scrubString(holder: object, key: string, secret: string): void {
   const value = (holder as Record<string, unknown>)[key];
   if (typeof value === 'string' && value.includes(secret)) {
     (holder as Record<string, unknown>)[key] = redactText(value, [secret]);
@@ -116,8 +115,8 @@ function scrubRequest(request: unknown, secret: string): void {
   }
 }
 
-function hide(holder: unknown, key: string): void {
-  if (typeof holder !== 'object' || holder === null || !Object.prototype.hasOwnProperty.call(holder, key)) return;
+function hide(holder: object | undefined, key: string): void {
+  if (holder === undefined || !Object.prototype.hasOwnProperty.call(holder, key)) return;
   const value = (holder as Record<string, unknown>)[key];
   Object.defineProperty(holder, key, { value, enumerable: false, writable: true, configurable: true });
 }
