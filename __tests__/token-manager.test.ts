@@ -586,3 +586,109 @@ describe('cooldownDelayMs', () => {
     expect(cooldownDelayMs(3, 0, 30_000, high)).toBe(0);
   });
 });
+
+describe('token manager: what the store hands back', () => {
+  test('generations go up by one per new token, and a token request reports its duration', async () => {
+    const clock = { now: 1_000_000 };
+    let issued = 0;
+    const { manager, events } = setup(
+      {},
+      async () => {
+        clock.now += 250;
+        return token(`g${++issued}`, clock.now);
+      },
+      clock,
+    );
+    const first = await manager.get();
+    await manager.rejected(first.generation);
+    expect([first.generation, (await manager.get()).generation]).toEqual([1, 2]);
+    expect(events.find((e) => e.type === 'token-fetched')).toMatchObject({ durationMs: 250 });
+  });
+
+  test('a newer token the store kept instead of ours is the one taken up', async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryTokenStore({ now: () => clock.now });
+    const newer = token('newer', clock.now, 2 * HOUR);
+    const store: TokenStore = { ...bound(memory), set: () => Promise.resolve(newer) };
+    const { manager } = setup({ store }, undefined, clock);
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 'newer' } });
+  });
+
+  test('a rejected token the store failed to delete is not taken up again', async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryTokenStore({ now: () => clock.now });
+    const store: TokenStore = { ...bound(memory), delete: () => Promise.resolve(false) };
+    const { manager, fetchToken } = setup({ store }, undefined, clock);
+    const first = await manager.get();
+    const { current } = await manager.rejected(first.generation);
+    expect(current.token.accessToken).toBe('t2');
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+
+  test('an invalid entry is deleted, and a failing delete does not show its token or ours', async () => {
+    const clock = { now: 1_000_000 };
+    const deleted: string[] = [];
+    const store: TokenStore = {
+      get: () => Promise.resolve({ accessToken: 'bad token', tokenType: 'Bearer', expiresAt: null, obtainedAt: 1 }),
+      set: (_key, stored) => Promise.resolve(stored),
+      delete: (_key, accessToken) => {
+        deleted.push(accessToken);
+        return Promise.reject(new Error(`DEL failed: ${accessToken} / t1`));
+      },
+    };
+    const { manager, events } = setup({ store }, undefined, clock);
+    const got = await manager.get();
+    expect(deleted).toContain('bad token');
+    await manager.invalidate();
+    const failures = events.filter((e) => e.type === 'store-failed' && e.operation === 'delete');
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    const messages = failures.map((e) => (e as { error: Error }).error.message);
+    expect(messages.some((message) => message.includes('bad token'))).toBe(false);
+    // When our token is deleted, it is known, and scrubbed from the store's error.
+    expect(messages.at(-1)).toBe('DEL failed: [REDACTED] / [REDACTED]');
+    expect(got.token.accessToken).toBe('t1');
+  });
+
+  test('a new token that is already inside its refresh window is refreshed at once, even after a failure', async () => {
+    const clock = { now: 1_000_000 };
+    // Each token expires 30 s after it arrives: inside the 60 s window from the start.
+    const { manager, fetchToken } = setup(
+      {},
+      async () => token(`w${fetchToken.mock.calls.length}`, clock.now - HOUR + 30_000),
+      clock,
+    );
+    fetchToken.mockRejectedValueOnce(new Error('down'));
+    await expect(manager.get()).rejects.toThrow('down');
+    await manager.get();
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 3);
+  });
+
+  test('while refreshing ahead, neither our own token in the store nor another inside its window is taken up', async () => {
+    const clock = { now: 1_000_000 };
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    // With jitter, our refresh starts 12 s before the stored copy's own window.
+    const { manager, fetchToken } = setup({ store: shared, random: () => 1 }, undefined, clock);
+    const first = await manager.get();
+    clock.now = first.refreshAt;
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 2);
+    await until(() => manager.peek()?.token.accessToken === 't2');
+
+    const other = setup({ store: new MemoryTokenStore({ now: () => clock.now }) }, undefined, clock);
+    const mine = await other.manager.get();
+    await other.store.set('key', token('same-window', mine.token.obtainedAt, HOUR + 1));
+    clock.now = mine.refreshAt + 1;
+    other.manager.peek();
+    await until(() => other.fetchToken.mock.calls.length === 2);
+  });
+});
+
+/** A store's methods, bound, to override one of them. */
+function bound(store: MemoryTokenStore): TokenStore {
+  return {
+    get: (key) => store.get(key),
+    set: (key, stored) => store.set(key, stored),
+    delete: (key, accessToken) => store.delete(key, accessToken),
+  };
+}
