@@ -1,6 +1,13 @@
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { resolve } from 'node:path';
-import { DEFAULTS, isTokenRequestError, type TokenAuthOptions } from '../lib/index.js';
+import {
+  DEFAULTS,
+  isTokenflightError,
+  isTokenRequestError,
+  MemoryTokenStore,
+  type TokenAuthOptions,
+  type TokenStore,
+} from '../lib/index.js';
 import {
   startProviderServer,
   type ProviderServer,
@@ -195,7 +202,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'a 429 storm with Retry-After: the retry waits as told, every waiter fails, the cool-down sends nothing, and recovery follows',
+    'a 429 storm with Retry-After: the retry waits as told, every waiter fails, one failure is not remembered, the second cools down, and recovery follows',
     async () => {
       const server = await serve('symbl');
       server.setTokenFault({
@@ -203,22 +210,28 @@ describe('fault injection on the loopback provider simulation', () => {
         headers: { 'Retry-After': '1' },
         body: { message: 'maximum number of concurrent jobs' },
       });
-      const load = attach(server, { tokenRequest: { retries: 1, cooldownMs: 1 } });
+      const load = attach(server, { tokenRequest: { retries: 1, cooldownMs: 1_500 } });
       load.sendMany(100);
       await load.settle(BOUND_MS);
-      const failedAt = Date.now();
       expect(codes(load)).toEqual(all(100, 'ERR_TOKEN_RATE_LIMITED'));
       expect(server.stats.tokenRequests).toBe(2);
       expect(load.events.filter((event) => event.type === 'token-retry')).toMatchObject([
         { delayMs: 1_000, status: 429, code: 'ERR_TOKEN_RATE_LIMITED' },
       ]);
 
-      // Inside the window the endpoint asked for, requests fail at once without asking it.
+      // One failed flight is not remembered: the next requests ask again (issue 10, case 1).
+      load.sendMany(50);
+      await load.settle(BOUND_MS);
+      const failedAt = Date.now();
+      expect(codes(load, 100)).toEqual(all(50, 'ERR_TOKEN_RATE_LIMITED'));
+      expect(server.stats.tokenRequests).toBe(4);
+
+      // After the second refusal in a row, for the Retry-After window (within cooldownMs), requests fail at once.
       const fast = await Promise.allSettled(load.sendMany(50));
       expect(
         fast.every((o) => o.status === 'rejected' && isTokenRequestError(o.reason) && o.reason.attempts === 0),
       ).toBe(true);
-      expect(server.stats.tokenRequests).toBe(2);
+      expect(server.stats.tokenRequests).toBe(4);
 
       server.setTokenFault(undefined);
       await pause(Math.max(0, failedAt + 1_050 - Date.now()));
@@ -226,10 +239,10 @@ describe('fault injection on the loopback provider simulation', () => {
       const figures = await measure(
         load,
         '429 storm with Retry-After',
-        'every token attempt answered 429 with Retry-After: 1 (1 retry): 100 requests; 50 more inside the cool-down; 50 after it',
+        'every token attempt answered 429 with Retry-After: 1 (1 retry, cooldownMs 1500): 100 requests; 50 more; 50 inside the cool-down; 50 after it',
       );
-      expect(codes(load, 100)).toEqual([...all(50, 'ERR_TOKEN_RATE_LIMITED'), ...all(50, 'OK')]);
-      expect(figures.tokenRequests).toBe(3);
+      expect(codes(load, 150)).toEqual([...all(50, 'ERR_TOKEN_RATE_LIMITED'), ...all(50, 'OK')]);
+      expect(figures.tokenRequests).toBe(5);
       recorded.push(figures);
     },
     SCENARIO_TIMEOUT_MS,
@@ -280,7 +293,8 @@ describe('fault injection on the loopback provider simulation', () => {
     async (what, fault, code) => {
       const server = await serve('symbl');
       server.queueTokenFaults(fault);
-      const load = attach(server, { tokenRequest: { cooldownMs: 0 } });
+      // The default cool-down: one bad answer is not remembered (issue 10, case 1).
+      const load = attach(server);
       load.sendMany(20);
       await load.settle(BOUND_MS);
       expect(codes(load)).toEqual(all(20, code));
@@ -570,6 +584,181 @@ describe('fault injection on the loopback provider simulation', () => {
       expect(figures.unauthorized).toBeGreaterThanOrEqual(figures.replays);
       expect(figures.apiRequests).toBeLessThanOrEqual(figures.sent + figures.replays);
       expect(codes(load, before)).toEqual(all(20, 'OK'));
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  // Issue 10: one scenario per numbered case of the issue.
+
+  test(
+    'issue 10, case 1: one malformed 200 does not block the next requests, with the default cool-down',
+    async () => {
+      const server = await serve('symbl');
+      server.queueTokenFaults({ raw: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' });
+      const load = attach(server);
+      load.sendMany(20);
+      await load.settle(BOUND_MS);
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 10, case 1: one malformed 200',
+        'first token answer a 200 HTML page, default cooldownMs (5 s): 20 concurrent requests, then 20 more at once',
+      );
+      expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_MALFORMED'), ...all(20, 'OK')]);
+      expect(figures.tokenRequests).toBe(2);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 2: a Retry-After of a year cools down for cooldownMs at most',
+    async () => {
+      const server = await serve('symbl');
+      server.setTokenFault({ status: 429, headers: { 'Retry-After': '31536000' }, body: { message: 'busy' } });
+      const load = attach(server, { tokenRequest: { retries: 0, maxRetryAfterMs: 500, cooldownMs: 200 } });
+      await Promise.allSettled(load.sendMany(20));
+      await Promise.allSettled(load.sendMany(20));
+      const cooling = await Promise.allSettled(load.sendMany(20));
+      expect(cooling.every((o) => o.status === 'rejected' && (o.reason as { attempts?: number }).attempts === 0)).toBe(
+        true,
+      );
+      server.setTokenFault(undefined);
+      await pause(250);
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 10, case 2: Retry-After of a year',
+        'every token answer 429 with Retry-After: 31536000 (no retry, maxRetryAfterMs 500, cooldownMs 200): 20 requests, 20 more, 20 more at once; the endpoint recovers; 20 more 250 ms later',
+      );
+      expect(codes(load, 60)).toEqual(all(20, 'OK'));
+      expect(figures.tokenRequests).toBe(3);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 3: expiresIn 1e308 gives a finite expiresAt',
+    async () => {
+      const server = await serve('symbl', { tokenLifetimeSeconds: 1e308 });
+      const load = attach(server);
+      load.sendMany(50);
+      const figures = await measure(
+        load,
+        'Issue 10, case 3: expiresIn 1e308',
+        'token answers with expiresIn: 1e308: 50 concurrent requests',
+      );
+      expect(codes(load)).toEqual(all(50, 'OK'));
+      const { expiresAt } = await load.auth.token();
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + DEFAULTS.maxTokenLifetimeMs);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 4: a token expired on arrival is never sent; asked again, then ERR_TOKEN_EXPIRED',
+    async () => {
+      const server = await serve('symbl', { tokenLatencyMs: 500, tokenLifetimeSeconds: 0.3 });
+      const load = attach(server, { tokenRequest: { retries: 1, minDelayMs: 20, maxDelayMs: 20 } });
+      load.sendMany(20);
+      await load.settle(BOUND_MS);
+      expect(codes(load)).toEqual(all(20, 'ERR_TOKEN_EXPIRED'));
+      expect(server.stats.apiRequests).toBe(0);
+      server.setTokenLifetime(60);
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 10, case 4: expired on arrival',
+        'token answers take 500 ms with expiresIn: 0.3 (1 retry): 20 requests; then 60 s tokens: 20 more',
+      );
+      expect(codes(load, 20)).toEqual(all(20, 'OK'));
+      expect(figures.tokenRequests).toBe(3);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 5: the memory store drops expired tokens after the handle is ejected',
+    async () => {
+      const server = await serve('singleview', { tokenLifetimeSeconds: 1 });
+      const store = new MemoryTokenStore({ sweepIntervalMs: 250 });
+      const load = attach(server, { store });
+      load.sendMany(30);
+      const figures = await measure(
+        load,
+        'Issue 10, case 5: memory store sweep',
+        '1 s tokens in a MemoryTokenStore sweeping every 250 ms: 30 concurrent requests, then the handle ejected',
+      );
+      expect(codes(load)).toEqual(all(30, 'OK'));
+      load.auth.eject();
+      expect(store.size).toBe(1);
+      await until(() => store.size === 0, 3_000);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 6: a forged store entry is dropped and never sent',
+    async () => {
+      const server = await serve('marsview');
+      const memory = new MemoryTokenStore();
+      let forged = 1;
+      const store: TokenStore = {
+        get: (key) =>
+          forged-- > 0
+            ? Promise.resolve({
+                accessToken: 'forged\r\nX-Injected: 1',
+                tokenType: 'Bearer',
+                expiresAt: Date.now() + 60_000,
+                obtainedAt: Date.now(),
+              })
+            : memory.get(key),
+        set: (key, token) => memory.set(key, token),
+        delete: (key, token) => memory.delete(key, token),
+      };
+      const load = attach(server, { store });
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 10, case 6: forged store entry',
+        'the store hands back one entry with CR/LF in its token: 20 concurrent requests',
+      );
+      expect(codes(load)).toEqual(all(20, 'OK'));
+      const invalid = load.events.filter((e) => e.type === 'store-failed' && isTokenflightError(e.error));
+      expect(invalid).toMatchObject([{ error: { code: 'ERR_STORE_ENTRY_INVALID' } }]);
+      expect(server.requests.some((r) => r.authorization?.includes('forged') === true)).toBe(false);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 10, case 7: a vendor that echoes the secret in its error never gets it printed',
+    async () => {
+      const server = await serve('symbl');
+      const secret = server.credentials['appSecret'] ?? '';
+      server.queueTokenFaults({ status: 401, body: { message: `invalid appSecret ${secret}` } });
+      const load = attach(server);
+      const failures = await Promise.allSettled(load.sendMany(20));
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 10, case 7: vendor echoes the secret',
+        'first token answer a 401 whose message quotes the appSecret: 20 concurrent requests, then 20 more',
+      );
+      expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_CREDENTIALS'), ...all(20, 'OK')]);
+      const printed = failures.map((o) =>
+        o.status === 'rejected' ? `${String(o.reason)} ${JSON.stringify(o.reason)}` : '',
+      );
+      printed.push(JSON.stringify(load.events));
+      expect(secret.length).toBeGreaterThan(0);
+      expect(printed.some((text) => text.includes(secret))).toBe(false);
+      expect(printed[0]).toContain('invalid appSecret [REDACTED]');
       recorded.push(figures);
     },
     SCENARIO_TIMEOUT_MS,

@@ -209,7 +209,12 @@ function wireBody(shape: Shape): fc.Arbitrary<string> {
   );
 }
 
-type Expected = { ok: true; header: string } | { ok: false; code: 'ERR_TOKEN_MALFORMED' | 'ERR_TOKEN_CREDENTIALS' };
+type Expected =
+  | { ok: true; header: string; mayExpireOnArrival: boolean }
+  | { ok: false; code: 'ERR_TOKEN_MALFORMED' | 'ERR_TOKEN_CREDENTIALS' };
+
+/** Lifetimes this short (in seconds) may be over before the answer is read: such a token is asked for again. */
+const EXPIRES_ON_ARRIVAL_SECONDS = 0.05;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -253,7 +258,12 @@ function expected(shape: Shape, wire: string): Expected {
     (typeof lifetime === 'number' && Number.isFinite(lifetime) && lifetime >= 0) ||
     (typeof lifetime === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(lifetime));
   if (!lifetimeOk) return { ok: false, code: 'ERR_TOKEN_MALFORMED' };
-  return { ok: true, header: `${scheme} ${token}` };
+  const seconds = Number(lifetime ?? 0);
+  return {
+    ok: true,
+    header: `${scheme} ${token}`,
+    mayExpireOnArrival: seconds > 0 && seconds < EXPIRES_ON_ARRIVAL_SECONDS,
+  };
 }
 
 describe('property: random token responses through the real parsing path', () => {
@@ -274,7 +284,10 @@ describe('property: random token responses through the real parsing path', () =>
           );
           if (want.ok) {
             valid++;
-            expect(first).toEqual({ ok: true, header: want.header });
+            // Issue 10, case 4: a token expired by the time its answer arrived is never sent.
+            const next = { ok: true, header: 'Bearer the-next-token' };
+            if (want.mayExpireOnArrival) expect([{ ok: true, header: want.header }, next]).toContainEqual(first);
+            else expect(first).toEqual({ ok: true, header: want.header });
             return;
           }
           if (first.ok) throw new Error(`accepted a malformed answer and sent ${String(first.header)}`);

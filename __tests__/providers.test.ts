@@ -107,8 +107,13 @@ describe('providers speak their vendors’ token APIs', () => {
   });
 
   test('clientCredentials: an RFC 6749 §5.2 error body gives the OAuth error as providerCode', async () => {
+    // Every credential is scrubbed from vendor text however short, so these are credential-like.
     const h = harness({
-      providers: clientCredentials({ tokenUrl: 'https://auth.example.com/token', clientId: 'c', clientSecret: 's' }),
+      providers: clientCredentials({
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'client-7',
+        clientSecret: 'secret-7',
+      }),
     });
     h.tokenMock
       .onPost('https://auth.example.com/token')

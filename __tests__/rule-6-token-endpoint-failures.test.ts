@@ -114,15 +114,18 @@ describe('rule 6: what is retried, and how', () => {
     expect(gaps().every((gap) => gap >= 1_000)).toBe(true);
   });
 
-  test('429 on every attempt fails with ERR_TOKEN_RATE_LIMITED and the vendor’s message, then cools down', async () => {
+  test('429 on every attempt fails with ERR_TOKEN_RATE_LIMITED and the vendor’s message; a second such failure cools down', async () => {
     h = harness({ tokenRequest: { retries: 1, minDelayMs: 1 } });
     replies([429, { message: 'maximum number of concurrent jobs' }]);
     const outcome = await settleWithFakeTimers(h.api.get('/x'));
     const error = (outcome as PromiseRejectedResult).reason as Error;
     expect(error).toMatchObject({ code: 'ERR_TOKEN_RATE_LIMITED', status: 429, attempts: 2 });
     expect(error.message).toContain('maximum number of concurrent jobs');
+    // One failure is not remembered: the next request asks again; after the second, the cool-down.
+    const again = await settleWithFakeTimers(h.api.get('/x'));
+    expect(again).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TOKEN_RATE_LIMITED', attempts: 2 } });
     await expect(h.api.get('/x')).rejects.toMatchObject({ code: 'ERR_TOKEN_RATE_LIMITED', attempts: 0 });
-    expect(attempts).toHaveLength(2);
+    expect(attempts).toHaveLength(4);
   });
 });
 

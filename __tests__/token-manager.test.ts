@@ -7,7 +7,7 @@ import {
   type TokenAuthEvent,
   type TokenStore,
 } from '../lib/index.js';
-import { createTokenManager, type TokenManagerOptions } from '../lib/token-manager.js';
+import { cooldownDelayMs, createTokenManager, type TokenManagerOptions } from '../lib/token-manager.js';
 import { deferred, flush, until } from './helpers/index.js';
 
 const HOUR = 3_600_000;
@@ -240,13 +240,21 @@ describe('token manager', () => {
     expect(events.filter((e) => e.type === 'store-failed')).toHaveLength(2);
   });
 
-  test('after a credentials error it fails fast for cooldownMs without fetching', async () => {
+  test('one credentials error is not remembered; from the second in a row it fails fast, growing up to cooldownMs', async () => {
     const { manager, fetchToken, clock } = setup({ cooldownMs: 5_000 });
-    fetchToken.mockRejectedValueOnce(credentialsError());
+    fetchToken.mockRejectedValue(credentialsError());
     await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 1 });
-    await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 0 });
-    expect(fetchToken).toHaveBeenCalledTimes(1);
-    clock.now += 5_000;
+    // random() is 0 here: each cool-down is half of its step (1/8, 1/4, 1/2, 1 of cooldownMs).
+    for (const expected of [312.5, 625, 1_250, 2_500, 2_500]) {
+      await expect(manager.get()).rejects.toMatchObject({ attempts: 1 });
+      await expect(manager.get()).rejects.toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', attempts: 0 });
+      clock.now += expected - 1;
+      await expect(manager.get()).rejects.toMatchObject({ attempts: 0 });
+      clock.now += 1;
+    }
+    expect(fetchToken).toHaveBeenCalledTimes(6);
+    fetchToken.mockReset();
+    fetchToken.mockResolvedValue(token('t1', clock.now));
     await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
   });
 
@@ -301,3 +309,386 @@ describe('token manager', () => {
     expect(seen?.aborted).toBe(true);
   });
 });
+
+// Boundaries and branches that mutation testing showed untested (issue 10). With random() = 0 and
+// the defaults, a one-hour token obtained at t0 refreshes from t0 + HOUR - 60 s and counts as
+// expired from t0 + HOUR - 5 s.
+describe('token manager: the exact boundaries', () => {
+  const T0 = 1_000_000;
+  const REFRESH_AT = T0 + HOUR - DEFAULTS.refreshWindowMs;
+  const EXPIRED_AT = T0 + HOUR - DEFAULTS.expiryMarginMs;
+
+  test('the refresh window starts exactly at refreshAt: one millisecond before, no background refresh', async () => {
+    const { manager, fetchToken, clock } = setup();
+    const first = await manager.get();
+    expect([first.refreshAt, first.expiredAt]).toEqual([REFRESH_AT, EXPIRED_AT]);
+    clock.now = REFRESH_AT - 1;
+    expect(manager.peek()).toBe(first);
+    await flush();
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    clock.now = REFRESH_AT;
+    expect(manager.peek()).toBe(first);
+    await until(() => fetchToken.mock.calls.length === 2);
+  });
+
+  test('a token is expired exactly at expiredAt: one millisecond before, it is still handed out', async () => {
+    const clock = { now: T0 };
+    const pending = deferred<StoredToken>();
+    let calls = 0;
+    // The background refresh started inside the window stays unanswered.
+    const { manager } = setup({}, () => (calls++ === 0 ? Promise.resolve(token('t1', T0)) : pending.promise), clock);
+    const first = await manager.get();
+    clock.now = EXPIRED_AT - 1;
+    expect(manager.peek()?.token.accessToken).toBe(first.token.accessToken);
+    clock.now = EXPIRED_AT;
+    expect(manager.peek()).toBeUndefined();
+  });
+
+  test('a 401 for an older token is stale only while the current token is usable', async () => {
+    const { manager, fetchToken, clock } = setup();
+    const first = await manager.get();
+    await manager.rejected(first.generation);
+    const second = await manager.get();
+    clock.now = second.expiredAt - 1;
+    await expect(manager.rejected(first.generation)).resolves.toMatchObject({ stale: true, current: second });
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+    clock.now = second.expiredAt;
+    await expect(manager.rejected(first.generation)).resolves.toMatchObject({ stale: false });
+    expect(fetchToken).toHaveBeenCalledTimes(3);
+  });
+
+  test('a 401 for an older generation deletes nothing from the store', async () => {
+    const { manager, store } = setup();
+    const first = await manager.get();
+    await manager.rejected(first.generation);
+    const second = await manager.get();
+    const deletes = jest.spyOn(store, 'delete');
+    await expect(manager.rejected(first.generation)).resolves.toMatchObject({ stale: true });
+    expect(deletes).not.toHaveBeenCalled();
+    await expect(store.get('key')).resolves.toMatchObject({ accessToken: second.token.accessToken });
+    await manager.rejected(second.generation);
+    expect(deletes).toHaveBeenCalledWith('key', second.token.accessToken);
+  });
+
+  test('a token in the store is taken up until its own expiredAt, and not at it', async () => {
+    const clock = { now: T0 };
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    await shared.set('key', token('from-store', T0));
+    const early = setup({ store: shared }, undefined, clock);
+    clock.now = EXPIRED_AT - 1;
+    await expect(early.manager.get()).resolves.toMatchObject({ token: { accessToken: 'from-store' } });
+    expect(early.fetchToken).not.toHaveBeenCalled();
+    const late = setup({ store: shared }, undefined, clock);
+    clock.now = EXPIRED_AT;
+    await expect(late.manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
+  });
+
+  test('while refreshing ahead, a stored token helps only if it is another one and not itself inside its window', async () => {
+    const clock = { now: T0 };
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    const { manager, fetchToken } = setup({ store: shared }, undefined, clock);
+    await manager.get();
+    // Another handle stores a token obtained 30 min later: its window starts at T0 + 30 min + HOUR - 60 s.
+    await shared.set('key', token('other', T0 + HOUR / 2));
+    clock.now = REFRESH_AT;
+    manager.peek();
+    await until(() => manager.peek()?.token.accessToken === 'other');
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+  });
+
+  test('while refreshing ahead, the token we hold in the store is not taken for a new one', async () => {
+    const { manager, fetchToken, clock } = setup();
+    await manager.get();
+    clock.now = REFRESH_AT;
+    manager.peek();
+    await until(() => manager.peek()?.token.accessToken === 't2');
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+});
+
+/** Inside the refresh window, no background refresh starts until backgroundRetryMs has passed; then one does. */
+async function expectBackgroundHeldOff(
+  manager: ReturnType<typeof createTokenManager>,
+  fetchToken: { mock: { calls: unknown[] } },
+  clock: { now: number },
+  calls: number,
+): Promise<void> {
+  clock.now += DEFAULTS.backgroundRetryMs - 1;
+  manager.peek();
+  await flush();
+  expect(fetchToken.mock.calls).toHaveLength(calls);
+  clock.now += 1;
+  manager.peek();
+  await until(() => fetchToken.mock.calls.length === calls + 1);
+}
+
+describe('token manager: an endpoint that hands back the token we hold (Symbl)', () => {
+  test('the same token and expiry keeps the generation, reports the token request, and waits backgroundRetryMs', async () => {
+    const clock = { now: 1_000_000 };
+    const { manager, fetchToken, events } = setup({}, async () => token('same', 1_000_000), clock);
+    const first = await manager.get();
+    clock.now += HOUR - 30_000;
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 2);
+    await flush();
+    expect(manager.peek()).toBe(first);
+    const fetched = events.filter((e) => e.type === 'token-fetched');
+    expect(fetched).toHaveLength(2);
+    expect(fetched[1]).toMatchObject({ fingerprint: first.fingerprint, reason: 'refresh-window' });
+    await expectBackgroundHeldOff(manager, fetchToken, clock, 2);
+  });
+
+  test('the same token with a later expiry keeps its generation and fingerprint, with the new timings', async () => {
+    const clock = { now: 1_000_000 };
+    let lifetime = HOUR;
+    const { manager, fetchToken, events } = setup({}, async () => token('same', 1_000_000, lifetime), clock);
+    const first = await manager.get();
+    // Handed back with 10 s more: still inside its refresh window.
+    lifetime = HOUR + 10_000;
+    clock.now += HOUR - 30_000;
+    manager.peek();
+    await until(() => manager.peek()?.token.expiresAt === 1_000_000 + HOUR + 10_000);
+    const renewed = manager.peek();
+    expect(renewed).toMatchObject({ generation: first.generation, fingerprint: first.fingerprint });
+    expect(renewed?.expiredAt).toBe(1_000_000 + HOUR + 10_000 - DEFAULTS.expiryMarginMs);
+    expect(events.filter((e) => e.type === 'token-fetched')).toHaveLength(2);
+    // Not asked again straight away, though it is inside its window: only after backgroundRetryMs.
+    await expectBackgroundHeldOff(manager, fetchToken, clock, 2);
+  });
+
+  test('a token another handle stored is taken up with one token-adopted event and no token request', async () => {
+    const clock = { now: 1_000_000 };
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    const a = setup({ store: shared }, async () => token('shared', 1_000_000), clock);
+    await a.manager.get();
+    const b = setup({ store: shared }, undefined, clock);
+    await b.manager.get();
+    expect(b.events.filter((e) => e.type === 'token-adopted')).toMatchObject([{ reason: 'missing' }]);
+    expect(b.fetchToken).not.toHaveBeenCalled();
+  });
+});
+
+describe('token manager: a flight that took up the rejected token', () => {
+  test('a 401 that joins a flight bringing back the rejected token flies once more for another', async () => {
+    const clock = { now: 1_000_000 };
+    const answers = [deferred<StoredToken>(), deferred<StoredToken>(), deferred<StoredToken>()];
+    let call = 0;
+    const { manager, fetchToken } = setup({}, () => answers[call++]!.promise, clock);
+    answers[0]!.resolve(token('A', clock.now));
+    const first = await manager.get();
+    // A background refresh is under way when the API rejects A; that refresh brings A back.
+    clock.now += HOUR - 30_000;
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 2);
+    const replay = manager.rejected(first.generation);
+    await flush();
+    answers[1]!.resolve(token('A', clock.now));
+    await until(() => fetchToken.mock.calls.length === 3);
+    answers[2]!.resolve(token('B', clock.now));
+    await expect(replay).resolves.toMatchObject({ stale: false, current: { token: { accessToken: 'B' } } });
+  });
+});
+
+describe('token manager: what counts towards a cool-down', () => {
+  function refusal(code: 'ERR_TOKEN_CREDENTIALS' | 'ERR_TOKEN_UNAVAILABLE', fields: { retryAfterMs?: number } = {}) {
+    return new TokenRequestError('refused', { code, provider: 'p', url: 'https://x/token', attempts: 1, ...fields });
+  }
+
+  test('failures that are not refusals, and errors that are not token errors, never start one', async () => {
+    const { manager, fetchToken } = setup({ cooldownMs: 5_000 });
+    fetchToken.mockRejectedValueOnce(refusal('ERR_TOKEN_UNAVAILABLE'));
+    fetchToken.mockRejectedValueOnce(refusal('ERR_TOKEN_UNAVAILABLE'));
+    fetchToken.mockRejectedValueOnce(new Error('not a token error'));
+    fetchToken.mockRejectedValueOnce(new Error('not a token error'));
+    for (let i = 0; i < 4; i++) await expect(manager.get()).rejects.toBeInstanceOf(Error);
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
+    expect(fetchToken).toHaveBeenCalledTimes(5);
+  });
+
+  test('a token between two refusals resets the count', async () => {
+    const { manager, fetchToken, clock } = setup({ cooldownMs: 5_000 });
+    fetchToken.mockRejectedValueOnce(refusal('ERR_TOKEN_CREDENTIALS'));
+    await expect(manager.get()).rejects.toMatchObject({ attempts: 1 });
+    const got = await manager.get();
+    clock.now = got.expiredAt;
+    fetchToken.mockRejectedValueOnce(refusal('ERR_TOKEN_CREDENTIALS'));
+    await expect(manager.get()).rejects.toMatchObject({ attempts: 1 });
+    // Only one refusal since the token: asked again at once.
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't2' } });
+  });
+
+  test('a Retry-After raises the cool-down, never above cooldownMs; cooldownMs 0 turns it off', async () => {
+    const asked = setup({ cooldownMs: 5_000 });
+    asked.fetchToken.mockRejectedValue(refusal('ERR_TOKEN_CREDENTIALS', { retryAfterMs: 4_000 }));
+    await asked.manager.get().catch(() => undefined);
+    await asked.manager.get().catch(() => undefined);
+    asked.clock.now += 3_999;
+    await expect(asked.manager.get()).rejects.toMatchObject({ attempts: 0 });
+    asked.clock.now += 1;
+    await expect(asked.manager.get()).rejects.toMatchObject({ attempts: 1 });
+
+    const capped = setup({ cooldownMs: 5_000 });
+    capped.fetchToken.mockRejectedValue(refusal('ERR_TOKEN_CREDENTIALS', { retryAfterMs: 60_000 }));
+    await capped.manager.get().catch(() => undefined);
+    await capped.manager.get().catch(() => undefined);
+    capped.clock.now += 4_999;
+    await expect(capped.manager.get()).rejects.toMatchObject({ attempts: 0 });
+    capped.clock.now += 1;
+    await expect(capped.manager.get()).rejects.toMatchObject({ attempts: 1 });
+
+    const off = setup({ cooldownMs: 0 });
+    off.fetchToken.mockRejectedValue(refusal('ERR_TOKEN_CREDENTIALS', { retryAfterMs: 60_000 }));
+    for (let i = 0; i < 3; i++) await expect(off.manager.get()).rejects.toMatchObject({ attempts: 1 });
+  });
+
+  test('the error during a cool-down repeats the refusal’s facts with attempts 0', async () => {
+    const { manager, fetchToken } = setup({ cooldownMs: 5_000 });
+    const cause = new TokenRequestError('Could not get a token: refused', {
+      code: 'ERR_TOKEN_CREDENTIALS',
+      provider: 'p',
+      url: 'https://x/token',
+      status: 403,
+      providerCode: 'NJSCFE001',
+      attempts: 1,
+      retryAfterMs: 1_000,
+    });
+    fetchToken.mockRejectedValue(cause);
+    await manager.get().catch(() => undefined);
+    await manager.get().catch(() => undefined);
+    const error = await manager.get().catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'ERR_TOKEN_CREDENTIALS',
+      provider: 'p',
+      url: 'https://x/token',
+      status: 403,
+      providerCode: 'NJSCFE001',
+      attempts: 0,
+      retryAfterMs: 1_000,
+      message: 'Could not get a token: refused; not asked again for 1000 ms (cool-down)',
+    });
+  });
+});
+
+describe('cooldownDelayMs', () => {
+  test('nothing after one refusal; then 1/8, 1/4, 1/2 and all of the cap, between half and all of each', () => {
+    const low = (): number => 0;
+    const high = (): number => 1;
+    expect([1, 2, 3, 4, 5, 9].map((n) => cooldownDelayMs(n, 8_000, undefined, low))).toEqual([
+      0, 500, 1_000, 2_000, 4_000, 4_000,
+    ]);
+    expect([1, 2, 3, 4, 5, 9].map((n) => cooldownDelayMs(n, 8_000, undefined, high))).toEqual([
+      0, 1_000, 2_000, 4_000, 8_000, 8_000,
+    ]);
+    expect(cooldownDelayMs(2, 8_000, undefined, () => 0.5)).toBe(750);
+    expect(cooldownDelayMs(2, 8_000, 3_000, low)).toBe(3_000);
+    expect(cooldownDelayMs(2, 8_000, 30_000, low)).toBe(8_000);
+    expect(cooldownDelayMs(1, 8_000, 30_000, low)).toBe(0);
+    expect(cooldownDelayMs(3, 0, 30_000, high)).toBe(0);
+  });
+});
+
+describe('token manager: what the store hands back', () => {
+  test('generations go up by one per new token, and a token request reports its duration', async () => {
+    const clock = { now: 1_000_000 };
+    let issued = 0;
+    const { manager, events } = setup(
+      {},
+      async () => {
+        clock.now += 250;
+        return token(`g${++issued}`, clock.now);
+      },
+      clock,
+    );
+    const first = await manager.get();
+    await manager.rejected(first.generation);
+    expect([first.generation, (await manager.get()).generation]).toEqual([1, 2]);
+    expect(events.find((e) => e.type === 'token-fetched')).toMatchObject({ durationMs: 250 });
+  });
+
+  test('a newer token the store kept instead of ours is the one taken up', async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryTokenStore({ now: () => clock.now });
+    const newer = token('newer', clock.now, 2 * HOUR);
+    const store: TokenStore = { ...bound(memory), set: () => Promise.resolve(newer) };
+    const { manager } = setup({ store }, undefined, clock);
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 'newer' } });
+  });
+
+  test('a rejected token the store failed to delete is not taken up again', async () => {
+    const clock = { now: 1_000_000 };
+    const memory = new MemoryTokenStore({ now: () => clock.now });
+    const store: TokenStore = { ...bound(memory), delete: () => Promise.resolve(false) };
+    const { manager, fetchToken } = setup({ store }, undefined, clock);
+    const first = await manager.get();
+    const { current } = await manager.rejected(first.generation);
+    expect(current.token.accessToken).toBe('t2');
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+
+  test('an invalid entry is deleted, and a failing delete does not show its token or ours', async () => {
+    const clock = { now: 1_000_000 };
+    const deleted: string[] = [];
+    const store: TokenStore = {
+      get: () => Promise.resolve({ accessToken: 'bad token', tokenType: 'Bearer', expiresAt: null, obtainedAt: 1 }),
+      set: (_key, stored) => Promise.resolve(stored),
+      delete: (_key, accessToken) => {
+        deleted.push(accessToken);
+        return Promise.reject(new Error(`DEL failed: ${accessToken} / t1`));
+      },
+    };
+    const { manager, events } = setup({ store }, undefined, clock);
+    const got = await manager.get();
+    expect(deleted).toContain('bad token');
+    await manager.invalidate();
+    const failures = events.filter((e) => e.type === 'store-failed' && e.operation === 'delete');
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    const messages = failures.map((e) => (e as { error: Error }).error.message);
+    expect(messages.some((message) => message.includes('bad token'))).toBe(false);
+    // When our token is deleted, it is known, and scrubbed from the store's error.
+    expect(messages.at(-1)).toBe('DEL failed: [REDACTED] / [REDACTED]');
+    expect(got.token.accessToken).toBe('t1');
+  });
+
+  test('a new token that is already inside its refresh window is refreshed at once, even after a failure', async () => {
+    const clock = { now: 1_000_000 };
+    // Each token expires 30 s after it arrives: inside the 60 s window from the start.
+    const { manager, fetchToken } = setup(
+      {},
+      async () => token(`w${fetchToken.mock.calls.length}`, clock.now - HOUR + 30_000),
+      clock,
+    );
+    fetchToken.mockRejectedValueOnce(new Error('down'));
+    await expect(manager.get()).rejects.toThrow('down');
+    await manager.get();
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 3);
+  });
+
+  test('while refreshing ahead, neither our own token in the store nor another inside its window is taken up', async () => {
+    const clock = { now: 1_000_000 };
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    // With jitter, our refresh starts 12 s before the stored copy's own window.
+    const { manager, fetchToken } = setup({ store: shared, random: () => 1 }, undefined, clock);
+    const first = await manager.get();
+    clock.now = first.refreshAt;
+    manager.peek();
+    await until(() => fetchToken.mock.calls.length === 2);
+    await until(() => manager.peek()?.token.accessToken === 't2');
+
+    const other = setup({ store: new MemoryTokenStore({ now: () => clock.now }) }, undefined, clock);
+    const mine = await other.manager.get();
+    await other.store.set('key', token('same-window', mine.token.obtainedAt, HOUR + 1));
+    clock.now = mine.refreshAt + 1;
+    other.manager.peek();
+    await until(() => other.fetchToken.mock.calls.length === 2);
+  });
+});
+
+/** A store's methods, bound, to override one of them. */
+function bound(store: MemoryTokenStore): TokenStore {
+  return {
+    get: (key) => store.get(key),
+    set: (key, stored) => store.set(key, stored),
+    delete: (key, accessToken) => store.delete(key, accessToken),
+  };
+}

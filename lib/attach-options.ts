@@ -4,7 +4,7 @@ import { invalidOption } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
 import { createEventLogger, type TokenAuthLogger } from './logger.js';
 import { kEndpoint, type TokenProvider } from './providers/endpoint.js';
-import type { TokenRequestSettings } from './providers/token-request.js';
+import type { TokenRequestSettings } from './providers/token-request/index.js';
 import type { TokenStore } from './store.js';
 import { MemoryTokenStore } from './stores/memory.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from './validate.js';

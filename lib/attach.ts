@@ -3,7 +3,7 @@ import { readAttachOptions, type AttachSettings, type TokenAuthOptions } from '.
 import { createBoundary, type TokenRuntime } from './boundary.js';
 import { invalidOption } from './errors.js';
 import { endpointKey, kEndpoint, type TokenProvider } from './providers/endpoint.js';
-import { requestToken } from './providers/token-request.js';
+import { requestToken } from './providers/token-request/index.js';
 import { createRouter } from './routing.js';
 import { createTokenManager } from './token-manager.js';
 

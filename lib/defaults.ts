@@ -18,6 +18,12 @@ export const DEFAULTS = {
   backgroundRetryMs: 5_000,
   /** How long one call to the token store may take before tokenflight carries on without it. */
   storeTimeoutMs: 1_000,
+  /**
+   * The longest lifetime tokenflight believes (30 days): a later `expiresAt` (from `expiresIn`, a
+   * JWT `exp` or a store entry) is brought forward to this long after the token was requested, so
+   * `expiresAt` is always finite, and so are store TTLs. Not an option.
+   */
+  maxTokenLifetimeMs: 30 * 86_400_000,
   /** Limits of each token request (the `tokenRequest` option). */
   tokenRequest: {
     /** Time limit of one token request attempt. */

@@ -17,6 +17,9 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  * - `ERR_TOKEN_MALFORMED`: a successful answer without a usable token: not JSON, not an object, no
  *   token, an empty or non-string token, characters not allowed in a bearer token, or a bad expiry.
  * - `ERR_TOKEN_TOO_LARGE`: the answer was larger than `tokenRequest.maxBodyBytes` (1 MiB).
+ * - `ERR_TOKEN_EXPIRED`: every answer held a token that had expired by the time it arrived (its
+ *   `expiresIn` was shorter than the request took). Asked again, with the backoff of retries,
+ *   up to `tokenRequest.retries` times; such a token is never sent.
  * - `ERR_TOKEN_ABORTED`: the token request was abandoned because the handle was ejected.
  */
 export type TokenRequestErrorCode =
@@ -28,14 +31,31 @@ export type TokenRequestErrorCode =
   | 'ERR_TOKEN_REDIRECT'
   | 'ERR_TOKEN_MALFORMED'
   | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_ABORTED';
 
 /**
- * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, plus
- * `ERR_BODY_NOT_REPLAYABLE`: the API answered 401 to a request whose body is a stream, which
- * cannot be sent twice (pass `tokenAuth: { replayBody }` to replay it).
+ * Why an operation of a `RedisTokenStore` (`tokenflight/redis`) failed:
+ *
+ * - `ERR_REDIS_UNAVAILABLE`: the connection is down, or Redis failed a moment ago and is skipped
+ *   until `retryAfterMs` has passed (nothing was sent).
+ * - `ERR_REDIS_TIMEOUT`: Redis took longer than `commandTimeoutMs`.
+ * - `ERR_REDIS_COMMAND`: Redis answered with an error (a wrong type under the key, a script error…).
  */
-export type TokenflightErrorCode = TokenRequestErrorCode | 'ERR_BODY_NOT_REPLAYABLE';
+export type RedisTokenStoreErrorCode = 'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_TIMEOUT' | 'ERR_REDIS_COMMAND';
+
+/**
+ * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, the
+ * {@link RedisTokenStoreErrorCode}s, plus
+ *
+ * - `ERR_BODY_NOT_REPLAYABLE`: the API answered 401 to a request whose body is a stream, which
+ *   cannot be sent twice (pass `tokenAuth: { replayBody }` to replay it).
+ * - `ERR_STORE_ENTRY_INVALID`: an entry read from the token store failed the checks a token
+ *   response passes (token characters, token type, expiry). Reported in a `store-failed` event;
+ *   the entry is dropped and a fresh token is fetched.
+ */
+export type TokenflightErrorCode =
+  TokenRequestErrorCode | RedisTokenStoreErrorCode | 'ERR_BODY_NOT_REPLAYABLE' | 'ERR_STORE_ENTRY_INVALID';
 
 /** @ignore */
 export interface TokenflightErrorOptions {
@@ -146,7 +166,7 @@ export class TokenRequestError extends TokenflightError {
   readonly url: string;
   /** How many token requests were sent (0 when none was, during a cool-down). */
   readonly attempts: number;
-  /** How long the endpoint asked us to wait (`Retry-After`), in ms, if it did. */
+  /** How long the endpoint asked us to wait (`Retry-After`), in ms, if it did, at most `tokenRequest.maxRetryAfterMs`. */
   readonly retryAfterMs: number | undefined;
 
   /** @ignore */

@@ -67,7 +67,11 @@ export type TokenAuthEvent =
       stale: boolean;
     }
   | {
-      /** The token store failed or was too slow; tokenflight carried on without it. */
+      /**
+       * The token store failed or was too slow, or held an entry that is not a valid token (then
+       * `error` is a `TokenflightError` with code `ERR_STORE_ENTRY_INVALID`, and the entry was
+       * deleted); tokenflight carried on without it.
+       */
       type: 'store-failed';
       provider: string;
       operation: 'get' | 'set' | 'delete' | 'lock' | 'release';

@@ -1,4 +1,4 @@
-import { CLOCK_SKEW_THRESHOLD_MS } from './defaults.js';
+import { CLOCK_SKEW_THRESHOLD_MS, DEFAULTS } from './defaults.js';
 import { readJwtTimes } from './jwt.js';
 
 /** What a token response tells us about when its token expires. */
@@ -17,12 +17,25 @@ export interface ExpiryFacts {
 }
 
 /**
+ * Rule 10: an expiry no later than `DEFAULTS.maxTokenLifetimeMs` after `from`, or `null`. Anything
+ * later (`Infinity` included) is brought forward; `NaN` is not an expiry and reads as unknown.
+ */
+export function boundedExpiresAt(expiresAt: number | null, from: number): number | null {
+  if (expiresAt === null || Number.isNaN(expiresAt)) return null;
+  return Math.min(expiresAt, from + DEFAULTS.maxTokenLifetimeMs);
+}
+
+/**
  * Rule 3: `expiresAt` comes from `expiresIn` (counted from when the request was sent, so latency
  * only makes us early), else the JWT `exp` claim (corrected when the server's clock and ours
  * disagree by minutes), else the provider's default lifetime, else unknown (`null`: refresh only
- * on 401).
+ * on 401). Always finite or `null`: lifetimes are bounded by `DEFAULTS.maxTokenLifetimeMs`.
  */
 export function computeExpiresAt(facts: ExpiryFacts): number | null {
+  return boundedExpiresAt(unboundedExpiresAt(facts), facts.sentAt);
+}
+
+function unboundedExpiresAt(facts: ExpiryFacts): number | null {
   if (facts.expiresInMs !== undefined) return facts.sentAt + facts.expiresInMs;
   const jwt = readJwtTimes(facts.accessToken);
   if (jwt?.exp !== undefined) {

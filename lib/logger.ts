@@ -1,5 +1,6 @@
-import { isTokenflightError, invalidOption } from './errors.js';
+import { invalidOption } from './errors.js';
 import type { TokenAuthEvent, TokenAuthEventType } from './events.js';
+import { errorFacts } from './redact.js';
 import { describe } from './validate.js';
 
 /** The levels tokenflight logs at. */
@@ -65,16 +66,6 @@ const REASONS = {
   'refresh-window': 'refreshed ahead of expiry',
   rejected: 'the API rejected the previous one',
 } as const;
-
-/** What can safely be logged of an error: tokenflight's own JSON, or an unknown error's name, code and message. */
-function safeError(error: unknown): Record<string, unknown> {
-  if (isTokenflightError(error)) return error.toJSON();
-  if (error instanceof Error) {
-    const { code } = error as { code?: unknown };
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: typeof error };
-}
 
 function errorSummary(error: Record<string, unknown>): string {
   const code = typeof error['code'] === 'string' ? error['code'] : String(error['name']);
@@ -151,7 +142,7 @@ export function createEventLogger(value: unknown, context: string): ((event: Tok
   const logger = value as TokenAuthLogger;
   return (event) => {
     try {
-      const error = 'error' in event ? safeError(event.error) : undefined;
+      const error = 'error' in event ? errorFacts(event.error, []) : undefined;
       const [level, message] = describeEvent(event, error);
       const fields: TokenAuthLogFields = error === undefined ? { ...event } : { ...event, error };
       logger[level]?.(fields, message);

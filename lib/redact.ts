@@ -1,12 +1,84 @@
 import type { AxiosError } from 'axios';
+import { isTokenflightError } from './errors.js';
 
-const REDACTED = '[REDACTED]';
+/**
+ * The one place tokenflight scrubs secrets and tokens. Vendor messages in token errors, store
+ * failures in events, Redis errors, the axios error a caller gets and every logger line pass
+ * through here, so there is one rule: every non-empty secret is replaced, however short, wherever
+ * it occurs, literally (no regular expressions).
+ */
 
-function scrubString(holder: unknown, key: string, secret: string): void {
-  if (typeof holder !== 'object' || holder === null) return;
+/** What stands where a secret or a token was. */
+export const REDACTED = '[REDACTED]';
+
+/** Secrets worth looking for, each once. */
+function secretList(secrets: Iterable<string | undefined>): string[] {
+  const list = new Set<string>();
+  for (const secret of secrets) if (typeof secret === 'string' && secret !== '') list.add(secret);
+  return [...list];
+}
+
+/**
+ * `text` with every occurrence of every secret replaced by {@link REDACTED}. Occurrences that
+ * overlap (secrets that are substrings of each other, or share an edge) become one marker. If a
+ * secret would still show across the edge of a marker, the whole text is replaced.
+ */
+export function redactText(text: string, secrets: Iterable<string | undefined>): string {
+  const all = secretList(secrets);
+  const list = all.filter((secret) => text.includes(secret));
+  if (list.length === 0) return text;
+  const covered = new Uint8Array(text.length);
+  for (const secret of list) {
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+      covered.fill(1, at, at + secret.length);
+    }
+  }
+  let out = '';
+  for (let index = 0; index < text.length; index++) {
+    if (covered[index] === 0) out += text.charAt(index);
+    else if (index === 0 || covered[index - 1] === 0) out += REDACTED;
+  }
+  const leaks = all.some((secret) => !REDACTED.includes(secret) && out.includes(secret));
+  return leaks ? REDACTED : out;
+}
+
+/**
+ * What can safely be reported of any error: tokenflight's own JSON, or an unknown error's name,
+ * code and message with `secrets` scrubbed. Nothing else of it (a store's error may hold the
+ * command it ran, and with it the token being written).
+ */
+export function errorFacts(error: unknown, secrets: Iterable<string | undefined>): Record<string, unknown> {
+  if (isTokenflightError(error)) {
+    const facts = error.toJSON();
+    return { ...facts, message: redactText(error.message, secrets) };
+  }
+  if (typeof error !== 'object' || error === null) return { name: typeof error };
+  const { name, message, code } = error as Record<string, unknown>;
+  const list = [...secrets];
+  return {
+    name: typeof name === 'string' ? redactText(name, list) : 'Error',
+    message: redactText(typeof message === 'string' ? message : '', list),
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+  };
+}
+
+/**
+ * A plain `Error` that carries only what {@link errorFacts} keeps of `error`: for `store-failed`
+ * events, whose listeners may log the error whole.
+ */
+export function redactedError(error: unknown, secrets: Iterable<string | undefined>): Error {
+  const list = [...secrets];
+  if (isTokenflightError(error) && redactText(error.message, list) === error.message) return error;
+  const facts = errorFacts(error, list);
+  const failure = new Error(typeof facts['message'] === 'string' ? facts['message'] : String(error));
+  if (typeof facts['name'] === 'string') failure.name = facts['name'];
+  return facts['code'] === undefined ? failure : Object.assign(failure, { code: facts['code'] });
+}
+
+function scrubString(holder: object, key: string, secret: string): void {
   const value = (holder as Record<string, unknown>)[key];
   if (typeof value === 'string' && value.includes(secret)) {
-    (holder as Record<string, unknown>)[key] = value.split(secret).join(REDACTED);
+    (holder as Record<string, unknown>)[key] = redactText(value, [secret]);
   }
 }
 
@@ -43,8 +115,8 @@ function scrubRequest(request: unknown, secret: string): void {
   }
 }
 
-function hide(holder: unknown, key: string): void {
-  if (typeof holder !== 'object' || holder === null || !Object.prototype.hasOwnProperty.call(holder, key)) return;
+function hide(holder: object | undefined, key: string): void {
+  if (holder === undefined || !Object.prototype.hasOwnProperty.call(holder, key)) return;
   const value = (holder as Record<string, unknown>)[key];
   Object.defineProperty(holder, key, { value, enumerable: false, writable: true, configurable: true });
 }
@@ -62,7 +134,7 @@ export function maskToken(error: AxiosError, accessToken: string): void {
     if (typeof headers?.get !== 'function') continue;
     const value = headers.get('Authorization');
     if (typeof value === 'string' && value.includes(accessToken)) {
-      headers.set('Authorization', value.split(accessToken).join(REDACTED));
+      headers.set('Authorization', redactText(value, [accessToken]));
     }
   }
   for (const request of new Set([error.request, error.response?.request])) scrubRequest(request, accessToken);

@@ -4,7 +4,9 @@
  *
  * @module tokenflight/redis
  */
-export { REDIS_STORE_DEFAULTS, RedisTokenStore, RedisTokenStoreError } from './stores/redis.js';
+export { RedisTokenStoreError } from './stores/redis/errors.js';
+export { RedisTokenStore } from './stores/redis/store.js';
+export { REDIS_STORE_DEFAULTS } from './stores/redis/types.js';
 export type {
   RedisStoreOperation,
   RedisTokenStoreEncryption,
@@ -12,4 +14,4 @@ export type {
   RedisTokenStoreEvent,
   RedisTokenStoreOptions,
   UnreadableEntryReason,
-} from './stores/redis.js';
+} from './stores/redis/types.js';

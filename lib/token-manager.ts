@@ -1,9 +1,11 @@
 import pMemoize from 'p-memoize';
 import { fingerprint, withDeadline } from './async.js';
-import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
+import { isTokenRequestError, TokenflightError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
+import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import { checkStoredToken } from './token-check.js';
 
 /** Where a token manager gets new tokens: one provider with one set of credentials. */
 export interface TokenSource {
@@ -58,7 +60,10 @@ export interface TokenManager {
   dispose(): void;
 }
 
-/** Refusals that retrying cannot fix: after one, fail fast for `cooldownMs` rather than ask again. */
+/**
+ * Refusals: answers that another request straight away would not change. Consecutive ones put the
+ * provider in a cool-down (see {@link cooldownDelayMs}); a single one is never remembered.
+ */
 const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
   'ERR_TOKEN_CREDENTIALS',
   'ERR_TOKEN_HTTP_STATUS',
@@ -66,22 +71,262 @@ const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
   'ERR_TOKEN_MALFORMED',
   'ERR_TOKEN_TOO_LARGE',
   'ERR_TOKEN_RATE_LIMITED',
+  'ERR_TOKEN_EXPIRED',
 ]);
+
+/** The cool-down after the second consecutive refusal is this share of `cooldownMs`; it doubles with each one after. */
+const COOLDOWN_FIRST_SHARE = 1 / 8;
+
+/**
+ * How long to fail fast after `refusals` consecutive refusals (rule 6): nothing after the first;
+ * then 1/8, 1/4, 1/2 and all of `capMs`, each with equal jitter (between half and all of it); never
+ * less than the endpoint's `Retry-After` (already capped at `maxRetryAfterMs`), never more than
+ * `capMs`.
+ */
+export function cooldownDelayMs(
+  refusals: number,
+  capMs: number,
+  retryAfterMs: number | undefined,
+  random: () => number,
+): number {
+  if (refusals < 2) return 0;
+  const step = Math.min(capMs, capMs * COOLDOWN_FIRST_SHARE * 2 ** (refusals - 2));
+  const jittered = step / 2 + (random() * step) / 2;
+  return Math.min(capMs, Math.max(jittered, retryAfterMs ?? 0));
+}
 
 const noop = (): void => undefined;
 
+type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
+
+/** Consecutive refusals of the token endpoint and the cool-down they earn (rule 6). */
+function createCooldown(options: Pick<TokenManagerOptions, 'cooldownMs' | 'now' | 'random'>) {
+  const { now } = options;
+  let refusals = 0;
+  let until = 0;
+  let cause: TokenRequestError | undefined;
+  return {
+    /** Counts a failed flight; a refusal may start a cool-down. */
+    failed(failure: Error): void {
+      if (!isTokenRequestError(failure) || !COOLDOWN_CODES.has(failure.code) || failure.attempts === 0) return;
+      refusals++;
+      const delayMs = cooldownDelayMs(refusals, options.cooldownMs, failure.retryAfterMs, options.random);
+      if (delayMs > 0) [until, cause] = [now() + delayMs, failure];
+    },
+    /** A token came, or the user invalidated: the endpoint is asked again at once. */
+    end(): void {
+      [refusals, until, cause] = [0, 0, undefined];
+    },
+    /** During a cool-down: the refusal again, with `attempts: 0`, and no token request. */
+    throwIfActive(): void {
+      const remainingMs = Math.ceil(until - now());
+      if (cause === undefined || remainingMs <= 0) return;
+      throw new TokenRequestError(`${cause.message}; not asked again for ${remainingMs} ms (cool-down)`, {
+        code: cause.code,
+        provider: cause.provider,
+        url: cause.url,
+        status: cause.status,
+        providerCode: cause.providerCode,
+        attempts: 0,
+        retryAfterMs: cause.retryAfterMs,
+      });
+    },
+  };
+}
+
 /**
- * What a `store-failed` event carries: the store's error reduced to its name, code and message,
- * with any token scrubbed. A store's own error may hold the command it ran (ioredis keeps
- * `command.args`), and with it the token being written.
+ * The store as the token manager uses it: every call bounded and never fatal (on error or
+ * timeout, carry on as if the store had nothing, with a `store-failed` event), and every entry
+ * read validated like a token response (rule 10).
  */
-function storeFailure(error: unknown, tokens: readonly string[]): Error {
-  const { name, message, code } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  let text = typeof message === 'string' ? message : String(error);
-  for (const token of tokens) text = text.split(token).join('[REDACTED]');
-  const failure = new Error(text);
-  if (typeof name === 'string') failure.name = name;
-  return typeof code === 'string' || typeof code === 'number' ? Object.assign(failure, { code }) : failure;
+function createStoreAccess(
+  options: TokenManagerOptions,
+  context: { signal: AbortSignal; knownTokens: () => string[] },
+) {
+  const { store, source, emit, storeTimeoutMs, lockTtlMs } = options;
+
+  async function call<T, F>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    fallback: F,
+    { timeoutMs = storeTimeoutMs, tokens = [] as readonly string[] } = {},
+  ): Promise<T | F> {
+    try {
+      return await withDeadline(
+        run(),
+        timeoutMs,
+        () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
+      );
+    } catch (error) {
+      const redacted = redactedError(error, [...tokens, ...context.knownTokens()]);
+      emit({ type: 'store-failed', provider: source.name, operation, error: redacted });
+      return fallback;
+    }
+  }
+
+  /** `found` if it is a valid token; otherwise it is reported, dropped from the store, and treated as missing. */
+  async function checked(key: string, found: unknown, operation: 'get' | 'set'): Promise<StoredToken | undefined> {
+    if (found === undefined) return undefined;
+    const result = checkStoredToken(found, options.now());
+    if (typeof result !== 'string') return result;
+    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${result}`, {
+      code: 'ERR_STORE_ENTRY_INVALID',
+      provider: source.name,
+    });
+    emit({ type: 'store-failed', provider: source.name, operation, error });
+    const { accessToken } = found as { accessToken?: unknown };
+    if (typeof accessToken === 'string') {
+      await call('delete', () => store.delete(key, accessToken), false, { tokens: [accessToken] });
+    }
+    return undefined;
+  }
+
+  return {
+    call,
+    checked,
+    /** The entry for `key`, if there is one and it is a valid token. */
+    async read(key: string): Promise<StoredToken | undefined> {
+      return checked(key, await call('get', () => store.get(key), undefined), 'get');
+    },
+    /** The token this store keeps after offering it `token` (the newer of the two wins). */
+    async write(key: string, token: StoredToken): Promise<StoredToken> {
+      const held = await call('set', () => store.set(key, token), token, { tokens: [token.accessToken] });
+      return held === token ? token : ((await checked(key, held, 'set')) ?? token);
+    },
+    async lock(key: string): Promise<TokenStoreLock | 'none' | 'timeout'> {
+      if (store.lock === undefined) return 'none';
+      const takeLock = store.lock.bind(store);
+      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
+      const lock = await call('lock', () => takeLock(key, lockOptions), 'none' as const, {
+        timeoutMs: lockTtlMs + storeTimeoutMs,
+      });
+      return lock ?? 'timeout';
+    },
+  };
+}
+
+type Adoption =
+  | { kind: 'adopted'; reason: RefreshReason }
+  | { kind: 'fetched'; reason: RefreshReason; attempts: number; durationMs: number };
+
+/** The event that says a token became (or stayed) current. */
+function adoptionEvent(provider: string, current: CurrentToken, how: Adoption): TokenAuthEvent {
+  const facts = { provider, fingerprint: current.fingerprint, expiresAt: current.token.expiresAt, reason: how.reason };
+  return how.kind === 'fetched'
+    ? { type: 'token-fetched', ...facts, attempts: how.attempts, durationMs: how.durationMs }
+    : { type: 'token-adopted', ...facts };
+}
+
+/** What a token manager's parts share. */
+interface ManagerState {
+  current: CurrentToken | undefined;
+  /** Goes up by one each time a different token becomes current. */
+  generation: number;
+  /** The last token the API rejected (or the user invalidated): never taken up again. */
+  rejectedToken: string | undefined;
+  /** No background refresh starts before this. */
+  backgroundNotBefore: number;
+  refreshing: boolean;
+}
+
+function isUsable(token: CurrentToken | undefined, at: number): token is CurrentToken {
+  return token !== undefined && at < token.expiredAt;
+}
+
+/** Makes a token current, and says so. */
+function createAdopter(options: TokenManagerOptions, state: ManagerState, cooldown: { end(): void }) {
+  const { now } = options;
+  const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
+
+  /** `token` with its timings worked out; a new generation unless it is `previous`'s token with a new expiry. */
+  async function nextCurrent(token: StoredToken, previous: CurrentToken | undefined): Promise<CurrentToken> {
+    const times = tokenTimes(token, { ...timing, jitter: options.random() });
+    return {
+      token,
+      generation: previous === undefined ? ++state.generation : previous.generation,
+      refreshAt: times.refreshAt,
+      expiredAt: times.expiredAt,
+      header: `${token.tokenType} ${token.accessToken}`,
+      fingerprint: previous === undefined ? await fingerprint(token.accessToken) : previous.fingerprint,
+    };
+  }
+
+  return async function adopt(token: StoredToken, how: Adoption): Promise<CurrentToken> {
+    const previous = state.current;
+    const sameToken = previous?.token.accessToken === token.accessToken;
+    cooldown.end();
+    // The endpoint handed back the token we have (Symbl does): don't ask again straight away. If
+    // nothing about it changed, it stays current as it is; a token request was still made, and is
+    // reported like any other.
+    if (sameToken) state.backgroundNotBefore = now() + options.backgroundRetryMs;
+    const unchanged = sameToken && previous.token.expiresAt === token.expiresAt;
+    const next = unchanged ? previous : await nextCurrent(token, sameToken ? previous : undefined);
+    state.current = next;
+    if (how.kind === 'fetched' || !unchanged) options.emit(adoptionEvent(options.source.name, next, how));
+    return next;
+  };
+}
+
+/** One flight: the store first, then (under the store's lock) the token endpoint. */
+function createFlightRunner(
+  options: TokenManagerOptions,
+  state: ManagerState,
+  parts: {
+    store: ReturnType<typeof createStoreAccess>;
+    cooldown: ReturnType<typeof createCooldown>;
+    adopt: ReturnType<typeof createAdopter>;
+    signal: AbortSignal;
+  },
+) {
+  const { source, now, emit } = options;
+  const { store, cooldown, adopt } = parts;
+  const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
+
+  /** Whether a token found in the store will do, instead of fetching one. */
+  function isAcceptable(found: StoredToken | undefined): found is StoredToken {
+    if (found === undefined || found.accessToken === state.rejectedToken) return false;
+    const at = now();
+    const times = tokenTimes(found, timing);
+    if (at >= times.expiredAt) return false;
+    // While our token is still usable we are refreshing ahead: only a different, fresh token helps.
+    const { current } = state;
+    if (isUsable(current, at)) return found.accessToken !== current.token.accessToken && at < times.refreshAt;
+    return true;
+  }
+
+  return async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
+    state.refreshing = true;
+    const startedAt = now();
+    try {
+      const key = await source.key;
+      const found = await store.read(key);
+      if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
+      const lock = await store.lock(key);
+      try {
+        // Double-checked: the previous holder may have just written a token.
+        const again = lock === 'none' ? undefined : await store.read(key);
+        if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
+        cooldown.throwIfActive();
+        const { token, attempts } = await source.fetch(parts.signal);
+        const kept = await store.write(key, token);
+        // The store keeps the token that expires later, which may be the one just rejected if its
+        // compare-and-delete failed: never take that one up again.
+        const winner = kept.accessToken === state.rejectedToken ? token : kept;
+        return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
+      } finally {
+        if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
+      }
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      cooldown.failed(failure);
+      const background = isUsable(state.current, now());
+      if (background) state.backgroundNotBefore = now() + options.backgroundRetryMs;
+      emit({ type: 'token-failed', provider: source.name, error: failure, reason, background });
+      throw failure;
+    } finally {
+      state.refreshing = false;
+    }
+  };
 }
 
 /**
@@ -101,208 +346,40 @@ function storeFailure(error: unknown, tokens: readonly string[]): Error {
  *   current token: compare-and-delete it in the store, refresh, replay.
  */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
-  const { source, store, now, emit } = options;
+  const { source, now, emit } = options;
   const lifecycle = new AbortController();
-  const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
-  let current: CurrentToken | undefined;
-  let generation = 0;
-  let rejectedToken: string | undefined;
-  let backgroundNotBefore = 0;
-  let refreshing = false;
-  let cooldown: { until: number; error: TokenRequestError } | undefined;
-
+  const state: ManagerState = {
+    current: undefined,
+    generation: 0,
+    rejectedToken: undefined,
+    backgroundNotBefore: 0,
+    refreshing: false,
+  };
+  const cooldown = createCooldown(options);
+  /** Every token this manager could have handed to the store, to scrub from store errors. */
+  const knownTokens = (): string[] =>
+    [state.current?.token.accessToken, state.rejectedToken].filter((token): token is string => token !== undefined);
+  const store = createStoreAccess(options, { signal: lifecycle.signal, knownTokens });
+  const adopt = createAdopter(options, state, cooldown);
+  const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
 
-  function isUsable(token: CurrentToken | undefined, at: number): token is CurrentToken {
-    return token !== undefined && at < token.expiredAt;
-  }
-
   function peek(): CurrentToken | undefined {
-    const token = current;
+    const token = state.current;
     if (token === undefined) return undefined;
     const at = now();
     if (at < token.refreshAt) return token;
     if (at >= token.expiredAt) return undefined;
-    if (!refreshing && at >= backgroundNotBefore) flight('refresh-window').catch(noop);
+    if (!state.refreshing && at >= state.backgroundNotBefore) flight('refresh-window').catch(noop);
     return token;
   }
 
-  /** Whether a token found in the store will do, instead of fetching one. */
-  function isAcceptable(found: StoredToken | undefined): found is StoredToken {
-    if (found === undefined || found.accessToken === rejectedToken) return false;
-    const at = now();
-    const times = tokenTimes(found, timing);
-    if (at >= times.expiredAt) return false;
-    // While our token is still usable we are refreshing ahead: only a different, fresh token helps.
-    if (isUsable(current, at)) return found.accessToken !== current.token.accessToken && at < times.refreshAt;
-    return true;
-  }
-
-  async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
-    refreshing = true;
-    const startedAt = now();
-    try {
-      const key = await source.key;
-      const found = await storeCall('get', () => store.get(key), undefined);
-      if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
-
-      const lock = await acquireLock(key);
-      try {
-        if (lock !== 'none') {
-          // Double-checked: the previous holder may have just written a token.
-          const again = await storeCall('get', () => store.get(key), undefined);
-          if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
-        }
-        throwIfCoolingDown();
-        const { token, attempts } = await source.fetch(lifecycle.signal);
-        const kept = await storeCall('set', () => store.set(key, token), token, options.storeTimeoutMs, [
-          token.accessToken,
-        ]);
-        // The store keeps the token that expires later, which may be the one just rejected if its
-        // compare-and-delete failed: never take that one up again.
-        const winner = kept.accessToken === rejectedToken ? token : kept;
-        return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
-      } finally {
-        if (typeof lock === 'object') void storeCall('release', () => lock.release(), undefined);
-      }
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      if (
-        isTokenRequestError(failure) &&
-        COOLDOWN_CODES.has(failure.code) &&
-        failure.attempts > 0 &&
-        options.cooldownMs > 0
-      ) {
-        cooldown = { until: now() + Math.max(options.cooldownMs, failure.retryAfterMs ?? 0), error: failure };
-      }
-      const background = isUsable(current, now());
-      if (background) backgroundNotBefore = now() + options.backgroundRetryMs;
-      emit({ type: 'token-failed', provider: source.name, error: failure, reason, background });
-      throw failure;
-    } finally {
-      refreshing = false;
-    }
-  }
-
-  async function acquireLock(key: string): Promise<TokenStoreLock | 'none' | 'timeout'> {
-    if (store.lock === undefined) return 'none';
-    const takeLock = store.lock.bind(store);
-    const lockOptions = { ttlMs: options.lockTtlMs, waitMs: options.lockTtlMs, signal: lifecycle.signal };
-    const lock = await storeCall(
-      'lock',
-      () => takeLock(key, lockOptions),
-      'none' as const,
-      options.lockTtlMs + options.storeTimeoutMs,
-    );
-    return lock ?? 'timeout';
-  }
-
-  function throwIfCoolingDown(): void {
-    if (cooldown === undefined || now() >= cooldown.until) return;
-    const { error } = cooldown;
-    const seconds = Math.ceil((cooldown.until - now()) / 1000);
-    throw new TokenRequestError(`${error.message}; not asked again for ${seconds} s (cool-down)`, {
-      code: error.code,
-      provider: error.provider,
-      url: error.url,
-      status: error.status,
-      providerCode: error.providerCode,
-      attempts: 0,
-      retryAfterMs: error.retryAfterMs,
-    });
-  }
-
-  async function adopt(
-    token: StoredToken,
-    how:
-      | { kind: 'adopted'; reason: RefreshReason }
-      | { kind: 'fetched'; reason: RefreshReason; attempts: number; durationMs: number },
-  ): Promise<CurrentToken> {
-    const previous = current;
-    const sameToken = previous?.token.accessToken === token.accessToken;
-    if (sameToken && previous.token.expiresAt === token.expiresAt) {
-      // The endpoint handed back the token we have: don't ask again straight away. A token request
-      // was still made, and is reported like any other.
-      backgroundNotBefore = now() + options.backgroundRetryMs;
-      if (how.kind === 'fetched') {
-        emit({
-          type: 'token-fetched',
-          provider: source.name,
-          fingerprint: previous.fingerprint,
-          expiresAt: token.expiresAt,
-          reason: how.reason,
-          attempts: how.attempts,
-          durationMs: how.durationMs,
-        });
-      }
-      return previous;
-    }
-    const times = tokenTimes(token, { ...timing, jitter: options.random() });
-    const next: CurrentToken = {
-      token,
-      generation: sameToken ? previous.generation : ++generation,
-      refreshAt: times.refreshAt,
-      expiredAt: times.expiredAt,
-      header: `${token.tokenType} ${token.accessToken}`,
-      fingerprint: sameToken ? previous.fingerprint : await fingerprint(token.accessToken),
-    };
-    current = next;
-    cooldown = undefined;
-    if (sameToken) backgroundNotBefore = now() + options.backgroundRetryMs;
-    const facts = {
-      provider: source.name,
-      fingerprint: next.fingerprint,
-      expiresAt: token.expiresAt,
-      reason: how.reason,
-    };
-    emit(
-      how.kind === 'fetched'
-        ? { type: 'token-fetched', ...facts, attempts: how.attempts, durationMs: how.durationMs }
-        : { type: 'token-adopted', ...facts },
-    );
-    return next;
-  }
-
-  /** Store calls are bounded and never fatal: on error or timeout, carry on as if the store had nothing. */
-  async function storeCall<T, F>(
-    operation: 'get' | 'set' | 'delete' | 'lock' | 'release',
-    call: () => Promise<T>,
-    fallback: F,
-    timeoutMs = options.storeTimeoutMs,
-    tokens: readonly string[] = [],
-  ): Promise<T | F> {
-    try {
-      return await withDeadline(
-        call(),
-        timeoutMs,
-        () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
-      );
-    } catch (error) {
-      emit({
-        type: 'store-failed',
-        provider: source.name,
-        operation,
-        error: storeFailure(error, [...tokens, ...knownTokens()]),
-      });
-      return fallback;
-    }
-  }
-
-  /** Every token this manager could have handed to the store. */
-  function knownTokens(): string[] {
-    return [current?.token.accessToken, rejectedToken].filter((token): token is string => token !== undefined);
-  }
-
   async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {
-    rejectedToken = token.accessToken;
-    emit({
-      type: 'token-invalidated',
-      provider: source.name,
-      fingerprint: tokenFingerprint ?? (await fingerprint(token.accessToken)),
-      reason,
-    });
+    state.rejectedToken = token.accessToken;
+    const shown = tokenFingerprint ?? (await fingerprint(token.accessToken));
+    emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason });
     const key = await source.key;
-    await storeCall('delete', () => store.delete(key, token.accessToken), false);
+    await store.call('delete', () => options.store.delete(key, token.accessToken), false);
   }
 
   return {
@@ -310,31 +387,32 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     peek,
     get() {
       const token = peek();
-      return token === undefined ? flight(current === undefined ? 'missing' : 'expired') : Promise.resolve(token);
+      return token === undefined ? flight(state.current === undefined ? 'missing' : 'expired') : Promise.resolve(token);
     },
     async rejected(sentGeneration) {
-      const token = current;
+      const token = state.current;
       if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
         return { current: token, stale: true };
       }
       if (token !== undefined && token.generation === sentGeneration) {
-        current = undefined;
+        state.current = undefined;
         await forget(token.token, 'rejected', token.fingerprint);
       }
       const next = await flight('rejected');
       // We may have joined a flight that took up the rejected token just before it was rejected.
-      return { current: next.token.accessToken === rejectedToken ? await flight('rejected') : next, stale: false };
+      const retook = next.token.accessToken === state.rejectedToken;
+      return { current: retook ? await flight('rejected') : next, stale: false };
     },
     async invalidate() {
-      const token = current;
-      current = undefined;
+      const token = state.current;
+      state.current = undefined;
+      cooldown.end();
       if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
-      const key = await source.key;
-      const stored = await storeCall('get', () => store.get(key), undefined);
+      const stored = await store.read(await source.key);
       if (stored !== undefined) await forget(stored, 'manual');
     },
     dispose() {
-      current = undefined;
+      state.current = undefined;
       lifecycle.abort(new Error('tokenflight handle ejected'));
     },
   };

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../../lib/defaults.js';
 import { isNewerToken, type StoredToken } from '../../lib/store.js';
 import {
   REDIS_STORE_DEFAULTS,
@@ -172,6 +173,20 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       const ttl = await client.pttl(`${prefix}token:${KEY}`);
       expect(ttl).toBeGreaterThan(REDIS_STORE_DEFAULTS.maxTtlMs - 60_000);
       expect(ttl).toBeLessThanOrEqual(REDIS_STORE_DEFAULTS.maxTtlMs);
+    });
+
+    test('issue 10, case 3: an expiry of Infinity is stored bounded, and the TTL follows it', async () => {
+      const { store, prefix } = storeWith();
+      const before = Date.now();
+      await expect(store.set(KEY, token('endless', { expiresAt: Infinity }))).resolves.toMatchObject({
+        expiresAt: expect.any(Number),
+      });
+      const ttl = await client.pttl(`${prefix}token:${KEY}`);
+      expect(ttl).toBeGreaterThan(DEFAULTS.maxTokenLifetimeMs - 60_000);
+      expect(ttl).toBeLessThanOrEqual(DEFAULTS.maxTokenLifetimeMs);
+      const read = await store.get(KEY);
+      expect(read?.expiresAt).toBeGreaterThanOrEqual(before + DEFAULTS.maxTokenLifetimeMs);
+      expect(read?.expiresAt).toBeLessThanOrEqual(Date.now() + DEFAULTS.maxTokenLifetimeMs);
     });
 
     test('a token that has expired by the reader’s clock reads as missing', async () => {

@@ -1,3 +1,4 @@
+import { unrefTimer } from '../async.js';
 import {
   isNewerToken,
   type StoredToken,
@@ -5,12 +6,30 @@ import {
   type TokenStoreLock,
   type TokenStoreLockOptions,
 } from '../store.js';
+import { expectNumber } from '../validate.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
   /** The clock, in epoch ms. @default Date.now */
   now?: () => number;
+  /**
+   * The most entries (one per provider and set of credentials) it holds; past that, the least
+   * recently used goes first. @default 10_000
+   */
+  maxEntries?: number;
+  /**
+   * Expired entries are dropped this often, by a timer that never keeps the process alive and runs
+   * only while the store holds entries, and by the next write once this long has passed.
+   * @default 60_000
+   */
+  sweepIntervalMs?: number;
 }
+
+/** The defaults of {@link MemoryTokenStoreOptions}. */
+export const MEMORY_STORE_DEFAULTS = {
+  maxEntries: 10_000,
+  sweepIntervalMs: 60_000,
+} as const;
 
 interface HeldLock {
   heldUntil: number;
@@ -21,6 +40,9 @@ interface HeldLock {
  * The default store: a `Map` in this process. Share one instance between several
  * `attachTokenAuth` calls to share their tokens and make one token request between them.
  *
+ * Its memory is bounded: expired entries are swept (every `sweepIntervalMs`, by an unref'd timer
+ * and on writes), and at most `maxEntries` are held, the least recently used dropped first.
+ *
  * @example
  * ```ts
  * const store = new MemoryTokenStore();
@@ -29,24 +51,77 @@ interface HeldLock {
  * ```
  */
 export class MemoryTokenStore implements TokenStore {
+  /** In order of use, least recent first. */
   readonly #entries = new Map<string, StoredToken>();
   readonly #locks = new Map<string, HeldLock>();
   readonly #now: () => number;
+  readonly #maxEntries: number;
+  readonly #sweepIntervalMs: number;
+  #nextSweepAt: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Makes an empty store. */
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    const context = 'new MemoryTokenStore()';
+    this.#maxEntries =
+      expectNumber(options.maxEntries, 'maxEntries', context, { min: 1, integer: true }) ??
+      MEMORY_STORE_DEFAULTS.maxEntries;
+    this.#sweepIntervalMs =
+      expectNumber(options.sweepIntervalMs, 'sweepIntervalMs', context, { min: 1 }) ??
+      MEMORY_STORE_DEFAULTS.sweepIntervalMs;
+    this.#nextSweepAt = this.#now() + this.#sweepIntervalMs;
+  }
+
+  /** How many entries it holds right now (expired ones included until the next sweep). */
+  get size(): number {
+    return this.#entries.size;
   }
 
   get(key: string): Promise<StoredToken | undefined> {
-    return Promise.resolve(this.#read(key));
+    const token = this.#read(key);
+    if (token !== undefined) {
+      // Most recently used goes last.
+      this.#entries.delete(key);
+      this.#entries.set(key, token);
+    }
+    return Promise.resolve(token);
   }
 
   set(key: string, token: StoredToken): Promise<StoredToken> {
     const existing = this.#read(key);
     if (existing !== undefined && !isNewerToken(token, existing)) return Promise.resolve(existing);
+    this.#entries.delete(key);
     this.#entries.set(key, token);
+    if (this.#now() >= this.#nextSweepAt) this.#sweep();
+    for (const oldest of this.#entries.keys()) {
+      if (this.#entries.size <= this.#maxEntries) break;
+      this.#entries.delete(oldest);
+    }
+    this.#schedule();
     return Promise.resolve(token);
+  }
+
+  /** Drops every expired entry and every lock nobody holds or waits for. */
+  #sweep(): void {
+    const now = this.#now();
+    this.#nextSweepAt = now + this.#sweepIntervalMs;
+    for (const [key, token] of this.#entries) {
+      if (token.expiresAt !== null && token.expiresAt <= now) this.#entries.delete(key);
+    }
+    for (const [key, held] of this.#locks) {
+      if (held.heldUntil <= now && held.waiters.length === 0) this.#locks.delete(key);
+    }
+  }
+
+  /** A sweep timer runs while there are entries; it never keeps the process alive. */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#entries.size === 0) return;
+    this.#timer = unrefTimer(() => {
+      this.#timer = undefined;
+      this.#sweep();
+      this.#schedule();
+    }, this.#sweepIntervalMs);
   }
 
   delete(key: string, accessToken: string): Promise<boolean> {

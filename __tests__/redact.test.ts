@@ -1,0 +1,164 @@
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
+import { TokenRequestError } from '../lib/errors.js';
+import { errorFacts, maskToken, REDACTED, redactedError, redactText } from '../lib/redact.js';
+
+// lib/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
+// is scrubbed with. The end-to-end property is in redaction-properties.test.ts.
+
+const METACHARACTERS = ['.', '*', '+', '?', '^', '$', '{', '}', '(', ')', '|', '[', ']', '\\', '/', '-'];
+const secretArb = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 3 }),
+  fc.array(fc.constantFrom(...METACHARACTERS, 'x', 'Q'), { minLength: 1, maxLength: 8 }).map((chars) => chars.join('')),
+  fc.string({ minLength: 4, maxLength: 24 }),
+);
+
+describe('redactText', () => {
+  test('redactText leaves no occurrence of any secret, for secrets that overlap, nest and contain metacharacters', () => {
+    fc.assert(
+      fc.property(
+        fc.array(secretArb, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat(3)), { maxLength: 12 }),
+        (secrets, parts) => {
+          const text = parts
+            .map((part) => (typeof part === 'number' ? (secrets[part % secrets.length] ?? '') : part))
+            .join('');
+          const redacted = redactText(text, secrets);
+          for (const secret of secrets) {
+            if (!REDACTED.includes(secret)) expect(redacted.includes(secret)).toBe(false);
+          }
+          // What is not a secret stays: text without any secret comes back unchanged.
+          if (secrets.every((secret) => !text.includes(secret))) expect(redacted).toBe(text);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test('redactText marks each run of secrets once and keeps the text around it', () => {
+    expect(redactText('a=s3cr3t&b=t0k3n', ['s3cr3t', 't0k3n'])).toBe(`a=${REDACTED}&b=${REDACTED}`);
+    expect(redactText('xx abcabc yy', ['abc'])).toBe(`xx ${REDACTED} yy`);
+    expect(redactText('key: ab.c+d', ['ab.c+d', 'b.c'])).toBe(`key: ${REDACTED}`);
+    expect(redactText('start s3 end', ['s3', ''])).toBe(`start ${REDACTED} end`);
+    expect(redactText('nothing here', [undefined, 'absent'])).toBe('nothing here');
+    // A secret that would show across the edge of a marker blanks the whole text.
+    expect(redactText('abx', ['ab', ']x'])).toBe(REDACTED);
+  });
+});
+
+describe('errorFacts and redactedError', () => {
+  test('an unknown error keeps its name, message and code, scrubbed, and nothing else', () => {
+    const raw = Object.assign(new Error('SET key tok-123 failed'), {
+      name: 'ReplyError',
+      code: 'EXECABORT',
+      command: { args: ['tok-123'] },
+    });
+    expect(errorFacts(raw, ['tok-123'])).toEqual({
+      name: 'ReplyError',
+      message: `SET key ${REDACTED} failed`,
+      code: 'EXECABORT',
+    });
+    const copy = redactedError(raw, ['tok-123']);
+    expect(copy).not.toBe(raw);
+    expect({ name: copy.name, message: copy.message, code: (copy as { code?: unknown }).code }).toEqual({
+      name: 'ReplyError',
+      message: `SET key ${REDACTED} failed`,
+      code: 'EXECABORT',
+    });
+    expect(Object.keys(copy).sort()).toEqual(['code', 'name']);
+    expect(errorFacts(Object.assign(new Error('x'), { code: 7 }), [])).toEqual({
+      name: 'Error',
+      message: 'x',
+      code: 7,
+    });
+    // No code, no `code` key (not even an undefined one); an object code is not kept.
+    expect(Object.keys(errorFacts(new Error('x'), []))).toEqual(['name', 'message']);
+    expect(Object.keys(errorFacts(Object.assign(new Error('x'), { code: { args: [] } }), []))).toEqual([
+      'name',
+      'message',
+    ]);
+    expect(Object.keys(redactedError(new Error('x'), []))).toEqual(['name']);
+    expect(errorFacts({ message: 42, name: 9 }, [])).toEqual({ name: 'Error', message: '' });
+    expect(errorFacts('a string', [])).toEqual({ name: 'string' });
+    expect(errorFacts(null, [])).toEqual({ name: 'object' });
+  });
+
+  test('tokenflight errors are reported as they are unless their message holds a secret', () => {
+    const error = new TokenRequestError('refused for tok-9', {
+      code: 'ERR_TOKEN_CREDENTIALS',
+      provider: 'p',
+      url: 'https://x/token',
+      attempts: 1,
+    });
+    expect(redactedError(error, ['other'])).toBe(error);
+    const scrubbed = redactedError(error, ['tok-9']);
+    expect(scrubbed).not.toBe(error);
+    expect(scrubbed.message).toBe(`refused for ${REDACTED}`);
+    expect(errorFacts(error, ['tok-9'])).toMatchObject({
+      code: 'ERR_TOKEN_CREDENTIALS',
+      message: `refused for ${REDACTED}`,
+    });
+  });
+});
+
+describe('maskToken', () => {
+  test('the token is masked in the headers, the raw request head, the header table and the redirect options', () => {
+    const headers = new AxiosHeaders({ Authorization: 'Bearer tok-1', Accept: 'application/json' });
+    const config = { headers } as InternalAxiosRequestConfig;
+    const kOutHeaders = Symbol('kOutHeaders');
+    const kOther = Symbol('kOther');
+    const request = {
+      _header: 'GET / HTTP/1.1\r\nAuthorization: Bearer tok-1\r\n',
+      [kOutHeaders]: {
+        authorization: ['Authorization', 'Bearer tok-1'],
+        accept: ['Accept', 'x'],
+        odd: { 1: 'Bearer tok-1' },
+      },
+      // Only Node's header table is tokenflight's business.
+      [kOther]: { authorization: ['Authorization', 'Bearer tok-1'] },
+      _redirectable: { _options: { headers: { Authorization: 'Bearer tok-1' } } },
+      _currentRequest: { _header: 'Authorization: Bearer tok-1' },
+    };
+    const error = new AxiosError('Request failed with status code 401', 'ERR_BAD_REQUEST', config, request, {
+      status: 401,
+      statusText: 'Unauthorized',
+      headers: {},
+      config,
+      data: {},
+      request,
+    });
+    maskToken(error, 'tok-1');
+    expect(headers.get('Authorization')).toBe(`Bearer ${REDACTED}`);
+    expect(headers.get('Accept')).toBe('application/json');
+    expect(request._header).toContain(`Authorization: Bearer ${REDACTED}`);
+    expect(request[kOutHeaders].authorization[1]).toBe(`Bearer ${REDACTED}`);
+    expect(request[kOutHeaders].accept[1]).toBe('x');
+    expect(request[kOutHeaders].odd[1]).toBe('Bearer tok-1');
+    expect(request[kOther].authorization[1]).toBe('Bearer tok-1');
+    expect(request._redirectable._options.headers.Authorization).toBe(`Bearer ${REDACTED}`);
+    expect(request._currentRequest._header).toBe(`Authorization: Bearer ${REDACTED}`);
+    // The request objects are kept, but out of JSON and plain inspection.
+    expect(Object.keys(error)).not.toContain('request');
+    expect(error.request).toBe(request);
+    expect(Object.keys(error.response ?? {})).not.toContain('request');
+    // Still the user's to change or drop.
+    error.request = undefined;
+    expect(error.request).toBeUndefined();
+    expect(Reflect.deleteProperty(error.response ?? {}, 'request')).toBe(true);
+  });
+
+  test('an error without a request or a response is masked without throwing', () => {
+    const headers = new AxiosHeaders({ Authorization: 'Bearer tok-1' });
+    const error = new AxiosError('Network Error', 'ERR_NETWORK', { headers } as InternalAxiosRequestConfig, null);
+    expect(() => maskToken(error, 'tok-1')).not.toThrow();
+    expect(headers.get('Authorization')).toBe(`Bearer ${REDACTED}`);
+  });
+
+  test('a header holding another token is left alone', () => {
+    const headers = new AxiosHeaders({ Authorization: 'Bearer other' });
+    const config = { headers } as InternalAxiosRequestConfig;
+    maskToken(new AxiosError('x', 'ERR_BAD_REQUEST', config), 'tok-1');
+    expect(headers.get('Authorization')).toBe('Bearer other');
+  });
+});

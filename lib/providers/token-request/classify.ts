@@ -1,0 +1,136 @@
+import type { AxiosResponse } from 'axios';
+import { headerText } from '../../headers.js';
+import type { StoredToken } from '../../store.js';
+import type { TokenEndpoint } from '../endpoint.js';
+import { readToken } from './read-token.js';
+import type { Failure, TokenRequestContext } from './types.js';
+import { firstText } from './vendor-text.js';
+
+type ParsedBody = { json: Record<string, unknown> } | { failure: Omit<Failure, 'status'> };
+
+function malformed(detail: string): { failure: Omit<Failure, 'status'> } {
+  return { failure: { code: 'ERR_TOKEN_MALFORMED', detail, retryable: false } };
+}
+
+function parseBody(data: unknown, maxBodyBytes: number): ParsedBody {
+  let value = data;
+  if (typeof data === 'string') {
+    // Characters are at least one byte each, so this catches every body the transport did not.
+    if (data.length > maxBodyBytes) {
+      return {
+        failure: {
+          code: 'ERR_TOKEN_TOO_LARGE',
+          detail: 'the token response is larger than `tokenRequest.maxBodyBytes`',
+          retryable: false,
+        },
+      };
+    }
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return malformed('the token response is not JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return malformed(
+      `the token response is not a JSON object (got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value})`,
+    );
+  }
+  return { json: value as Record<string, unknown> };
+}
+
+/** `Retry-After` as delta-seconds or an HTTP-date, in ms from `now`; undefined if absent or unreadable. */
+export function parseRetryAfter(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** What the vendor said in an error body, as `: CODE message`, or nothing. */
+function vendorSaid(endpoint: TokenEndpoint, body: ParsedBody): { code: string | undefined; said: string } {
+  if (!('json' in body)) return { code: undefined, said: '' };
+  const code = firstText(body.json, endpoint.response.errorCode, endpoint.secrets);
+  const message = firstText(body.json, endpoint.response.errorMessage, endpoint.secrets);
+  const said = message === undefined && code === undefined ? '' : `: ${[code, message].filter(Boolean).join(' ')}`;
+  return { code, said };
+}
+
+/** What an answer other than 2xx means: retryable (429, 408, 5xx) or not (a refusal, a redirect, another status). */
+function classifyStatus(
+  endpoint: TokenEndpoint,
+  response: AxiosResponse<unknown>,
+  body: ParsedBody,
+  context: TokenRequestContext,
+): Failure {
+  const { status } = response;
+  const { code: providerCode, said } = vendorSaid(endpoint, body);
+  if (status >= 300 && status < 400) {
+    return {
+      code: 'ERR_TOKEN_REDIRECT',
+      detail: `the token endpoint answered with a redirect (HTTP ${status}), which is never followed`,
+      retryable: false,
+      status,
+    };
+  }
+  // Honoured up to the cap everywhere: in the backoff, in the error and in the cool-down.
+  const askedMs = parseRetryAfter(headerText(response.headers, 'retry-after'), context.now());
+  const retryAfterMs = askedMs === undefined ? undefined : Math.min(askedMs, context.settings.maxRetryAfterMs);
+  if (status === 429) {
+    return {
+      code: 'ERR_TOKEN_RATE_LIMITED',
+      detail: `the token endpoint is rate limiting (HTTP 429${said})`,
+      retryable: true,
+      status,
+      providerCode,
+      retryAfterMs,
+    };
+  }
+  if (status === 408 || status >= 500) {
+    return {
+      code: 'ERR_TOKEN_UNAVAILABLE',
+      detail: `the token endpoint failed (HTTP ${status}${said})`,
+      retryable: true,
+      status,
+      providerCode,
+      retryAfterMs,
+    };
+  }
+  if (status === 400 || status === 401 || status === 403) {
+    return {
+      code: 'ERR_TOKEN_CREDENTIALS',
+      detail: `the token endpoint refused the credentials (HTTP ${status}${said})`,
+      retryable: false,
+      status,
+      providerCode,
+    };
+  }
+  return {
+    code: 'ERR_TOKEN_HTTP_STATUS',
+    detail: `the token endpoint answered HTTP ${status}${said}; check the token URL`,
+    retryable: false,
+    status,
+    providerCode,
+  };
+}
+
+/** The token in an answer of the token endpoint, or why there is none. */
+export function classifyResponse(
+  endpoint: TokenEndpoint,
+  response: AxiosResponse<unknown>,
+  sentAt: number,
+  context: TokenRequestContext,
+): StoredToken | Failure {
+  const { status } = response;
+  const receivedAt = context.now();
+  const body = parseBody(response.data, context.settings.maxBodyBytes);
+  if (status < 200 || status >= 300) return classifyStatus(endpoint, response, body, context);
+  if ('failure' in body) return { ...body.failure, status };
+  return readToken(endpoint, body.json, {
+    status,
+    sentAt,
+    receivedAt,
+    serverDate: headerText(response.headers, 'date'),
+  });
+}

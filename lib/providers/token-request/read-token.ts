@@ -1,0 +1,122 @@
+import { computeExpiresAt } from '../../expiry.js';
+import type { StoredToken } from '../../store.js';
+import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
+import { readPath, type TokenEndpoint } from '../endpoint.js';
+import type { Failure, ResponseMeta } from './types.js';
+import { firstText } from './vendor-text.js';
+
+const where = (path: readonly string[]): string => `\`${path.join('.')}\``;
+
+function malformed(detail: string, status: number): Failure {
+  return { code: 'ERR_TOKEN_MALFORMED', detail, retryable: false, status };
+}
+
+/** Some servers answer 200 to a refusal: an explicit failure flag or an OAuth `error` wins over any token. */
+function readRefusal(endpoint: TokenEndpoint, json: Record<string, unknown>, status: number): Failure | undefined {
+  const shape = endpoint.response;
+  const flag = shape.success === undefined ? undefined : readPath(json, shape.success);
+  const refused =
+    (shape.success !== undefined && flag !== true) ||
+    json['success'] === false ||
+    json['status'] === false ||
+    (typeof json['error'] === 'string' && json['error'] !== '');
+  if (!refused) return undefined;
+  const providerCode = firstText(json, shape.errorCode, endpoint.secrets);
+  const message = firstText(json, shape.errorMessage, endpoint.secrets);
+  const said = [providerCode, message].filter(Boolean).join(' ');
+  return {
+    code: 'ERR_TOKEN_CREDENTIALS',
+    detail: `the token endpoint answered HTTP ${status} but reported a failure${said === '' ? '' : `: ${said}`}`,
+    retryable: false,
+    status,
+    providerCode,
+  };
+}
+
+function readAccessToken(path: readonly string[], json: Record<string, unknown>, status: number): string | Failure {
+  const accessToken = readPath(json, path);
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    const got =
+      accessToken === undefined
+        ? 'it is missing'
+        : accessToken === ''
+          ? 'it is empty'
+          : `it is ${typeof accessToken === 'object' ? (accessToken === null ? 'null' : 'an object') : `a ${typeof accessToken}`}`;
+    return malformed(`the token response has no token at ${where(path)} (${got})`, status);
+  }
+  if (!BEARER_TOKEN.test(accessToken)) {
+    return malformed(`the token at ${where(path)} has characters a bearer token cannot have`, status);
+  }
+  return accessToken;
+}
+
+function readTokenType(
+  path: readonly string[] | undefined,
+  json: Record<string, unknown>,
+  status: number,
+): string | Failure {
+  if (path === undefined) return 'Bearer';
+  const type = readPath(json, path);
+  if (type === undefined || type === null || type === '') return 'Bearer';
+  if (typeof type !== 'string' || !TOKEN_TYPE.test(type)) {
+    return malformed(`the token type at ${where(path)} is not a valid scheme name`, status);
+  }
+  return type.toLowerCase() === 'bearer' ? 'Bearer' : type;
+}
+
+/** The lifetime in ms when the response gives a positive one; 0 and absent mean "unknown". */
+function readExpiresIn(
+  endpoint: TokenEndpoint,
+  json: Record<string, unknown>,
+  status: number,
+): number | undefined | Failure {
+  const shape = endpoint.response;
+  if (shape.expiresIn === undefined) return undefined;
+  const raw = readPath(json, shape.expiresIn);
+  const value = typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+    return value > 0 ? value * (shape.expiresInUnit === 'seconds' ? 1000 : 1) : undefined;
+  }
+  if (value === undefined || value === null) return undefined;
+  return malformed(`the lifetime at ${where(shape.expiresIn)} is not a non-negative number`, status);
+}
+
+const isFailure = (value: unknown): value is Failure => typeof value === 'object' && value !== null;
+
+/** The token in a successful answer's JSON body, or why there is none. */
+export function readToken(
+  endpoint: TokenEndpoint,
+  json: Record<string, unknown>,
+  meta: ResponseMeta,
+): StoredToken | Failure {
+  const { status } = meta;
+  const refusal = readRefusal(endpoint, json, status);
+  if (refusal !== undefined) return refusal;
+  const accessToken = readAccessToken(endpoint.response.token, json, status);
+  if (isFailure(accessToken)) return accessToken;
+  const tokenType = readTokenType(endpoint.response.tokenType, json, status);
+  if (isFailure(tokenType)) return tokenType;
+  const expiresInMs = readExpiresIn(endpoint, json, status);
+  if (isFailure(expiresInMs)) return expiresInMs;
+
+  const serverDateMs = meta.serverDate === undefined ? NaN : Date.parse(meta.serverDate);
+  const expiresAt = computeExpiresAt({
+    expiresInMs,
+    accessToken,
+    sentAt: meta.sentAt,
+    receivedAt: meta.receivedAt,
+    serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs,
+    defaultLifetimeMs: endpoint.defaultLifetimeMs,
+  });
+  if (expiresAt !== null && expiresAt <= meta.receivedAt) {
+    // A vendor may hand back its cached token with the lifetime it has left (Symbl documents it):
+    // asked again a moment later, it issues a new one.
+    return {
+      code: 'ERR_TOKEN_EXPIRED',
+      detail: `the token endpoint answered with a token that had expired ${meta.receivedAt - expiresAt} ms before the answer arrived`,
+      retryable: true,
+      status,
+    };
+  }
+  return { accessToken, tokenType, expiresAt, obtainedAt: meta.sentAt };
+}

@@ -1,0 +1,61 @@
+import { sleep } from '../../async.js';
+import { TokenRequestError } from '../../errors.js';
+import { displayUrl } from '../../url.js';
+import type { TokenEndpoint } from '../endpoint.js';
+import { aborted, attemptOnce } from './attempt.js';
+import type { Failure, TokenRequestContext, TokenRequestSettings, TokenResponse } from './types.js';
+
+/**
+ * Sends one token request, retrying what retrying can fix (rule 6): network errors, timeouts, 408,
+ * 429 and 5xx, with exponential backoff and jitter, honouring `Retry-After` up to a cap. Anything
+ * else (a refusal, a redirect, a malformed answer) fails at once. Rejects with a
+ * {@link TokenRequestError} that carries no secret.
+ */
+export async function requestToken(
+  name: string,
+  endpoint: TokenEndpoint,
+  context: TokenRequestContext,
+): Promise<TokenResponse> {
+  const { settings } = context;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptOnce(endpoint, context);
+    if (!('code' in outcome)) return { token: outcome, attempts: attempt };
+    if (!outcome.retryable || attempt > settings.retries || context.signal.aborted) {
+      throw toError(name, endpoint, outcome, attempt);
+    }
+    const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
+    context.onRetry?.({ attempt, delayMs, code: outcome.code, status: outcome.status });
+    try {
+      await sleep(delayMs, context.signal);
+    } catch {
+      throw toError(name, endpoint, aborted(), attempt);
+    }
+  }
+}
+
+/** Exponential backoff with "equal jitter": between half and all of min × 2^(attempt-1), capped. */
+export function backoffMs(
+  attempt: number,
+  settings: Pick<TokenRequestSettings, 'minDelayMs' | 'maxDelayMs'>,
+  random: () => number,
+): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.minDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function toError(name: string, endpoint: TokenEndpoint, failure: Failure, attempts: number): TokenRequestError {
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+  return new TokenRequestError(
+    `Could not get a token for provider "${name}": ${failure.detail}${tries} (${displayUrl(endpoint.url)})`,
+    {
+      code: failure.code,
+      provider: name,
+      url: displayUrl(endpoint.url),
+      status: failure.status,
+      providerCode: failure.providerCode,
+      attempts,
+      retryAfterMs: failure.retryAfterMs,
+      cause: failure.cause,
+    },
+  );
+}

@@ -1,0 +1,64 @@
+import type { AxiosInstance } from 'axios';
+import type { TokenRequestErrorCode } from '../../errors.js';
+import type { StoredToken } from '../../store.js';
+
+/** Limits of token requests; see `DEFAULTS.tokenRequest`. */
+export interface TokenRequestSettings {
+  /** Time limit of one attempt, in ms. @default 10_000 */
+  timeoutMs: number;
+  /** Attempts after the first, for network errors, timeouts, 408, 429 and 5xx. @default 3 */
+  retries: number;
+  /** Backoff before the first retry, in ms; it doubles each time, with jitter. @default 250 */
+  minDelayMs: number;
+  /** Backoff never exceeds this, in ms (`Retry-After` aside). @default 4_000 */
+  maxDelayMs: number;
+  /** `Retry-After` is honoured up to this long, in ms. @default 30_000 */
+  maxRetryAfterMs: number;
+  /** Larger token responses are refused (`ERR_TOKEN_TOO_LARGE`). @default 1_048_576 */
+  maxBodyBytes: number;
+}
+
+/** What one retry looks like, for events. */
+export interface TokenRequestRetry {
+  attempt: number;
+  delayMs: number;
+  code: TokenRequestErrorCode;
+  status: number | undefined;
+}
+
+export interface TokenRequestContext {
+  http: AxiosInstance;
+  settings: TokenRequestSettings;
+  /** Aborts the whole request, retries included (the handle was ejected). */
+  signal: AbortSignal;
+  now: () => number;
+  random: () => number;
+  onRetry?: ((retry: TokenRequestRetry) => void) | undefined;
+}
+
+/** The outcome of a token request that produced a token. */
+export interface TokenResponse {
+  token: StoredToken;
+  attempts: number;
+}
+
+/** Why one attempt produced no token, and whether another attempt could. */
+export interface Failure {
+  code: TokenRequestErrorCode;
+  detail: string;
+  retryable: boolean;
+  status?: number | undefined;
+  providerCode?: string | undefined;
+  retryAfterMs?: number | undefined;
+  cause?: Error | undefined;
+}
+
+/** The facts of a response that arrived, as one attempt saw them. */
+export interface ResponseMeta {
+  status: number;
+  /** When the token request was sent and when its answer arrived, by our clock. */
+  sentAt: number;
+  receivedAt: number;
+  /** The `Date` header, if any. */
+  serverDate: string | undefined;
+}
