@@ -239,3 +239,103 @@ describe('adapters', () => {
     expect(seen).toEqual(['Bearer token-1', 'Bearer token-1']);
   });
 });
+
+describe('what the boundary leaves on the request', () => {
+  test('one Authorization header, in the case the caller wrote it, holding the token', async () => {
+    h = harness();
+    issueSequentialTokens(h.tokenMock);
+    const { adapter } = recordingAdapter();
+    const response = await h.api.get('/x', { adapter, headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+
+    const keys = Object.keys(response.config.headers).filter((key) => key.toLowerCase() === 'authorization');
+    expect(keys).toEqual(['authorization']);
+    expect(response.config.headers['authorization']).toBe('Bearer token-1');
+  });
+
+  test('its state under `tokenAuth` serialises to provider and replay flag only, and is shared while the token is', async () => {
+    h = harness();
+    issueSequentialTokens(h.tokenMock);
+    const { adapter } = recordingAdapter();
+    const first = await h.api.get('/x', { adapter });
+    const second = await h.api.get('/y', { adapter });
+    const named = await h.api.get('/z', { adapter, tokenAuth: { provider: 'symbl' } });
+    await h.auth.invalidate();
+    const after = await h.api.get('/w', { adapter });
+
+    expect(JSON.stringify(first.config.tokenAuth)).toBe('{"provider":"symbl","replayed":false}');
+    expect(second.config.tokenAuth).toBe(first.config.tokenAuth);
+    expect(named.config.tokenAuth).not.toBe(first.config.tokenAuth);
+    expect(after.config.tokenAuth).not.toBe(first.config.tokenAuth);
+    expect(JSON.stringify(after.config.tokenAuth)).toBe('{"provider":"symbl","replayed":false}');
+  });
+
+  test('a resent config loses only the header tokenflight wrote, not another holding the same value', async () => {
+    h = harness();
+    issueSequentialTokens(h.tokenMock);
+    const { adapter } = recordingAdapter();
+    const first = await h.api.get('/x', { adapter });
+    first.config.headers.set('X-Forwarded-Authorization', 'Bearer token-1');
+    const again = await h.api.request({ ...first.config, baseURL: 'https://other.example' });
+
+    expect(again.config.headers.get('Authorization')).toBeUndefined();
+    expect(again.config.headers.get('X-Forwarded-Authorization')).toBe('Bearer token-1');
+  });
+
+  test('a stream body that met a 401 names the method in its error', async () => {
+    h = harness();
+    issueSequentialTokens(h.tokenMock);
+    h.apiMock.onAny().reply(401);
+    const { Readable } = await import('node:stream');
+    const error: unknown = await h.api.put('/upload', Readable.from(['x'])).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'ERR_BODY_NOT_REPLAYABLE' });
+    expect((error as Error).message).toContain('to a PUT request whose body is a stream');
+  });
+});
+
+describe('adapter wrappers', () => {
+  test('one per named adapter setting, kept for at most 32 settings, and a list holding a function is never kept', async () => {
+    const { startProviderServer, simulatedProvider } = await import('../lib/testing/index.js');
+    const server = await startProviderServer('symbl');
+    const api = axios.create({ baseURL: server.url });
+    const handle = attachTokenAuth(api, { providers: simulatedProvider(server) });
+    const wrapperOf = async (adapter: NonNullable<InternalAxiosRequestConfig['adapter']>): Promise<unknown> =>
+      (await api.get('/api/x', { adapter })).config.adapter;
+    try {
+      const http = await wrapperOf('http');
+      expect(await wrapperOf('http')).toBe(http);
+      const fetch = await wrapperOf('fetch');
+      expect(fetch).not.toBe(http);
+      expect(await wrapperOf('http')).toBe(http);
+      expect(await wrapperOf(['http', 'fetch'])).toBe(await wrapperOf(['http', 'fetch']));
+      const withFunction = ['http', axios.getAdapter('http')] as NonNullable<InternalAxiosRequestConfig['adapter']>;
+      expect(await wrapperOf(withFunction)).not.toBe(await wrapperOf(withFunction));
+      // 3 settings kept so far ('http', 'fetch', the list); 29 more fill the 32.
+      for (let i = 1; i <= 29; i++) await wrapperOf(Array<'http'>(i + 1).fill('http'));
+      expect(await wrapperOf('http')).toBe(http);
+      await wrapperOf(Array<'http'>(31).fill('http')); // the 33rd: the kept wrappers start afresh
+      expect(await wrapperOf('http')).not.toBe(http);
+      expect(server.stats.tokenRequests).toBe(1);
+    } finally {
+      handle.eject();
+      await server.close();
+    }
+  });
+
+  test('without any adapter setting, axios’s default adapter is wrapped and used', async () => {
+    const { startProviderServer, simulatedProvider } = await import('../lib/testing/index.js');
+    const server = await startProviderServer('symbl');
+    const api = axios.create({ baseURL: server.url });
+    Reflect.deleteProperty(api.defaults, 'adapter');
+    const handle = attachTokenAuth(api, { providers: simulatedProvider(server) });
+    try {
+      server.revokeAll();
+      const response = await api.get<{ ok: boolean }>('/api/x');
+      expect(response.data.ok).toBe(true);
+      expect(server.stats.apiSucceeded).toBe(1);
+    } finally {
+      handle.eject();
+      await server.close();
+    }
+  });
+});

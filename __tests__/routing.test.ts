@@ -52,6 +52,11 @@ describe('the origin a request goes to', () => {
     ['no base and a relative URL: no origin in Node', { url: '/x' }, undefined],
     ['an empty base is no base', { baseURL: '', url: 'https://api.symbl.ai/x' }, 'https://api.symbl.ai'],
     [
+      'an empty base is no base, even with `allowAbsoluteUrls: false`',
+      { baseURL: '', url: 'https://api.symbl.ai/x', allowAbsoluteUrls: false },
+      'https://api.symbl.ai',
+    ],
+    [
       'a protocol-relative URL has no origin in Node',
       { baseURL: 'https://api.symbl.ai', url: '//api.symbl.ai/x' },
       undefined,
@@ -78,13 +83,16 @@ describe('the origin a request goes to', () => {
     expect(inPage({ url: '//api.symbl.ai/x' })).toBeUndefined();
   });
 
-  test('the cache of parsed URLs is bounded, and a URL seen before it was cleared still resolves', () => {
+  test('the cache of parsed URLs holds at most 256, then starts afresh, and a URL seen before still resolves', () => {
     const bounded = createOriginResolver();
-    for (let i = 0; i < 1_000; i++)
-      expect(bounded({ url: `https://host-${i}.example/x` })).toBe(`https://host-${i}.example`);
-    expect(bounded.cachedUrls()).toBeLessThanOrEqual(256);
-    expect(bounded.cachedUrls()).toBeGreaterThan(0);
+    for (let i = 0; i < 256; i++) bounded({ url: `https://host-${i}.example/x` });
+    expect(bounded.cachedUrls()).toBe(256);
+    bounded({ url: 'https://host-0.example/x' });
+    expect(bounded.cachedUrls()).toBe(256);
+    expect(bounded({ url: 'https://host-256.example/x' })).toBe('https://host-256.example');
+    expect(bounded.cachedUrls()).toBe(1);
     expect(bounded({ url: 'https://host-0.example/x' })).toBe('https://host-0.example');
+    expect(bounded.cachedUrls()).toBe(2);
   });
 });
 
@@ -125,6 +133,11 @@ describe('what events and errors show of a URL', () => {
       'https://api.symbl.ai/x',
     ],
     ['no url at all shows the base', { baseURL: 'https://api.symbl.ai/v1' }, 'https://api.symbl.ai/v1'],
+    [
+      '`allowAbsoluteUrls: false` joins a protocol-relative url with one slash',
+      { baseURL: 'https://api.symbl.ai/v1', url: '//x', allowAbsoluteUrls: false },
+      'https://api.symbl.ai/v1/x',
+    ],
     ['an @ in the path is not user info', { url: 'https://api.symbl.ai/users/@me' }, 'https://api.symbl.ai/users/@me'],
   ] as const)('%s', (_what, target, shown) => {
     expect(displayTarget(target)).toBe(shown);

@@ -46,6 +46,9 @@ describe('does a WWW-Authenticate challenge leave room for a new token?', () => 
     ['Bearer error="insufficient_scope"', false],
     ['Bearer realm="api", error="invalid_request"', false],
     ['Bearer error=insufficient_scope', false],
+    ['Bearer error = "insufficient_scope"', false],
+    ['Bearer errors="insufficient_scope"', true],
+    ['Bearer\terror="insufficient_scope"', false],
     ['Basic realm="x"', false],
     ['DPoP realm="x"', false],
     ['Bearerish realm="x"', false],
@@ -133,13 +136,29 @@ describe('is this response the API rejecting our token?', () => {
     isTokenRejection(single, API, 'symbl', policy({ isTokenRejected: decide }));
     const none = { ...response(401, {}, { data: 'raw' }), config: undefined } as unknown as AxiosResponse;
     isTokenRejection(none, API, 'symbl', policy({ isTokenRejected: decide }));
+    const second = response(
+      401,
+      {},
+      {
+        data: 'raw',
+        config: {
+          transformResponse: [
+            (data: unknown) => `t(${String(data)})`,
+            () => {
+              throw new Error('bad');
+            },
+          ],
+        },
+      },
+    );
+    isTokenRejection(second, API, 'symbl', policy({ isTokenRejected: decide }));
     const empty = response(
       401,
       {},
       { data: 'raw', config: { transformResponse: undefined } as unknown as Partial<InternalAxiosRequestConfig> },
     );
     isTokenRejection(empty, API, 'symbl', policy({ isTokenRejected: decide }));
-    expect(bodies).toEqual(['raw', 't(raw)', 'raw', 'raw']);
+    expect(bodies).toEqual(['raw', 't(raw)', 'raw', 'raw', 'raw']);
   });
 });
 

@@ -89,8 +89,8 @@ type AdapterSetting = AxiosRequestConfig['adapter'];
 const kWrapped = Symbol.for('tokenflight.wrappedAdapter');
 type Wrapper = AxiosAdapter & { [kWrapped]?: AdapterSetting };
 
-/** Wrappers of named adapters (`['xhr', 'http', 'fetch']`, axios's default) are kept; there are only a few. */
-const MAX_NAMED_WRAPPERS = 32;
+/** Wrappers kept, one per adapter setting (axios's default, a mock's, a per-request one); there are only a few. */
+const MAX_WRAPPERS = 32;
 
 /**
  * The send boundary (rules 1, 5 and 9). A synchronous request interceptor swaps the request's
@@ -120,20 +120,18 @@ export function createBoundary(
 function createWrappers(
   send: (config: InternalAxiosRequestConfig, inner: AdapterSetting) => Promise<AxiosResponse>,
 ): (setting: AdapterSetting) => Wrapper {
-  const named = new Map<string, Wrapper>();
-  const byFunction = new WeakMap<object, Wrapper>();
+  const wrappers = new Map<unknown, Wrapper>();
   return (setting) => {
     const inner = typeof setting === 'function' ? ((setting as Wrapper)[kWrapped] ?? setting) : setting;
-    const key = typeof inner === 'function' ? undefined : adapterKey(inner);
-    const known = typeof inner === 'function' ? byFunction.get(inner) : key === undefined ? undefined : named.get(key);
+    const key = adapterKey(inner);
+    const known = key === undefined ? undefined : wrappers.get(key);
     if (known !== undefined) return known;
-    const wrapper: Wrapper = (config) => send(config, inner);
-    wrapper[kWrapped] = inner;
-    if (typeof inner === 'function') byFunction.set(inner, wrapper);
-    else if (key !== undefined) {
-      if (named.size >= MAX_NAMED_WRAPPERS) named.clear();
-      named.set(key, wrapper);
-    }
+    const wrapper: Wrapper = Object.assign((config: InternalAxiosRequestConfig) => send(config, inner), {
+      [kWrapped]: inner,
+    });
+    if (key === undefined) return wrapper;
+    if (wrappers.size >= MAX_WRAPPERS) wrappers.clear();
+    wrappers.set(key, wrapper);
     return wrapper;
   };
 }
@@ -246,7 +244,7 @@ function replay(exchange: Exchange, sent: SentToken, current: CurrentToken): Pro
 
 /** A caller's abort, cancellation or `timeout` ends its own wait for a token, never the shared request. */
 function waitLimits(config: InternalAxiosRequestConfig): WaitLimits {
-  const timeoutMs = typeof config.timeout === 'number' && config.timeout > 0 ? config.timeout : 0;
+  const timeoutMs = Math.max(config.timeout ?? 0, 0);
   return {
     signal: config.signal,
     cancelToken: config.cancelToken,
@@ -259,12 +257,13 @@ function waitLimits(config: InternalAxiosRequestConfig): WaitLimits {
   };
 }
 
-/** A stable key for a named adapter setting, or undefined for one that cannot be keyed (a list holding functions). */
-function adapterKey(setting: AdapterSetting): string | undefined {
-  if (setting === undefined) return '';
-  if (typeof setting === 'string') return setting;
-  if (Array.isArray(setting) && setting.every((name) => typeof name === 'string')) return setting.join('\n');
-  return undefined;
+/**
+ * What a wrapper is kept under: a function adapter itself, a named one (`'fetch'`,
+ * `['xhr', 'http', 'fetch']`) by its names; a list holding functions is not kept.
+ */
+function adapterKey(setting: AdapterSetting): unknown {
+  if (!Array.isArray(setting)) return setting ?? '';
+  return setting.every((name) => typeof name === 'string') ? setting.join('\n') : undefined;
 }
 
 /**
@@ -277,7 +276,7 @@ function adapterKey(setting: AdapterSetting): string | undefined {
 function setAuthorization(headers: AxiosHeaders, value: string): void {
   let slot = 'Authorization';
   for (const key in headers) {
-    if (key.length === 13 && key !== slot && key.toLowerCase() === 'authorization') {
+    if (key.toLowerCase() === 'authorization') {
       slot = key;
       break;
     }

@@ -32,15 +32,9 @@ export function createOriginResolver(): OriginResolver {
     const cached = cache.get(url);
     if (cached !== undefined) return cached ?? undefined;
     let origin: string | null = null;
-    try {
-      const page = url.startsWith('//') ? pageOrigin() : undefined;
-      if (!url.startsWith('//') || page !== undefined) {
-        const parsed = new URL(url, page);
-        if (parsed.protocol === 'https:' || parsed.protocol === 'http:') origin = parsed.origin;
-      }
-    } catch {
-      origin = null;
-    }
+    // A protocol-relative URL resolves against the page; in Node there is none, and it does not parse.
+    const parsed = URL.canParse(url, pageOrigin()) ? new URL(url, pageOrigin()) : undefined;
+    if (parsed?.protocol === 'https:' || parsed?.protocol === 'http:') origin = parsed.origin;
     if (cache.size >= MAX_CACHED_ORIGINS) cache.clear();
     cache.set(url, origin);
     return origin ?? undefined;
@@ -73,7 +67,7 @@ export function displayTarget(target: RequestTarget): string {
   const joined =
     typeof baseURL === 'string' && baseURL !== '' && (!isAbsolute(url) || target.allowAbsoluteUrls === false);
   const full = !joined ? url : url === '' ? baseURL : `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
-  return full.replace(/[?#].*$/s, '').replace(/\/\/[^/]*@/, '//');
+  return full.replace(/[?#].*/s, '').replace(/\/\/[^/]*@/, '//');
 }
 
 /** What a router needs of each provider: its name and the origins it serves. */

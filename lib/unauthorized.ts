@@ -32,7 +32,7 @@ export function isTokenRejection(
 /** Whether a `WWW-Authenticate` challenge leaves room for a new token to help (RFC 6750 §3.1). */
 export function challengeAllowsRefresh(challenge: string | undefined): boolean {
   if (challenge === undefined || challenge.trim() === '') return true;
-  const bearer = /(?:^|[\s,])bearer(?:\s+|$)(.*)$/is.exec(challenge);
+  const bearer = /(?:^|[\s,])bearer(?:\s|$)(.*)/is.exec(challenge);
   if (bearer === null) return false;
   const error = /(?:^|[\s,])error\s*=\s*"?([^",\s]*)"?/i.exec(bearer[1] ?? '');
   return error === null || error[1] === 'invalid_token';
@@ -41,7 +41,6 @@ export function challengeAllowsRefresh(challenge: string | undefined): boolean {
 /** Rule 8: what can be sent twice. Streams and async iterables are read once. */
 export function isReplayable(data: unknown): boolean {
   if (typeof data !== 'object' || data === null) return true;
-  if (ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return true;
   if (typeof (data as { pipe?: unknown }).pipe === 'function') return false;
   if (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream) return false;
   return !(Symbol.asyncIterator in data);
@@ -51,12 +50,7 @@ export function isReplayable(data: unknown): boolean {
 function finalOrigin(response: AxiosResponse): string | undefined {
   const request = response.request as { res?: { responseUrl?: unknown }; responseURL?: unknown } | undefined;
   const url = request?.res?.responseUrl ?? request?.responseURL;
-  if (typeof url !== 'string' || url === '') return undefined;
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
+  return typeof url === 'string' && URL.canParse(url) ? new URL(url).origin : undefined;
 }
 
 /**
