@@ -4,7 +4,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`.
+  // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`;
+  // __tests__/.generated/ holds API clients that __tests__/generated-client.test.ts generates and removes.
   {
     ignores: [
       'dist/',
@@ -13,6 +14,7 @@ export default tseslint.config(
       '.tmp/',
       'node_modules/',
       'scripts/consumer/',
+      '__tests__/.generated/',
       'reports/',
       'stryker/',
       '.stryker-tmp/',

@@ -26,11 +26,11 @@ describe('attachTokenAuth: lifecycle', () => {
     const handles = Array.from({ length: 50 }, () =>
       attachTokenAuth(api, { providers: symbl(CREDS), tokenClient: h.tokenClient }),
     );
-    // One request interceptor for requests whose token is ready, one for those that wait.
-    expect(liveHandlers(api.interceptors.request as never)).toBe(2);
-    expect(liveHandlers(api.interceptors.response as never)).toBe(1);
+    // One synchronous request interceptor, which wraps the adapter; 401s are handled there, so no response interceptor.
+    expect(liveHandlers(api.interceptors.request as never)).toBe(1);
+    expect(liveHandlers(api.interceptors.response as never)).toBe(0);
     handles[0]!.eject(); // an old handle no longer owns anything
-    expect(liveHandlers(api.interceptors.request as never)).toBe(2);
+    expect(liveHandlers(api.interceptors.request as never)).toBe(1);
     handles.at(-1)!.eject();
     expect(liveHandlers(api.interceptors.request as never)).toBe(0);
     h.auth.eject();

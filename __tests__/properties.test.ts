@@ -8,7 +8,6 @@ import axios, {
   type AxiosAdapter,
   type AxiosRequestConfig,
   type AxiosResponse,
-  type InternalAxiosRequestConfig,
 } from 'axios';
 import fc from 'fast-check';
 import {
@@ -489,11 +488,26 @@ function createWorld(mode: EndpointMode, digests: { pending: () => number }) {
       } else pendingTokens.push(entry);
     });
 
+  // tokenflight writes the token where the request leaves, so the fake API sees every token it
+  // sends, at the moment it is sent. A token dropped in an earlier step, or expired (by the fake
+  // API's clock) before this step began, was chosen knowing it was dead. (Within one step, a
+  // request may already have chosen a token when a 401 for it arrives.)
+  function observeSent(token: string): void {
+    state.attachesObserved++;
+    const when = dropped.get(token);
+    if (when !== undefined && when < state.step)
+      violations.push(`step ${state.step}: sent ${token}, which tokenflight dropped in step ${when}`);
+    const known = issued.get(token);
+    if (known !== undefined && known.expiresAt <= state.stepStartedAt)
+      violations.push(`step ${state.step}: sent ${token}, expired since ${known.expiresAt - NOW} ms`);
+  }
+
   const apiAdapter: AxiosAdapter = (config) =>
     new Promise<AxiosResponse>((resolve, reject) => {
       const headers = AxiosHeaders.from(config.headers);
       const id = String(headers.get('x-request-id'));
       const token = /^Bearer (\S+)$/.exec(String(headers.get('Authorization') ?? ''))?.[1];
+      if (token !== undefined) observeSent(token);
       const attempt: Attempt = { token, status: 0 };
       attempts.set(id, [...(attempts.get(id) ?? []), attempt]);
       let open = true;
@@ -547,24 +561,6 @@ function createWorld(mode: EndpointMode, digests: { pending: () => number }) {
     });
 
   const api = axios.create({ baseURL: 'https://api.symbl.ai', adapter: apiAdapter });
-  // Registered before tokenflight, so it runs right after tokenflight's interceptor has chosen a
-  // token (request interceptors run last-registered first): it sees every token tokenflight sends.
-  api.interceptors.request.use((config: InternalAxiosRequestConfig) => {
-    const token = /^Bearer (\S+)$/.exec(String(config.headers.get('Authorization') ?? ''))?.[1];
-    if (token === undefined) return config;
-    state.attachesObserved++;
-    // tokenflight's choice and this check are a few microtasks apart, and every step ends with all
-    // microtasks run, so they happen in the same step. A token dropped in an earlier step, or
-    // expired (by the fake API's clock) before this step began, was chosen knowing it was dead.
-    // (Within one step, a request may already have chosen a token when a 401 for it arrives.)
-    const when = dropped.get(token);
-    if (when !== undefined && when < state.step)
-      violations.push(`step ${state.step}: sent ${token}, which tokenflight dropped in step ${when}`);
-    const known = issued.get(token);
-    if (known !== undefined && known.expiresAt <= state.stepStartedAt)
-      violations.push(`step ${state.step}: sent ${token}, expired since ${known.expiresAt - NOW} ms`);
-    return config;
-  });
   const auth = attachTokenAuth(api, {
     providers: symbl(CREDS),
     tokenClient: axios.create({ adapter: tokenAdapter }),

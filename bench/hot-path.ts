@@ -54,6 +54,35 @@ export function bareAxiosWithHeader(): Variant {
   return { name: 'bare axios, static Authorization header', request: () => api.get('/v1/conversations/1') };
 }
 
+/**
+ * The plumbing alone, with a static header and no token logic: what 0.1.0's design cost axios (a
+ * synchronous request interceptor and a response interceptor, whose promise hop every request
+ * pays), and what the send boundary costs (a synchronous request interceptor that wraps the
+ * adapter, and one promise hop on the adapter's answer to catch a 401).
+ */
+export function plumbing(kind: 'response interceptor' | 'wrapped adapter'): Variant {
+  const api = axios.create({ baseURL: BASE_URL, adapter: inProcessAdapter });
+  api.defaults.headers.common['Authorization'] = 'Bearer benchmark-token-123';
+  const passThrough = (error: unknown): never => {
+    throw error;
+  };
+  if (kind === 'response interceptor') {
+    api.interceptors.request.use((config) => config, undefined, { synchronous: true });
+    api.interceptors.response.use(undefined, passThrough);
+  } else {
+    const wrapped: AxiosAdapter = (config) => inProcessAdapter(config).then(undefined, passThrough);
+    api.interceptors.request.use(
+      (config) => {
+        config.adapter = wrapped;
+        return config;
+      },
+      undefined,
+      { synchronous: true },
+    );
+  }
+  return { name: `plumbing: ${kind}`, request: () => api.get('/v1/conversations/1') };
+}
+
 /** tokenflight with `providers` extra providers attached beside Symbl (each on its own origin). */
 export async function tokenflight(extraProviders = 0, name = 'tokenflight'): Promise<Variant> {
   const api = axios.create({ baseURL: BASE_URL, adapter: inProcessAdapter });

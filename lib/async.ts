@@ -52,3 +52,54 @@ export async function sha256Hex(text: string): Promise<string> {
 export async function fingerprint(token: string): Promise<string> {
   return (await sha256Hex(token)).slice(0, 8);
 }
+
+/** How a caller may stop waiting: its own signal, an axios `CancelToken`, a time limit. */
+export interface WaitLimits {
+  readonly signal?:
+    { readonly aborted: boolean; addEventListener?: unknown; removeEventListener?: unknown } | undefined;
+  readonly cancelToken?:
+    | { subscribe(listener: (reason: unknown) => void): void; unsubscribe(listener: (reason: unknown) => void): void }
+    | undefined;
+  /** 0 for none. */
+  readonly timeoutMs: number;
+  readonly onAbort: () => Error;
+  readonly onTimeout: () => Error;
+}
+
+type Listener = (this: unknown, event: unknown) => void;
+
+/**
+ * Waits for a shared promise on one caller's behalf: the caller's abort, cancellation or time limit
+ * ends this wait only, never the shared work, and the shared promise is always observed so its
+ * failure is never left unhandled.
+ */
+export function waitWithAbort<T>(start: () => Promise<T>, limits: WaitLimits): Promise<T> {
+  const { signal, cancelToken, timeoutMs } = limits;
+  if (signal?.aborted === true) return Promise.reject(limits.onAbort());
+  const pending = start();
+  if (signal === undefined && cancelToken === undefined && timeoutMs <= 0) return pending;
+  const on = signal?.addEventListener as ((type: string, listener: Listener) => void) | undefined;
+  const off = signal?.removeEventListener as ((type: string, listener: Listener) => void) | undefined;
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (settle: () => void): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      off?.call(signal, 'abort', onAbort);
+      cancelToken?.unsubscribe(onCancel);
+      settle();
+    };
+    const onAbort = (): void => finish(() => reject(limits.onAbort()));
+    const onCancel = (reason: unknown): void => finish(() => reject(reason));
+    pending.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+    if (signal?.aborted === true) {
+      onAbort();
+      return;
+    }
+    on?.call(signal, 'abort', onAbort);
+    cancelToken?.subscribe(onCancel);
+    if (timeoutMs > 0) timer = unrefTimer(() => finish(() => reject(limits.onTimeout())), timeoutMs);
+  });
+}

@@ -76,6 +76,21 @@ export type TokenAuthEvent =
       provider: string;
       operation: 'get' | 'set' | 'delete' | 'lock' | 'release';
       error: unknown;
+    }
+  | {
+      /**
+       * A request went out without a token because no provider serves its origin (a typo in a
+       * baseURL, `localhost` where a provider lists `127.0.0.1`). Reported once per origin.
+       */
+      type: 'request-unrouted';
+      /** Always `null`: no provider serves the request. */
+      provider: null;
+      /** The origin the request was sent to, or `null` when its URL has no http(s) origin. */
+      origin: string | null;
+      /** Origin and path of the first such request, without user info or query string. */
+      url: string;
+      /** Every origin the attached providers serve. */
+      servedOrigins: readonly string[];
     };
 
 /** The names of {@link TokenAuthEvent}s. */

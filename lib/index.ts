@@ -5,14 +5,9 @@
  * @module tokenflight
  */
 export { attachTokenAuth } from './attach.js';
-export type {
-  RejectionContext,
-  Token,
-  TokenAuth,
-  TokenAuthOptions,
-  TokenAuthRequestOptions,
-  TokenRequestOptions,
-} from './attach.js';
+export type { Token, TokenAuth } from './attach.js';
+export type { RejectionContext, TokenAuthOptions, TokenRequestOptions } from './attach-options.js';
+export type { TokenAuthRequestOptions } from './request-options.js';
 export { DEFAULTS } from './defaults.js';
 export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
 export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';

@@ -15,8 +15,8 @@ export type TokenAuthLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface TokenAuthLogFields {
   /** The event: `token-fetched`, `token-failed`… */
   readonly type: TokenAuthEventType;
-  /** The provider's name. */
-  readonly provider: string;
+  /** The provider's name; `null` for `request-unrouted`, which no provider serves. */
+  readonly provider: string | null;
   /** The event's other fields. */
   readonly [field: string]: unknown;
 }
@@ -35,6 +35,7 @@ export interface TokenAuthLogFields {
  * | `token-invalidated` | `info` when the API rejected the token, `debug` when `auth.invalidate()` was called |
  * | `request-replayed` | `info` |
  * | `store-failed` | `warn` |
+ * | `request-unrouted` | `debug` |
  *
  * @example
  * ```ts
@@ -47,7 +48,7 @@ export interface TokenAuthLogFields {
  * ```
  */
 export interface TokenAuthLogger {
-  /** Tokens taken from a shared store, manual invalidations. */
+  /** Tokens taken from a shared store, manual invalidations, requests no provider serves. */
   debug?(fields: TokenAuthLogFields, message: string): void;
   /** New tokens, tokens rejected by the API, replays. */
   info?(fields: TokenAuthLogFields, message: string): void;
@@ -77,7 +78,7 @@ function expiry(expiresAt: number | null): string {
 
 /** The level and one-line message of an event; the message carries provider, timings and fingerprint. */
 function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | undefined): [TokenAuthLogLevel, string] {
-  const who = event.provider;
+  const who = event.provider ?? 'tokenflight';
   switch (event.type) {
     case 'token-fetched': {
       const requests = `${event.attempts} request${event.attempts === 1 ? '' : 's'}`;
@@ -115,6 +116,11 @@ function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | u
       return [
         'warn',
         `${who}: token store ${event.operation} failed (${errorSummary(error ?? {})}); carrying on without it`,
+      ];
+    case 'request-unrouted':
+      return [
+        'debug',
+        `no token for ${event.url}: no provider serves ${event.origin ?? 'its URL'} (served: ${event.servedOrigins.join(', ')}); further requests to it are not reported`,
       ];
   }
 }

@@ -1,3 +1,5 @@
+import { invalidOption } from './errors.js';
+
 /** The pieces of an axios request config that decide where it goes. */
 export interface RequestTarget {
   url?: string | undefined;
@@ -14,13 +16,16 @@ function pageOrigin(): string | undefined {
   return typeof location?.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
 }
 
+/** Finds the origin of a request; `cachedUrls()` says how many parsed URLs it holds (at most 256). */
+export type OriginResolver = ((target: RequestTarget) => string | undefined) & { cachedUrls(): number };
+
 /**
  * Finds the origin a request will really go to, the way axios's `buildFullPath` does: an absolute
  * or protocol-relative `url` wins over `baseURL` (unless `allowAbsoluteUrls: false`), otherwise
  * `url` is appended to `baseURL`. Appending never changes the base's origin, so the common case of
  * a relative URL is a cached lookup of the base, with no URL parsing per request.
  */
-export function createOriginResolver(): (target: RequestTarget) => string | undefined {
+export function createOriginResolver(): OriginResolver {
   const cache = new Map<string, string | null>();
 
   function originOf(url: string): string | undefined {
@@ -41,7 +46,7 @@ export function createOriginResolver(): (target: RequestTarget) => string | unde
     return origin ?? undefined;
   }
 
-  return (target) => {
+  const resolve = (target: RequestTarget): string | undefined => {
     const { url = '', baseURL } = target;
     if (typeof url !== 'string') return undefined;
     const hasBase = typeof baseURL === 'string' && baseURL !== '';
@@ -50,6 +55,7 @@ export function createOriginResolver(): (target: RequestTarget) => string | unde
     // in a browser, and nowhere in Node. A relative base is cached as having no origin.
     return (hasBase ? originOf(baseURL) : undefined) ?? pageOrigin();
   };
+  return Object.assign(resolve, { cachedUrls: () => cache.size });
 }
 
 /** axios's test for an absolute URL, without a regex for the usual `/path`. */
@@ -58,12 +64,100 @@ function isAbsolute(url: string): boolean {
   return ABSOLUTE_URL.test(url);
 }
 
-/** Origin and path of a request, for events: never the query string. */
+/**
+ * Origin and path of a request, joined as axios joins them, for events and errors: never the user
+ * info (up to the last `@` before the path, as URL parsers read it), the query or the fragment.
+ */
 export function displayTarget(target: RequestTarget): string {
   const { url = '', baseURL } = target;
-  const full =
-    typeof baseURL === 'string' && baseURL !== '' && (!ABSOLUTE_URL.test(url) || target.allowAbsoluteUrls === false)
-      ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
-      : url;
-  return full.replace(/[?#].*$/s, '').replace(/\/\/[^/@]*@/, '//');
+  const joined =
+    typeof baseURL === 'string' && baseURL !== '' && (!isAbsolute(url) || target.allowAbsoluteUrls === false);
+  const full = !joined ? url : url === '' ? baseURL : `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
+  return full.replace(/[?#].*$/s, '').replace(/\/\/[^/]*@/, '//');
+}
+
+/** What a router needs of each provider: its name and the origins it serves. */
+export interface Routable {
+  readonly name: string;
+  readonly origins: readonly string[];
+}
+
+/** The `request-unrouted` report: a request whose origin no provider serves. */
+export interface UnroutedRequest {
+  /** The origin the request went to, or `null` when its URL has no http(s) origin. */
+  readonly origin: string | null;
+  /** Origin and path of the first such request, without user info or query string. */
+  readonly url: string;
+  /** Every origin the attached providers serve. */
+  readonly servedOrigins: readonly string[];
+}
+
+export interface Router<T extends Routable> {
+  /**
+   * The provider whose token this request gets, from the URL it is sent to: `requested` (the
+   * request's `tokenAuth.provider`) when given and it serves that origin, else the first provider
+   * that lists the origin, else none. Naming a provider that is not attached, or that does not
+   * serve the origin, is an `InvalidOptionError`.
+   */
+  readonly route: (target: RequestTarget, requested: string | undefined) => T | undefined;
+  /** The origin a request is sent to, as `route` saw it. */
+  readonly originOf: (target: RequestTarget) => string | undefined;
+}
+
+/** Requests to this many distinct unserved origins are reported; past it the memory is started afresh. */
+const MAX_REPORTED_ORIGINS = 256;
+
+/**
+ * Routes requests to providers by origin, in O(1) per request. Reports each origin that no
+ * provider serves once (a typo in a baseURL, `localhost` for `127.0.0.1`), so a request never goes
+ * out without its token silently.
+ */
+export function createRouter<T extends Routable>(
+  providers: readonly T[],
+  onUnrouted: (report: UnroutedRequest) => void,
+): Router<T> {
+  const byName = new Map<string, T>();
+  const byOrigin = new Map<string, T[]>();
+  for (const provider of providers) {
+    byName.set(provider.name, provider);
+    for (const origin of provider.origins) {
+      const list = byOrigin.get(origin) ?? [];
+      list.push(provider);
+      byOrigin.set(origin, list);
+    }
+  }
+  const servedOrigins = [...byOrigin.keys()];
+  const resolveOrigin = createOriginResolver();
+  const reported = new Set<string | null>();
+
+  function report(origin: string | undefined, target: RequestTarget): void {
+    const key = origin ?? null;
+    if (reported.has(key)) return;
+    if (reported.size >= MAX_REPORTED_ORIGINS) reported.clear();
+    reported.add(key);
+    onUnrouted({ origin: key, url: displayTarget(target), servedOrigins });
+  }
+
+  function route(target: RequestTarget, requested: string | undefined): T | undefined {
+    const origin = resolveOrigin(target);
+    const candidates = origin === undefined ? undefined : byOrigin.get(origin);
+    if (requested === undefined) {
+      if (candidates === undefined) report(origin, target);
+      return candidates?.[0];
+    }
+    const provider = byName.get(requested);
+    if (provider === undefined) {
+      throw invalidOption(
+        `tokenAuth.provider: no provider named "${requested}" is attached (attached: ${[...byName.keys()].join(', ')})`,
+      );
+    }
+    if (candidates?.includes(provider) !== true) {
+      throw invalidOption(
+        `tokenAuth.provider: provider "${requested}" does not serve ${origin ?? 'this URL'} (its origins: ${provider.origins.join(', ')})`,
+      );
+    }
+    return provider;
+  }
+
+  return { route, originOf: resolveOrigin };
 }

@@ -60,6 +60,34 @@ const auth: TokenAuth = attachTokenAuth(api, {
   logger,
 });
 
+// docs/observability.md's onEvent sample, verbatim inside the callback.
+const metrics = {
+  histogram: (_name: string, _value: number, _tags: Record<string, string>): void => undefined,
+  increment: (_name: string, _tags: Record<string, string>): void => undefined,
+};
+attachTokenAuth(axios.create(), {
+  providers,
+  onEvent: (event: TokenAuthEvent) => {
+    switch (event.type) {
+      case 'token-fetched':
+        metrics.histogram('token_request_ms', event.durationMs, { provider: event.provider });
+        break;
+      case 'token-failed': {
+        // A TokenRequestError in practice; the guard narrows it to read `code`.
+        const code = isTokenRequestError(event.error) ? event.error.code : event.error.name;
+        if (!event.background) metrics.increment('token_failures', { provider: event.provider, code });
+        break;
+      }
+      case 'request-replayed':
+        metrics.increment('replays', { provider: event.provider, stale: String(event.stale) });
+        break;
+      case 'request-unrouted':
+        metrics.increment('unrouted', { origin: event.origin ?? 'none' });
+        break;
+    }
+  },
+}).eject();
+
 // The `tokenAuth` request option reaches axios's config type through module augmentation.
 await api.get('/health', { tokenAuth: false });
 await api.post('/v1/things', { a: 1 }, { tokenAuth: { provider: 'symbl' } });
