@@ -10,10 +10,12 @@ test('the public surface is exactly this list', () => {
     'TokenflightError',
     'attachTokenAuth',
     'clientCredentials',
+    'customProvider',
     'isTokenRequestError',
     'isTokenflightError',
     'jsonProvider',
     'marsview',
+    'refreshTokenGrant',
     'singleView',
     'symbl',
   ]);
