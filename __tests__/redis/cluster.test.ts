@@ -6,6 +6,7 @@ import { attachTokenAuth, type TokenAuth, type TokenAuthEvent } from '../../lib/
 import { RedisTokenStore, type RedisTokenStoreEvent, type RedisTokenStoreOptions } from '../../lib/redis.js';
 import { simulatedProvider, startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
 import { uniquePrefix } from './helpers/env.js';
+import { startFleet, type Fleet } from './helpers/fleet.js';
 import { describeCluster, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js';
 
 // RedisTokenStore on a real 3-node Redis Cluster, through the public API only: each of the store's
@@ -22,6 +23,7 @@ let cluster: RedisCluster | undefined;
 let server: ProviderServer | undefined;
 let provider: ProviderServer;
 const clusterClients: Cluster[] = [];
+let fleet: Fleet | undefined;
 const handles: TokenAuth[] = [];
 
 beforeAll(async () => {
@@ -36,7 +38,9 @@ beforeAll(async () => {
   ]);
   server = provider;
 }, 90_000);
-afterEach(() => {
+afterEach(async () => {
+  await fleet?.close();
+  fleet = undefined;
   for (const handle of handles.splice(0)) handle.eject();
   provider.revokeAll();
   provider.setTokenLatency(0);
@@ -223,6 +227,33 @@ describeCluster('RedisTokenStore on a 3-node Redis Cluster', () => {
     expect((await b.auth.token()).accessToken).toBe(issued);
     expect(provider.stats.tokenRequests).toBe(1);
     expect([...a.failures(), ...b.failures()]).toEqual([]);
+  });
+
+  test('two processes on Cluster clients share one token and one token request per rotation', async () => {
+    const prefix = uniquePrefix('cluster-fleet');
+    fleet = await startFleet({
+      size: 2,
+      store: 'redis',
+      redisCluster: cluster?.nodes ?? [],
+      prefix,
+      server: provider,
+      encryptionKey: randomBytes(32).toString('base64'),
+      attach: SLACK,
+      redisStore: { commandTimeoutMs: 2_500 },
+    });
+    provider.setTokenLatency(200);
+    for (let rotation = 0; rotation < 2; rotation++) {
+      if (rotation > 0) provider.revokeAll();
+      const before = provider.stats.tokenRequests;
+      const outcomes = await fleet.burst(25);
+      expect(outcomes).toHaveLength(50);
+      expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+      expect(new Set(outcomes.map((outcome) => outcome.fingerprint)).size).toBe(1);
+      expect(provider.stats.tokenRequests - before).toBe(1);
+    }
+    const events = await fleet.events();
+    expect(events.filter((event) => event.type === 'store-failed' || event.type === 'redis-unavailable')).toEqual([]);
+    expect(events.filter((event) => event.type === 'token-adopted').length).toBeGreaterThan(0);
   });
 
   test('the entries of several providers land on different slots and nodes', async () => {
