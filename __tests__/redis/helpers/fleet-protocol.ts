@@ -5,6 +5,8 @@ export interface WorkerConfig {
   index: number;
   store: 'redis' | 'memory';
   redisPort?: number;
+  /** The masters of a Redis Cluster: the worker connects with ioredis's `Cluster` instead of `Redis`. */
+  redisCluster?: { host: string; port: number }[];
   prefix: string;
   /** Base64 of a 32-byte key: the store encrypts under key id `k1`. */
   encryptionKey?: string;

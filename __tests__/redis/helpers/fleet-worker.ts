@@ -3,7 +3,7 @@
 // `fleet.ts` with `node --import tsx`.
 import axios, { isAxiosError } from 'axios';
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { attachTokenAuth, MemoryTokenStore, type TokenAuthEvent, type TokenStore } from '../../../lib/index.js';
 import { RedisTokenStore, type RedisTokenStoreEvent } from '../../../lib/redis.js';
 import { simulatedProvider, type ProviderServer } from '../../../lib/testing/index.js';
@@ -29,15 +29,18 @@ function record(source: 'tokenflight' | 'redis', event: TokenAuthEvent | RedisTo
   events.push(facts);
 }
 
-let redis: Redis | undefined;
+let redis: Redis | Cluster | undefined;
 let store: TokenStore;
 if (config.store === 'redis') {
-  redis = new Redis({
-    host: '127.0.0.1',
-    port: config.redisPort ?? 6379,
-    retryStrategy: () => 100,
-    ...config.redisClient,
-  });
+  redis =
+    config.redisCluster === undefined
+      ? new Redis({
+          host: '127.0.0.1',
+          port: config.redisPort ?? 6379,
+          retryStrategy: () => 100,
+          ...config.redisClient,
+        })
+      : new Cluster(config.redisCluster, { redisOptions: { ...config.redisClient } });
   redis.on('error', () => undefined);
   store = new RedisTokenStore(redis, {
     prefix: config.prefix,

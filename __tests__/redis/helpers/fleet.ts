@@ -50,6 +50,8 @@ export interface FleetOptions {
   size: number;
   store: 'redis' | 'memory';
   redisPort?: number | undefined;
+  /** The masters of a Redis Cluster, instead of `redisPort`. */
+  redisCluster?: readonly { host: string; port: number }[];
   prefix: string;
   server: ProviderServer;
   encryptionKey?: string;
@@ -133,6 +135,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           index,
           store: options.store,
           ...(options.redisPort === undefined ? {} : { redisPort: options.redisPort }),
+          ...(options.redisCluster === undefined ? {} : { redisCluster: [...options.redisCluster] }),
           prefix: options.prefix,
           ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
           provider: { kind: options.server.kind, url: options.server.url, credentials: options.server.credentials },
