@@ -10,7 +10,10 @@ export interface WorkerConfig {
   prefix: string;
   /** Base64 of a 32-byte key: the store encrypts under key id `k1`. */
   encryptionKey?: string;
-  provider: { kind: SimulatedKind; url: string; credentials: Readonly<Record<string, string>> };
+  provider:
+    | { kind: SimulatedKind; url: string; credentials: Readonly<Record<string, string>> }
+    /** refreshTokenGrant() against the testing kit's authorization server (its API at `url`). */
+    | { kind: 'oauth2-refresh'; url: string; tokenUrl: string; clientId: string; refreshToken: string };
   /** attachTokenAuth options that are plain data. */
   attach: {
     storeTimeoutMs?: number;

@@ -4,7 +4,14 @@
 import axios, { isAxiosError } from 'axios';
 import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { attachTokenAuth, MemoryTokenStore, type TokenAuthEvent, type TokenStore } from '../../../lib/index.js';
+import {
+  attachTokenAuth,
+  MemoryTokenStore,
+  refreshTokenGrant,
+  type TokenAuthEvent,
+  type TokenProvider,
+  type TokenStore,
+} from '../../../lib/index.js';
 import { RedisTokenStore, type RedisTokenStoreEvent } from '../../../lib/redis.js';
 import { simulatedProvider, type ProviderServer } from '../../../lib/testing/index.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
@@ -54,10 +61,19 @@ if (config.store === 'redis') {
   store = new MemoryTokenStore();
 }
 
-const server = { kind: config.provider.kind, url: config.provider.url, tenants: [config.provider.credentials] };
+function provider(): TokenProvider {
+  const given = config.provider;
+  if (given.kind === 'oauth2-refresh') {
+    const { tokenUrl, clientId, refreshToken } = given;
+    return refreshTokenGrant({ tokenUrl, clientId, refreshToken, origins: [given.url] });
+  }
+  const server = { kind: given.kind, url: given.url, tenants: [given.credentials] };
+  return simulatedProvider(server as unknown as ProviderServer);
+}
+
 const api = axios.create({ baseURL: config.provider.url });
 attachTokenAuth(api, {
-  providers: simulatedProvider(server as unknown as ProviderServer),
+  providers: provider(),
   store,
   ...config.attach,
   onEvent: (event) => record('tokenflight', event),

@@ -53,7 +53,10 @@ export interface FleetOptions {
   /** The masters of a Redis Cluster, instead of `redisPort`. */
   redisCluster?: readonly { host: string; port: number }[];
   prefix: string;
-  server: ProviderServer;
+  /** A simulated provider; or give `provider`. */
+  server?: ProviderServer;
+  /** What the workers get tokens from, when it is not `server`. */
+  provider?: WorkerConfig['provider'];
   encryptionKey?: string;
   attach?: WorkerConfig['attach'];
   redisStore?: WorkerConfig['redisStore'];
@@ -121,6 +124,11 @@ function startMember(index: number, config: WorkerConfig, root: string): Promise
   });
 }
 
+function simulated(server: ProviderServer | undefined): WorkerConfig['provider'] {
+  if (server === undefined) throw new Error('startFleet() needs `server` or `provider`');
+  return { kind: server.kind, url: server.url, credentials: server.credentials };
+}
+
 /**
  * Forks `size` worker processes (TypeScript run by tsx), each with its own axios instance,
  * tokenflight handle and store, all pointed at one simulated provider.
@@ -138,7 +146,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           ...(options.redisCluster === undefined ? {} : { redisCluster: [...options.redisCluster] }),
           prefix: options.prefix,
           ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
-          provider: { kind: options.server.kind, url: options.server.url, credentials: options.server.credentials },
+          provider: options.provider ?? simulated(options.server),
           attach: options.attach ?? {},
           redisStore: options.redisStore ?? {},
           redisClient: options.redisClient ?? {},
