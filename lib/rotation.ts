@@ -24,6 +24,11 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  *   without one keeps the old one.
  * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
  *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
+ * - Once this process has seen the session under way (an entry in the store, a token another
+ *   handle fetched, a rotation of its own), a store that no longer holds the entry (a Redis
+ *   restarted without persistence, an eviction) has lost the session: `ERR_TOKEN_SESSION_ENDED`.
+ *   Neither the `refreshToken` option (some handle has used it) nor this process's own last copy
+ *   (another may have rotated it since) is presented.
  */
 
 /** A refresh token as a store entry knows it. */
@@ -81,6 +86,8 @@ export interface Rotation {
     reason: RefreshReason,
   ): Promise<FetchedToken>;
   resume(key: string, refreshToken: string): Promise<void>;
+  /** A token another handle fetched was taken from the store: the session is under way. */
+  adopted(): void;
   /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
   secrets(): string[];
 }
@@ -93,6 +100,10 @@ export function createRotation(
   const { source, now, emit, lockTtlMs } = options;
   const { store } = parts;
   let latest: RefreshEntry = { refreshToken: credential.initial, obtainedAt: 0, ended: false };
+  /** Whether the session has been seen under way, so that `initial` may have been used. */
+  let underway = false;
+  /** Whether `latest` was handed over by the application (`resume()`) and not presented yet. */
+  let resumed = false;
 
   const failure = (
     code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
@@ -111,7 +122,9 @@ export function createRotation(
       throw failure('ERR_TOKEN_STORE_UNAVAILABLE', 'the token store could not be read; no refresh token was presented');
     }
     const checked = await store.checked(refreshKey(key), found, 'get');
-    return checked === undefined ? undefined : decode(checked);
+    const entry = checked === undefined ? undefined : decode(checked);
+    if (entry !== undefined) underway = true;
+    return entry;
   }
 
   async function writeShared(key: string, entry: RefreshEntry): Promise<boolean> {
@@ -129,6 +142,7 @@ export function createRotation(
   }
 
   async function rotated(key: string, held: RefreshEntry, next: string): Promise<void> {
+    underway = true;
     latest = { refreshToken: next, obtainedAt: Math.max(now(), held.obtainedAt + 1), ended: false };
     const stored = await writeShared(key, latest);
     let callbackError: Error | undefined;
@@ -157,7 +171,14 @@ export function createRotation(
         );
       }
       const deadline = now() + lockTtlMs - options.storeTimeoutMs;
-      const held = newest(await readShared(key), latest);
+      const shared = await readShared(key);
+      if (shared === undefined && underway && !resumed) {
+        throw failure(
+          'ERR_TOKEN_SESSION_ENDED',
+          "the token store no longer holds the session's refresh token (restarted without persistence, or evicted); call auth.resumeSession() with the last one onRefreshToken received",
+        );
+      }
+      const held = newest(shared, latest);
       latest = held;
       if (held.ended) {
         throw failure(
@@ -166,6 +187,7 @@ export function createRotation(
         );
       }
       try {
+        resumed = false;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
         if (result.next !== undefined && result.next !== held.refreshToken) await rotated(key, held, result.next);
         return { token: result.token, attempts: result.attempts };
@@ -183,7 +205,11 @@ export function createRotation(
       }
       const after = newest(shared, latest).obtainedAt + 1;
       latest = { refreshToken, obtainedAt: Math.max(now(), after), ended: false };
+      resumed = true;
       await writeShared(key, latest);
+    },
+    adopted: () => {
+      underway = true;
     },
     secrets: () => [latest.refreshToken, btoa(latest.refreshToken)],
   };

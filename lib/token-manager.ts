@@ -302,12 +302,18 @@ function createFlightRunner(
     try {
       const key = await source.key;
       const found = await store.read(key);
-      if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
+      if (isAcceptable(found)) {
+        parts.rotation?.adopted();
+        return await adopt(found, { kind: 'adopted', reason });
+      }
       const lock = await store.lock(key);
       try {
         // Double-checked: the previous holder may have just written a token.
         const again = typeof lock === 'object' || lock === 'timeout' ? await store.read(key) : undefined;
-        if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
+        if (isAcceptable(again)) {
+          parts.rotation?.adopted();
+          return await adopt(again, { kind: 'adopted', reason });
+        }
         cooldown.throwIfActive();
         const { token, attempts }: FetchedToken =
           parts.rotation === undefined
