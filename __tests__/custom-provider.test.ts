@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
-import AxiosMockAdapter from 'axios-mock-adapter';
 import { inspect } from 'node:util';
 import {
   attachTokenAuth,
@@ -12,6 +11,7 @@ import {
   type TokenAuth,
   type TokenAuthEvent,
 } from '../lib/index.js';
+import { deferred, mockOf } from './helpers/index.js';
 
 // customProvider(): any function as a token source, under the same rules as the built-in providers.
 
@@ -22,21 +22,12 @@ afterEach(() => {
   jest.useRealTimers();
 });
 
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((yes, no) => {
-    [resolve, reject] = [yes, no];
-  });
-  return { promise, resolve, reject };
-}
-
 function setUp(
   getToken: CustomProviderOptions['getToken'],
   extra: { store?: MemoryTokenStore; cacheKey?: string } = {},
 ) {
   const api = axios.create({ baseURL: ORIGIN });
-  const mock = new AxiosMockAdapter(api, { onNoMatch: 'throwException' });
+  const mock = mockOf(api);
   const seen: (string | undefined)[] = [];
   mock.onGet('/data').reply((config) => {
     const header = config.headers?.['Authorization'] as string | undefined;
@@ -62,7 +53,7 @@ function setUp(
 describe('customProvider', () => {
   test('200 concurrent cold requests call getToken once and all carry its token', async () => {
     const answer = deferred<string>();
-    const getToken = jest.fn((_: GetTokenContext) => answer.promise);
+    const getToken = jest.fn((context: GetTokenContext) => (context.reason === 'missing' ? answer.promise : 'none'));
     const { api, seen } = setUp(getToken);
     const requests = Promise.all(Array.from({ length: 200 }, () => api.get('/data')));
     answer.resolve('tok-1');

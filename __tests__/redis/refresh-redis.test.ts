@@ -184,7 +184,7 @@ describeRedis('a rotating refresh token when Redis is slow or down', () => {
       server.revokeAccessTokens();
       await Promise.all(
         fleet.map(async ({ api }) => {
-          for (let i = 0; i < 50; i++) if ((await send(api)).ok !== true) return;
+          for (let i = 0; i < 50; i++) if (!(await send(api)).ok) return;
         }),
       );
       const codes = await Promise.all(

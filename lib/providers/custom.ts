@@ -105,7 +105,10 @@ function callGetToken(
       controller.abort(new Error('tokenflight: getToken took too long'));
       finish(() => reject(fail(name, 'ERR_TOKEN_TIMEOUT', `getToken did not settle within ${timeoutMs} ms`)));
     }, timeoutMs);
-    if (call.signal.aborted) return onAbort();
+    if (call.signal.aborted) {
+      onAbort();
+      return;
+    }
     call.signal.addEventListener('abort', onAbort, { once: true });
     const sentAt = context.now();
     Promise.resolve()

@@ -1,5 +1,4 @@
 import { computeExpiresAt } from '../../expiry.js';
-import type { StoredToken } from '../../store.js';
 import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
