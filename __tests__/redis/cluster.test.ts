@@ -4,7 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { attachTokenAuth, type TokenAuth, type TokenAuthEvent } from '../../lib/index.js';
 import { RedisTokenStore, type RedisTokenStoreEvent, type RedisTokenStoreOptions } from '../../lib/redis.js';
-import { simulatedProvider, startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
+import {
+  simulatedProvider,
+  startAuthorizationServer,
+  startProviderServer,
+  type ProviderServer,
+} from '../../lib/testing/index.js';
 import { uniquePrefix } from './helpers/env.js';
 import { startFleet, type Fleet } from './helpers/fleet.js';
 import { describeCluster, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js';
@@ -276,5 +281,55 @@ describeCluster('RedisTokenStore on a 3-node Redis Cluster', () => {
     const read = await Promise.all(tenants.map((tenant) => tenant.auth.token()));
     expect(new Set(read.map((token) => token.accessToken)).size).toBe(TENANTS);
     expect(tenants.flatMap((tenant) => tenant.failures())).toEqual([]);
+  });
+
+  test('a rotating refresh token on the cluster: two processes, each rotation one use of it, no reuse', async () => {
+    const authorization = await startAuthorizationServer();
+    try {
+      const refreshToken = authorization.issueRefreshToken({ clientId: 'public-client' });
+      const prefix = uniquePrefix('cluster-refresh');
+      fleet = await startFleet({
+        size: 2,
+        store: 'redis',
+        redisCluster: cluster?.nodes ?? [],
+        prefix,
+        provider: {
+          kind: 'oauth2-refresh',
+          url: authorization.url,
+          tokenUrl: authorization.tokenUrl,
+          clientId: 'public-client',
+          refreshToken,
+        },
+        encryptionKey: randomBytes(32).toString('base64'),
+        attach: SLACK,
+        redisStore: { commandTimeoutMs: 2_500 },
+      });
+      const rotations = 5;
+      for (let rotation = 0; rotation < rotations; rotation++) {
+        if (rotation > 0) authorization.revokeAccessTokens();
+        const before = authorization.stats.rotations;
+        const outcomes = await fleet.burst(10, '/api/me');
+        expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+        expect(new Set(outcomes.map((outcome) => outcome.fingerprint)).size).toBe(1);
+        expect(authorization.stats.rotations - before).toBe(1);
+      }
+      expect(authorization.stats).toMatchObject({
+        refreshRequests: rotations,
+        rotations,
+        reuseDetections: 0,
+        revokedFamilies: 0,
+      });
+      const refreshEntries = (await keysByNode(prefix)).filter(({ key }) => key.endsWith(':refresh'));
+      expect(refreshEntries).toHaveLength(1);
+      const raw = (await (await readyCluster()).get(refreshEntries[0]?.key ?? '')) ?? '';
+      expect(JSON.parse(raw)).toMatchObject({ kid: 'k1', ct: expect.any(String) });
+      expect(raw).not.toContain(authorization.familyOf(refreshToken)?.currentRefreshToken ?? '');
+      console.log(
+        `rotating refresh token on a 3-node Redis Cluster, 2 processes, ${rotations} rotations: ` +
+          `${authorization.stats.refreshRequests} refresh requests, ${authorization.stats.reuseDetections} reuse detections`,
+      );
+    } finally {
+      await authorization.close();
+    }
   });
 });
