@@ -290,6 +290,35 @@ describe('the protected API', () => {
   });
 });
 
+describe('without rotation', () => {
+  test('with rotateRefreshTokens: false a refresh answers no refresh_token, and the old one keeps working', async () => {
+    const plain = await startAuthorizationServer({ rotateRefreshTokens: false });
+    try {
+      const refreshToken = plain.issueRefreshToken({ clientId: 'public-client' });
+      const body = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: 'public-client',
+      });
+      const answers = [
+        await http.post<TokenAnswer>(plain.tokenUrl, body),
+        await http.post<TokenAnswer>(plain.tokenUrl, body),
+      ];
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(answers.map((answer) => answer.data.refresh_token)).toEqual([undefined, undefined]);
+      expect(answers[0]?.data.access_token).not.toBe(answers[1]?.data.access_token);
+      expect(plain.familyOf(refreshToken)).toMatchObject({
+        revoked: false,
+        rotations: 0,
+        currentRefreshToken: refreshToken,
+      });
+      expect(plain.stats).toMatchObject({ refreshRequests: 2, rotations: 0, reuseDetections: 0 });
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe('options and controls', () => {
   test('issueRefreshToken() refuses an unknown client, and the options are checked', async () => {
     expect(() => server.issueRefreshToken({ clientId: 'nobody' })).toThrow('no client `nobody` is registered');

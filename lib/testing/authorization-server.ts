@@ -22,7 +22,7 @@ export interface AuthorizationServerClient {
 export interface AuthorizationServerStats {
   /** Requests that reached the token endpoint (`POST /oauth2/token`), whatever their outcome. */
   refreshRequests: number;
-  /** Successful refreshes: a refresh token was used up and a new one (and an access token) issued. */
+  /** Successful rotations: a refresh token was used up and a new one (and an access token) issued. */
   rotations: number;
   /** Refresh tokens presented again after they had been used (each revokes its family, if it is not revoked yet). */
   reuseDetections: number;
@@ -74,6 +74,11 @@ export interface AuthorizationServerOptions {
    * answer. @default 0
    */
   tokenAnswerDelayMs?: number;
+  /**
+   * Rotate refresh tokens. With `false`, a refresh answers no `refresh_token` and the presented one
+   * stays valid for reuse (like Amazon Cognito); nothing is a reuse then. @default true
+   */
+  rotateRefreshTokens?: boolean;
   /** Delay of every API answer. @default 0 */
   apiLatencyMs?: number;
 }
@@ -338,19 +343,22 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     },
     saveToken: (token, client, user) => {
       const family = familiesById.get((user as GrantUser).familyId);
-      if (family === undefined || token.refreshToken === undefined) return Promise.resolve(false);
+      if (family === undefined) return Promise.resolve(false);
       const scope = token.scope;
       const expiresAt = new Date(Date.now() + accessTokenLifetimeSeconds * 1000);
       accessTokens.set(token.accessToken, { family, clientId: client.id, scope, expiresAt, revoked: false });
-      refreshTokens.set(token.refreshToken, {
-        family,
-        scope,
-        expiresAt: token.refreshTokenExpiresAt ?? new Date(Date.now() + refreshTokenLifetimeSeconds * 1000),
-        used: false,
-      });
-      family.current = token.refreshToken;
-      family.rotations++;
-      stats.rotations++;
+      // Without rotation (`rotateRefreshTokens: false`) the library issues no refresh token: the old one stays.
+      if (token.refreshToken !== undefined) {
+        refreshTokens.set(token.refreshToken, {
+          family,
+          scope,
+          expiresAt: token.refreshTokenExpiresAt ?? new Date(Date.now() + refreshTokenLifetimeSeconds * 1000),
+          used: false,
+        });
+        family.current = token.refreshToken;
+        family.rotations++;
+        stats.rotations++;
+      }
       return Promise.resolve({ ...token, accessTokenExpiresAt: expiresAt, client, user });
     },
     getAccessToken: (accessToken) => {
@@ -371,7 +379,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     accessTokenLifetime: accessTokenLifetimeSeconds,
     refreshTokenLifetime: refreshTokenLifetimeSeconds,
     requireClientAuthentication: { refresh_token: false },
-    alwaysIssueNewRefreshToken: true,
+    alwaysIssueNewRefreshToken: options.rotateRefreshTokens ?? true,
   });
 
   function libraryRequest(request: IncomingMessage, url: URL, body: Record<string, string>): OAuth2Server.Request {
@@ -391,10 +399,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     isGone: () => boolean,
   ): Promise<void> {
     stats.refreshRequests++;
-    const drop = answersToDrop > 0;
-    if (drop) answersToDrop--;
     if (tokenLatencyMs > 0) await wait(tokenLatencyMs);
     if (isGone()) return;
+    const drop = answersToDrop > 0;
+    if (drop) answersToDrop--;
     const answer = new Library.Response();
     try {
       await oauth.token(
