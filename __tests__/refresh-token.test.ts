@@ -120,6 +120,32 @@ describe('refreshTokenGrant', () => {
     expect(server.familyOf(refreshToken)?.currentRefreshToken).not.toBe(refreshToken);
   });
 
+  test('an answer without refresh_token keeps the old one, which is presented again', async () => {
+    const plain = await startAuthorizationServer({ rotateRefreshTokens: false });
+    try {
+      const saved: string[] = [];
+      const refreshToken = plain.issueRefreshToken({ clientId: 'public-client' });
+      const api = axios.create({ baseURL: plain.url });
+      attachTokenAuth(api, {
+        providers: refreshTokenGrant({
+          tokenUrl: plain.tokenUrl,
+          clientId: 'public-client',
+          refreshToken,
+          onRefreshToken: (next) => saved.push(next),
+        }),
+      });
+      for (let round = 0; round < 3; round++) {
+        if (round > 0) plain.revokeAccessTokens();
+        expect((await api.get('/api/me')).status).toBe(200);
+      }
+      expect(plain.stats).toMatchObject({ refreshRequests: 3, reuseDetections: 0, revokedFamilies: 0 });
+      expect(saved).toEqual([]);
+      expect(plain.familyOf(refreshToken)?.currentRefreshToken).toBe(refreshToken);
+    } finally {
+      await plain.close();
+    }
+  });
+
   test('invalid_grant ends the session for every waiter, once; later calls fail fast until resumeSession', async () => {
     const { api, auth, events, refreshToken } = setUp();
     server.revokeFamily(refreshToken);
