@@ -52,7 +52,7 @@ describe('refreshTokenGrant', () => {
     const { api } = setUp();
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => api.get(`/api/item/${i}`)));
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
-    expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, apiSucceeded: 200 });
+    expect(server.stats).toMatchObject({ refreshRequests: 1, refreshTokenUses: 1, rotations: 1, apiSucceeded: 200 });
     noReuse();
   });
 

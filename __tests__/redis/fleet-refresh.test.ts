@@ -96,7 +96,12 @@ describeRedis('a fleet sharing one rotating refresh token through Redis', () => 
     expect(failures(outcomes)).toEqual([]);
     expect(outcomes).toHaveLength(KILLED_AT * FLEET_SIZE * 5 + (ROTATIONS - KILLED_AT) * (FLEET_SIZE - 1) * 5);
     expect(rotationsEach).toEqual(Array.from({ length: ROTATIONS }, () => 1));
-    expect(server.stats).toMatchObject({ rotations: ROTATIONS, reuseDetections: 0, revokedFamilies: 0 });
+    expect(server.stats).toMatchObject({
+      rotations: ROTATIONS,
+      refreshTokenUses: ROTATIONS,
+      reuseDetections: 0,
+      revokedFamilies: 0,
+    });
     expect(family).toMatchObject({ revoked: false, rotations: ROTATIONS });
     // One request more than rotations: the killed holder's, which the server never handled.
     expect(server.stats.refreshRequests).toBe(ROTATIONS + 1);
@@ -117,6 +122,7 @@ describeRedis('a fleet sharing one rotating refresh token through Redis', () => 
     console.log(
       `rotating refresh token, fleet of ${FLEET_SIZE} on Redis, ${ROTATIONS} rotations (holder SIGKILLed in rotation ${KILLED_AT}): ` +
         `${outcomes.length} requests, ${failures(outcomes).length} failed; rotations ${server.stats.rotations}, ` +
+        `refresh-token uses ${server.stats.refreshTokenUses}, ` +
         `refresh requests ${server.stats.refreshRequests} (1 killed before the server handled it), ` +
         `reuse detections ${server.stats.reuseDetections}, revoked families ${server.stats.revokedFamilies}; ` +
         `siblings answered ${recoveryMs} ms after the kill (lease ${LOCK_LEASE_MS} ms)`,

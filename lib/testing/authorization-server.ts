@@ -22,6 +22,11 @@ export interface AuthorizationServerClient {
 export interface AuthorizationServerStats {
   /** Requests that reached the token endpoint (`POST /oauth2/token`), whatever their outcome. */
   refreshRequests: number;
+  /**
+   * Refresh tokens the server looked up to handle a request: every use of one, whatever came of it.
+   * A request abandoned before it was handled (its client went away during `tokenLatencyMs`) is not a use.
+   */
+  refreshTokenUses: number;
   /** Successful rotations: a refresh token was used up and a new one (and an access token) issued. */
   rotations: number;
   /** Refresh tokens presented again after they had been used (each revokes its family, if it is not revoked yet). */
@@ -284,6 +289,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const accessTokens = new Map<string, AccessRecord>();
   const zero: AuthorizationServerStats = {
     refreshRequests: 0,
+    refreshTokenUses: 0,
     rotations: 0,
     reuseDetections: 0,
     revokedFamilies: 0,
@@ -314,6 +320,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       return Promise.resolve({ id: client.clientId, grants: ['refresh_token'] });
     },
     getRefreshToken: (refreshToken) => {
+      stats.refreshTokenUses++;
       const record = refreshTokens.get(refreshToken);
       if (record === undefined) return Promise.resolve(false);
       if (record.used) {
