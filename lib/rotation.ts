@@ -1,9 +1,9 @@
 import { fingerprint } from './async.js';
-import { DEFAULTS } from './defaults.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
-import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
+import type { TokenStore, TokenStoreLock } from './store.js';
 import type { StoreAccess } from './token-manager.js';
 import type { FetchedToken, RotatingCredential } from './token-source.js';
 
@@ -20,8 +20,8 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  * - The holder's exchange ends before its lock can: no attempt runs past `lockTtlMs` after the lock
  *   was taken, and only failures that cannot have reached the server are retried.
  * - A rotated refresh token is written to the store (ordered after the one it replaces, whatever
- *   the clocks say) and handed to `onRefreshToken` before its access token is used; an answer
- *   without one keeps the old one.
+ *   the clocks say; a failed write is tried again before the lock is let go) and handed to
+ *   `onRefreshToken` before its access token is used; an answer without one keeps the old one.
  * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
  *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
  * - Once this process has seen the session under way (an entry in the store, a token another
@@ -31,40 +31,8 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  *   (another may have rotated it since) is presented.
  */
 
-/** A refresh token as a store entry knows it. */
-interface RefreshEntry {
-  readonly refreshToken: string;
-  /** Orders entries: each one is later than the one it replaces. */
-  readonly obtainedAt: number;
-  readonly ended: boolean;
-}
-
-const FAILED = Symbol('store failed');
-
-/** The store key of a provider's refresh token, beside its access token's. */
-export const refreshKey = (key: string): string => `${key}:refresh`;
-
-/** The entry as a {@link StoredToken}: base64 keeps any refresh token within a bearer token's characters. */
-function encode(entry: RefreshEntry): StoredToken {
-  return {
-    accessToken: btoa(entry.refreshToken),
-    tokenType: entry.ended ? 'Ended' : 'Refresh',
-    // Outlives every access token (whose lifetime is bounded by the same figure).
-    expiresAt: entry.obtainedAt + DEFAULTS.maxTokenLifetimeMs,
-    obtainedAt: entry.obtainedAt,
-  };
-}
-
-function decode(token: StoredToken): RefreshEntry | undefined {
-  if (token.tokenType !== 'Refresh' && token.tokenType !== 'Ended') return undefined;
-  try {
-    const refreshToken = atob(token.accessToken);
-    if (!/^[\x20-\x7E]+$/.test(refreshToken)) return undefined;
-    return { refreshToken, obtainedAt: token.obtainedAt, ended: token.tokenType === 'Ended' };
-  } catch {
-    return undefined;
-  }
-}
+/** Writes of a rotated refresh token, a quarter of `storeTimeoutMs` apart, before the lock is let go. */
+const WRITE_ATTEMPTS = 4;
 
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
   a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
@@ -98,7 +66,7 @@ export function createRotation(
   parts: { store: StoreAccess; signal: AbortSignal },
 ): Rotation {
   const { source, now, emit, lockTtlMs } = options;
-  const { store } = parts;
+  const entries = sharedEntry(parts.store, options.store);
   let latest: RefreshEntry = { refreshToken: credential.initial, obtainedAt: 0, ended: false };
   /** Whether the session has been seen under way, so that `initial` may have been used. */
   let underway = false;
@@ -117,23 +85,14 @@ export function createRotation(
     });
 
   async function readShared(key: string): Promise<RefreshEntry | undefined> {
-    const found = await store.call('get', () => options.store.get(refreshKey(key)), FAILED);
-    if (found === FAILED) {
+    const entry = await entries.read(key);
+    if (entry === FAILED) {
       throw failure('ERR_TOKEN_STORE_UNAVAILABLE', 'the token store could not be read; no refresh token was presented');
     }
-    const checked = await store.checked(refreshKey(key), found, 'get');
-    const entry = checked === undefined ? undefined : decode(checked);
     if (entry !== undefined) underway = true;
     return entry;
   }
-
-  async function writeShared(key: string, entry: RefreshEntry): Promise<boolean> {
-    const stored = encode(entry);
-    const held = await store.call('set', () => options.store.set(refreshKey(key), stored), FAILED, {
-      tokens: [entry.refreshToken, stored.accessToken],
-    });
-    return held !== FAILED;
-  }
+  const writeShared = (key: string, entry: RefreshEntry): Promise<boolean> => entries.write(key, entry);
 
   async function end(key: string, held: RefreshEntry, error: TokenRequestError): Promise<void> {
     latest = { ...held, ended: true, obtainedAt: Math.max(now(), held.obtainedAt + 1) };
@@ -144,7 +103,12 @@ export function createRotation(
   async function rotated(key: string, held: RefreshEntry, next: string): Promise<void> {
     underway = true;
     latest = { refreshToken: next, obtainedAt: Math.max(now(), held.obtainedAt + 1), ended: false };
-    const stored = await writeShared(key, latest);
+    // Still under the lock: until the store has the new one, the next holder would present the used one.
+    let stored = await writeShared(key, latest);
+    for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, options.storeTimeoutMs / 4));
+      stored = await writeShared(key, latest);
+    }
     let callbackError: Error | undefined;
     try {
       await credential.onRotated?.(next);

@@ -14,6 +14,7 @@ import {
 } from '../../../lib/index.js';
 import { RedisTokenStore, type RedisTokenStoreEvent } from '../../../lib/redis.js';
 import { simulatedProvider, type ProviderServer } from '../../../lib/testing/index.js';
+import { withAxiosAuthRefresh } from '../../../bench/lib/alternative.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
 
 const config = JSON.parse(process.env['FLEET_WORKER_CONFIG'] ?? '{}') as WorkerConfig;
@@ -72,12 +73,33 @@ function provider(): TokenProvider {
 }
 
 const api = axios.create({ baseURL: config.provider.url });
-attachTokenAuth(api, {
-  providers: provider(),
-  store,
-  ...config.attach,
-  onEvent: (event) => record('tokenflight', event),
-});
+if (config.client === 'axios-auth-refresh' && config.provider.kind === 'oauth2-refresh') {
+  const { tokenUrl, clientId } = config.provider;
+  let refreshToken = config.provider.refreshToken;
+  const http = axios.create();
+  withAxiosAuthRefresh(
+    api,
+    'none',
+    async () => {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+      });
+      const { data } = await http.post<{ access_token: string; refresh_token?: string }>(tokenUrl, form);
+      if (data.refresh_token !== undefined) refreshToken = data.refresh_token;
+      return data.access_token;
+    },
+    { deduplicateRefresh: false },
+  );
+} else {
+  attachTokenAuth(api, {
+    providers: provider(),
+    store,
+    ...config.attach,
+    onEvent: (event) => record('tokenflight', event),
+  });
+}
 
 async function request(path: string): Promise<RequestOutcome> {
   const startedAt = Date.now();

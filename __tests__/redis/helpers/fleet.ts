@@ -58,6 +58,7 @@ export interface FleetOptions {
   /** What the workers get tokens from, when it is not `server`. */
   provider?: WorkerConfig['provider'];
   encryptionKey?: string;
+  client?: WorkerConfig['client'];
   attach?: WorkerConfig['attach'];
   redisStore?: WorkerConfig['redisStore'];
   redisClient?: WorkerConfig['redisClient'];
@@ -147,6 +148,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           prefix: options.prefix,
           ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
           provider: options.provider ?? simulated(options.server),
+          ...(options.client === undefined ? {} : { client: options.client }),
           attach: options.attach ?? {},
           redisStore: options.redisStore ?? {},
           redisClient: options.redisClient ?? {},
