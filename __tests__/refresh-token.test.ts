@@ -9,6 +9,7 @@ import {
   type TokenStore,
 } from '../lib/index.js';
 import { startAuthorizationServer, type AuthorizationServer } from '../lib/testing/index.js';
+import { mockOf } from './helpers/index.js';
 
 // refreshTokenGrant() against the testing kit's authorization server: rotation, reuse detection
 // that revokes the family, public and confidential clients; counts taken at the server.
@@ -201,5 +202,70 @@ describe('refreshTokenGrant', () => {
     expect(isTokenRequestError(error) && error.code).toBe('ERR_TOKEN_STORE_UNAVAILABLE');
     expect(server.stats.refreshRequests).toBe(0);
     expect(events.some((event) => event.type === 'store-failed' && event.operation === 'lock')).toBe(true);
+  });
+
+  test('retries only what cannot have reached the server: a 429 and a refused connection, never a 5xx or a timeout', async () => {
+    const tokenClient = axios.create();
+    const mock = mockOf(tokenClient);
+    const tokenUrl = 'http://127.0.0.1:9/oauth2/token';
+    const api = axios.create({ baseURL: 'http://127.0.0.1:9' });
+    const auth = attachTokenAuth(api, {
+      providers: refreshTokenGrant({ tokenUrl, clientId: 'c', refreshToken: 'r0' }),
+      tokenClient,
+      tokenRequest: { retries: 2, minDelayMs: 1, maxDelayMs: 2, cooldownMs: 0, timeoutMs: 200 },
+    });
+    const attemptsOf = async (): Promise<[string | undefined, number]> => {
+      const error = await auth.token().catch((e: unknown) => e);
+      return isTokenRequestError(error) ? [error.code, error.attempts] : [undefined, 0];
+    };
+    mock.onPost(tokenUrl).replyOnce(503, {}).onPost(tokenUrl).replyOnce(200, { access_token: 'a1' });
+    expect(await attemptsOf()).toEqual(['ERR_TOKEN_UNAVAILABLE', 1]);
+    mock.reset();
+    mock.onPost(tokenUrl).timeout();
+    expect(await attemptsOf()).toEqual(['ERR_TOKEN_TIMEOUT', 1]);
+    mock.reset();
+    mock.onPost(tokenUrl).reply(429, {});
+    expect(await attemptsOf()).toEqual(['ERR_TOKEN_RATE_LIMITED', 3]);
+    mock.reset();
+    mock
+      .onPost(tokenUrl)
+      .reply(() => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+    expect(await attemptsOf()).toEqual(['ERR_TOKEN_UNAVAILABLE', 3]);
+    mock.reset();
+    mock.onPost(tokenUrl).replyOnce(200, { access_token: 'a1', refresh_token: 'r1' });
+    expect((await auth.token()).accessToken).toBe('a1');
+    expect(mock.history['post']?.[0]?.data).toBe('grant_type=refresh_token&client_id=c&refresh_token=r0');
+    auth.eject();
+  });
+
+  test('refuses a store without a lock, and options are checked at construction', () => {
+    const lockless: TokenStore = {
+      get: () => Promise.resolve(undefined),
+      set: (_, t) => Promise.resolve(t),
+      delete: () => Promise.resolve(false),
+    };
+    const provider = refreshTokenGrant({
+      tokenUrl: 'https://auth.example.com/token',
+      clientId: 'c',
+      refreshToken: 'r',
+    });
+    expect(() => attachTokenAuth(axios.create(), { providers: provider, store: lockless })).toThrow(
+      'the `store` has no `lock` method',
+    );
+    expect(() =>
+      refreshTokenGrant({ tokenUrl: 'https://auth.example.com/token', clientId: 'c', refreshToken: '' }),
+    ).toThrow('expected `refreshToken` to be a non-empty string');
+    expect(() =>
+      refreshTokenGrant({
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'c',
+        refreshToken: 'r',
+        authMethod: 'x' as never,
+      }),
+    ).toThrow('expected `authMethod`');
+    expect(provider).toMatchObject({ name: 'oauth2-refresh', origins: ['https://auth.example.com'] });
+    expect(JSON.stringify(provider)).not.toContain('"r"');
+    const auth = attachTokenAuth(axios.create(), { providers: provider });
+    return expect(auth.resumeSession('')).rejects.toThrow('expected `refreshToken` to be a non-empty string');
   });
 });

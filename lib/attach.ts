@@ -39,7 +39,7 @@ export interface TokenAuth {
    * with `refreshToken` (the user signed in again): it replaces the one in the store, ended or
    * not, for every handle and process sharing the store, and the old session's access token is
    * dropped. Calls that failed with `ERR_TOKEN_SESSION_ENDED` succeed again from then on.
-   * @throws {@link InvalidOptionError} when the provider has no refresh token, or `refreshToken` is not a non-empty string.
+   * Rejects with an {@link InvalidOptionError} when the provider has no refresh token, or `refreshToken` is not a non-empty string.
    */
   resumeSession(refreshToken: string, name?: string): Promise<void>;
   /** Removes tokenflight's interceptor and abandons token requests in flight. Idempotent. */
