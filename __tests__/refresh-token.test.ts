@@ -234,7 +234,7 @@ describe('refreshTokenGrant', () => {
     mock.reset();
     mock.onPost(tokenUrl).replyOnce(200, { access_token: 'a1', refresh_token: 'r1' });
     expect((await auth.token()).accessToken).toBe('a1');
-    expect(mock.history['post']?.[0]?.data).toBe('grant_type=refresh_token&client_id=c&refresh_token=r0');
+    expect(mock.history['post'][0]?.data).toBe('grant_type=refresh_token&client_id=c&refresh_token=r0');
     auth.eject();
   });
 

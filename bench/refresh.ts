@@ -6,7 +6,7 @@
  * function, each process holding its own copy of the refresh token. Counts are taken at the server.
  */
 import { startAuthorizationServer } from '../lib/testing/index.js';
-import { startFleet } from '../__tests__/redis/helpers/fleet.js';
+import { refreshTokenSession, startFleet } from '../__tests__/redis/helpers/fleet.js';
 import { findRedisServer, startRedisServer } from '../__tests__/redis/helpers/redis-server.js';
 
 export interface RefreshRow {
@@ -75,13 +75,7 @@ async function runOne(
     redisPort,
     prefix: `bench:refresh:${size}:${client}:`,
     client,
-    provider: {
-      kind: 'oauth2-refresh',
-      url: server.url,
-      tokenUrl: server.tokenUrl,
-      clientId: 'public-client',
-      refreshToken,
-    },
+    provider: refreshTokenSession(server, refreshToken),
   });
   let requests = 0;
   let failed = 0;

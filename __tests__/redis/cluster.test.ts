@@ -11,7 +11,7 @@ import {
   type ProviderServer,
 } from '../../lib/testing/index.js';
 import { uniquePrefix } from './helpers/env.js';
-import { startFleet, type Fleet } from './helpers/fleet.js';
+import { refreshTokenSession, startFleet, type Fleet } from './helpers/fleet.js';
 import { describeCluster, startRedisCluster, type RedisCluster } from './helpers/redis-cluster.js';
 
 // RedisTokenStore on a real 3-node Redis Cluster, through the public API only: each of the store's
@@ -293,13 +293,7 @@ describeCluster('RedisTokenStore on a 3-node Redis Cluster', () => {
         store: 'redis',
         redisCluster: cluster?.nodes ?? [],
         prefix,
-        provider: {
-          kind: 'oauth2-refresh',
-          url: authorization.url,
-          tokenUrl: authorization.tokenUrl,
-          clientId: 'public-client',
-          refreshToken,
-        },
+        provider: refreshTokenSession(authorization, refreshToken),
         encryptionKey: randomBytes(32).toString('base64'),
         attach: SLACK,
         redisStore: { commandTimeoutMs: 2_500 },

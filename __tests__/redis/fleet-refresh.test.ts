@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, jest, test } from '@jest/global
 import { randomBytes } from 'node:crypto';
 import { startAuthorizationServer, type AuthorizationServer } from '../../lib/testing/index.js';
 import { createClients, describeRedis, redisPort, uniquePrefix } from './helpers/env.js';
-import { startFleet, type Fleet, type RequestOutcome } from './helpers/fleet.js';
+import { failures, refreshTokenSession, startFleet, until, type Fleet, type RequestOutcome } from './helpers/fleet.js';
 
 // A fleet of processes sharing one rotating refresh token through Redis, against a real
 // authorization server that revokes the whole family when a used refresh token is presented again.
@@ -34,16 +34,6 @@ afterAll(async () => {
   await server.close();
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const failures = (outcomes: RequestOutcome[]): RequestOutcome[] => outcomes.filter((outcome) => !outcome.ok);
-
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describeRedis('a fleet sharing one rotating refresh token through Redis', () => {
   test(`${FLEET_SIZE} processes over ${ROTATIONS} rotations, with revocations and a killed lock holder: every refresh token is used once`, async () => {
@@ -55,13 +45,7 @@ describeRedis('a fleet sharing one rotating refresh token through Redis', () => 
       redisPort,
       prefix,
       encryptionKey: randomBytes(32).toString('base64'),
-      provider: {
-        kind: 'oauth2-refresh',
-        url: server.url,
-        tokenUrl: server.tokenUrl,
-        clientId: 'public-client',
-        refreshToken,
-      },
+      provider: refreshTokenSession(server, refreshToken),
       ...SLACK,
     });
     fleet = live;

@@ -1,9 +1,8 @@
 import { invalidOption } from '../errors.js';
-import { expectHttpUrl } from '../url.js';
 import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
 import type { TokenProvider } from './endpoint.js';
-import { defineProvider, insecureAllowed, readOptions, type ProviderOptions } from './define.js';
-import { clientAuthentication, OAUTH_RESPONSE, readScope, type ClientAuthMethod } from './oauth-client.js';
+import { defineProvider, readOptions, type ProviderOptions } from './define.js';
+import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
 
 export type { ClientAuthMethod } from './oauth-client.js';
 
@@ -57,13 +56,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     'authMethod',
     'params',
   ]);
-  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
-  const clientId = expectString(given['clientId'], 'clientId', context);
-  const clientSecret = expectString(given['clientSecret'], 'clientSecret', context);
+  const { url, scope, auth, secrets } = readOAuthClient(given, context, { secretRequired: true });
   const audience = optionalString(given['audience'], 'audience', context);
-
-  const scope = readScope(given['scope'], context);
-  const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, context);
 
   const params = given['params'];
   if (params !== undefined && !isPlainObject(params)) {
@@ -92,7 +86,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       encoding: 'form',
       body,
       headers,
-      secrets: [clientId, clientSecret, ...Object.values(headers)],
+      secrets,
       response: OAUTH_RESPONSE,
       defaultLifetimeMs: undefined,
     },

@@ -1,7 +1,8 @@
 import { invalidOption } from '../errors.js';
-import { describe, expectString } from '../validate.js';
+import { expectHttpUrl } from '../url.js';
+import { describe, expectString, optionalString } from '../validate.js';
 import type { ResponseShape } from './endpoint.js';
-import { path } from './define.js';
+import { insecureAllowed, path } from './define.js';
 
 /** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'basic' | 'post';
@@ -51,3 +52,20 @@ export const OAUTH_RESPONSE: Pick<ResponseShape, 'token' | 'expiresIn' | 'tokenT
   errorCode: [path('error')],
   errorMessage: [path('error_description')],
 };
+
+/** An OAuth client's options, as both grants take them: token URL, client, secret, scope and how to authenticate. */
+export function readOAuthClient(
+  given: Record<string, unknown>,
+  context: string,
+  { secretRequired }: { secretRequired: boolean },
+) {
+  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
+  const clientId = expectString(given['clientId'], 'clientId', context);
+  const clientSecret = secretRequired
+    ? expectString(given['clientSecret'], 'clientSecret', context)
+    : optionalString(given['clientSecret'], 'clientSecret', context);
+  const scope = readScope(given['scope'], context);
+  const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, context);
+  const secrets = [clientId, ...(clientSecret === undefined ? [] : [clientSecret]), ...Object.values(auth.headers)];
+  return { url, clientId, scope, auth, secrets };
+}

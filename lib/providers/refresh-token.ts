@@ -1,19 +1,11 @@
 import { sha256Hex } from '../async.js';
 import { isTokenRequestError, TokenRequestError } from '../errors.js';
 import type { TokenSource } from '../token-source.js';
-import { displayUrl, expectHttpUrl } from '../url.js';
+import { displayUrl } from '../url.js';
 import { checkFunction, expectString, optionalString } from '../validate.js';
-import {
-  freezeProvider,
-  fullShape,
-  insecureAllowed,
-  path,
-  readIdentity,
-  readOptions,
-  type ProviderOptions,
-} from './define.js';
+import { freezeProvider, fullShape, path, readIdentity, readOptions, type ProviderOptions } from './define.js';
 import type { SourceContext, TokenEndpoint, TokenProvider } from './endpoint.js';
-import { clientAuthentication, OAUTH_RESPONSE, readScope, type ClientAuthMethod } from './oauth-client.js';
+import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
 import { REFRESH_TOKEN } from './token-request/read-token.js';
 import { requestToken, type TokenRequestContext } from './token-request/index.js';
 
@@ -104,17 +96,13 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'onRefreshToken',
     'cacheKey',
   ]);
-  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', CONTEXT, insecureAllowed(given, CONTEXT));
-  const clientId = expectString(given['clientId'], 'clientId', CONTEXT);
-  const clientSecret = optionalString(given['clientSecret'], 'clientSecret', CONTEXT);
+  const { url, clientId, scope, auth, secrets } = readOAuthClient(given, CONTEXT, { secretRequired: false });
   const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
   if (!REFRESH_TOKEN.test(refreshToken)) {
     throw new TypeError(`${CONTEXT}: expected \`refreshToken\` to hold only visible ASCII characters`);
   }
-  const scope = readScope(given['scope'], CONTEXT);
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
-  const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, CONTEXT);
   const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin });
   const body: Record<string, string> = { grant_type: 'refresh_token', ...auth.body };
   if (scope !== undefined) body['scope'] = scope;
@@ -125,7 +113,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     encoding: 'form',
     body,
     headers: auth.headers,
-    secrets: [clientId, ...(clientSecret === undefined ? [] : [clientSecret]), ...Object.values(auth.headers)],
+    secrets,
     response: fullShape(OAUTH_RESPONSE),
     refreshToken: path('refresh_token'),
     defaultLifetimeMs: undefined,

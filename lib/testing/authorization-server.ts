@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { describe } from '../validate.js';
+import { readBody } from './read-body.js';
 
 /** The package the authorization server is built on: an optional peer dependency of tokenflight. */
 const OAUTH2_SERVER_PACKAGE = '@node-oauth/oauth2-server';
@@ -191,15 +192,6 @@ async function loadOAuth2Server(): Promise<typeof OAuth2Server> {
       { cause: error },
     );
   }
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

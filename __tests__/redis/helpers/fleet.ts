@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ProviderServer } from '../../../lib/testing/index.js';
+import type { AuthorizationServer, ProviderServer } from '../../../lib/testing/index.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -123,6 +123,17 @@ function startMember(index: number, config: WorkerConfig, root: string): Promise
   return new Promise((resolve, reject) => {
     pending.set(0, { resolve: () => resolve(member), reject });
   });
+}
+
+/** A fleet's `provider`: refreshTokenGrant() as a public client of the testing kit's authorization server, its API on the same origin. */
+export function refreshTokenSession(server: AuthorizationServer, refreshToken: string): WorkerConfig['provider'] {
+  return {
+    kind: 'oauth2-refresh',
+    url: server.url,
+    tokenUrl: server.tokenUrl,
+    clientId: 'public-client',
+    refreshToken,
+  };
 }
 
 function simulated(server: ProviderServer | undefined): WorkerConfig['provider'] {
@@ -263,4 +274,20 @@ export async function playRedisOutage(
 /** The value below which `share` of `values` fall (nearest rank). */
 export function percentile(values: readonly number[], share: number): number {
   return [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))] ?? NaN;
+}
+
+/** The requests that failed. */
+export const failures = (outcomes: RequestOutcome[]): RequestOutcome[] => outcomes.filter((outcome) => !outcome.ok);
+
+/** Resolves once `condition` holds, polling every 10 ms; rejects naming `what` after `timeoutMs`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
