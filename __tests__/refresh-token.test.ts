@@ -268,4 +268,32 @@ describe('refreshTokenGrant', () => {
     const auth = attachTokenAuth(axios.create(), { providers: provider });
     return expect(auth.resumeSession('')).rejects.toThrow('expected `refreshToken` to be a non-empty string');
   });
+
+  test('a rotated refresh token the store will not take is written again under the lock; if it never takes it, this process presents its own copy', async () => {
+    const memory = new MemoryTokenStore();
+    let refusals = 0;
+    const flaky: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) =>
+        key.endsWith(':refresh') && refusals-- > 0 ? Promise.reject(new Error('busy')) : memory.set(key, token),
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    const { api, events } = setUp({ store: flaky });
+    refusals = 2;
+    await api.get('/api/me');
+    const rotated = events.filter((event) => event.type === 'refresh-token-rotated');
+    expect(rotated).toMatchObject([{ stored: true }]);
+    expect(events.filter((event) => event.type === 'store-failed')).toHaveLength(2);
+
+    refusals = 100;
+    server.revokeAccessTokens();
+    await api.get('/api/me');
+    expect(events.filter((event) => event.type === 'refresh-token-rotated').at(-1)).toMatchObject({ stored: false });
+    refusals = 0;
+    server.revokeAccessTokens();
+    expect((await api.get('/api/me')).status).toBe(200);
+    expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3 });
+    noReuse();
+  });
 });

@@ -1,4 +1,4 @@
-import { fingerprint } from './async.js';
+import { fingerprint, unrefTimer } from './async.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
@@ -106,7 +106,7 @@ export function createRotation(
     // Still under the lock: until the store has the new one, the next holder would present the used one.
     let stored = await writeShared(key, latest);
     for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, options.storeTimeoutMs / 4));
+      await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
       stored = await writeShared(key, latest);
     }
     let callbackError: Error | undefined;
