@@ -34,7 +34,6 @@ afterAll(async () => {
   await server.close();
 });
 
-
 describeRedis('a fleet sharing one rotating refresh token through Redis', () => {
   test(`${FLEET_SIZE} processes over ${ROTATIONS} rotations, with revocations and a killed lock holder: every refresh token is used once`, async () => {
     const prefix = uniquePrefix('fleet-refresh');
