@@ -26,6 +26,7 @@ const config = {
         '**/__tests__/routing.test.ts',
         '**/__tests__/unauthorized.test.ts',
         '**/__tests__/boundary.test.ts',
+        '**/__tests__/redirect-guard.test.ts',
         '**/__tests__/attach.test.ts',
         '**/__tests__/rule-2-single-flight.test.ts',
         '**/__tests__/rule-8-replay-safety.test.ts',

@@ -14,7 +14,8 @@ const shared: Options = {
   sourcemap: true,
   dts: true,
   clean: false,
-  external: ['axios', 'ioredis', /^node:/],
+  // Optional peers, loaded only by the features that need them.
+  external: ['axios', 'ioredis', '@node-oauth/oauth2-server', /^node:/],
 };
 
 export default defineConfig([

@@ -10,17 +10,24 @@ test('the public surface is exactly this list', () => {
     'TokenflightError',
     'attachTokenAuth',
     'clientCredentials',
+    'customProvider',
     'isTokenRequestError',
     'isTokenflightError',
     'jsonProvider',
     'marsview',
+    'refreshTokenGrant',
     'singleView',
     'symbl',
   ]);
 });
 
 test('the testing kit exports the simulation and its helpers', () => {
-  expect(Object.keys(testing).sort()).toEqual(['simulatedProvider', 'startProviderServer', 'startSimulation']);
+  expect(Object.keys(testing).sort()).toEqual([
+    'simulatedProvider',
+    'startAuthorizationServer',
+    'startProviderServer',
+    'startSimulation',
+  ]);
 });
 
 test('errors are recognised across copies of the package by code and brand, not prototype alone', () => {

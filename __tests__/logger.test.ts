@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import {
   attachTokenAuth,
   MemoryTokenStore,
+  refreshTokenGrant,
   symbl,
   type TokenAuth,
   type TokenAuthEvent,
@@ -14,7 +15,12 @@ import {
   type TokenAuthLogLevel,
   type TokenAuthOptions,
 } from '../lib/index.js';
-import { simulatedProvider, startProviderServer, type ProviderServer } from '../lib/testing/index.js';
+import {
+  simulatedProvider,
+  startAuthorizationServer,
+  startProviderServer,
+  type ProviderServer,
+} from '../lib/testing/index.js';
 import { until } from './helpers/index.js';
 
 interface LogCall {
@@ -233,6 +239,58 @@ describe('a pino-like logger', () => {
     ]);
     expect(messageOf(calls[0]!)).toMatch(/^symbl: token [0-9a-f]{8} taken from the shared store \(no token yet; /);
     expect(messageOf(calls[1]!)).toMatch(/^symbl: token [0-9a-f]{8} invalidated$/);
+  });
+});
+
+describe('a rotating refresh token', () => {
+  test('a rotation is an info line (warn when onRefreshToken fails), the end of the session an error line; no refresh token is logged', async () => {
+    const authorization = await startAuthorizationServer();
+    const { logger, calls } = recordingLogger();
+    const refreshToken = authorization.issueRefreshToken({ clientId: 'public-client' });
+    const rest = axios.create({ baseURL: authorization.url });
+    const rotated: string[] = [];
+    const handle = attachTokenAuth(rest, {
+      providers: refreshTokenGrant({
+        tokenUrl: authorization.tokenUrl,
+        clientId: 'public-client',
+        refreshToken,
+        onRefreshToken: (next) => {
+          rotated.push(next);
+          if (rotated.length === 2) throw new Error(`database down while saving ${next}`);
+        },
+      }),
+      logger,
+    });
+    try {
+      await rest.get('/api/me');
+      authorization.revokeAccessTokens();
+      await rest.get('/api/me');
+      authorization.revokeFamily(refreshToken);
+      authorization.revokeAccessTokens();
+      await rest.get('/api/me').catch(() => undefined);
+    } finally {
+      handle.eject();
+      await authorization.close();
+    }
+    const lines = calls.filter((call) =>
+      ['refresh-token-rotated', 'session-ended'].includes(String(fieldsOf(call)['type'])),
+    );
+    expect(lines.map((call) => `${call.level} ${String(fieldsOf(call)['type'])}`)).toEqual([
+      'info refresh-token-rotated',
+      'warn refresh-token-rotated',
+      'error session-ended',
+    ]);
+    expect(messageOf(lines[0]!)).toMatch(/^oauth2-refresh: refresh token rotated to [0-9a-f]{8}$/);
+    expect(messageOf(lines[1]!)).toMatch(/, but onRefreshToken failed$/);
+    expect(fieldsOf(lines[1]!)['callbackError']).toMatchObject({
+      name: 'Error',
+      message: expect.stringContaining('[REDACTED]'),
+    });
+    expect(messageOf(lines[2]!)).toMatch(
+      /^oauth2-refresh: session ended \(refresh token [0-9a-f]{8}: ERR_TOKEN_SESSION_ENDED, HTTP 400\)/,
+    );
+    const logged = JSON.stringify(calls.map((call) => call.args));
+    for (const secret of [refreshToken, ...rotated]) expect(logged).not.toContain(secret);
   });
 });
 

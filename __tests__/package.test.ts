@@ -76,6 +76,26 @@ describe('the packed package', () => {
     expect(out.trim()).toBe('function function function function');
   });
 
+  test('startAuthorizationServer() names its optional peer when it is not installed, from require() and import', () => {
+    // The scratch app has axios and ioredis only: optional peers are not installed with the package.
+    const report = '(error) => console.log(error.message)';
+    const required = node([
+      '--no-experimental-require-module',
+      '-e',
+      `require('tokenflight/testing').startAuthorizationServer().then(() => console.log('started'), ${report})`,
+    ]);
+    const imported = node([
+      '--input-type=module',
+      '-e',
+      `import { startAuthorizationServer } from 'tokenflight/testing'; await startAuthorizationServer().then(() => console.log('started'), ${report});`,
+    ]);
+    for (const out of [required, imported]) {
+      expect(out.trim()).toBe(
+        'startAuthorizationServer() needs @node-oauth/oauth2-server, an optional peer dependency of tokenflight: npm install --save-dev @node-oauth/oauth2-server@5',
+      );
+    }
+  });
+
   test('the CommonJS build works end to end: one token request for many requests, a replay after a revocation', () => {
     const script = `
       const axios = require('axios');

@@ -5,6 +5,7 @@ import {
   clientCredentials,
   jsonProvider,
   marsview,
+  refreshTokenGrant,
   singleView,
   symbl,
   type TokenAuthEvent,
@@ -81,6 +82,23 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
       }),
     tokenUrl: 'https://auth.example.com/token',
     secrets: ['oauth-client-007', SECRET],
+  },
+  {
+    name: 'refreshTokenGrant',
+    provider: () =>
+      refreshTokenGrant({
+        tokenUrl: 'https://auth.example.com/token',
+        clientId: 'oauth-client-007',
+        clientSecret: SECRET,
+        refreshToken: 'refresh-token-007-must-not-leak',
+      }),
+    tokenUrl: 'https://auth.example.com/token',
+    secrets: [
+      'refresh-token-007-must-not-leak',
+      SECRET,
+      Buffer.from(`oauth-client-007:${SECRET}`).toString('base64'),
+      Buffer.from('refresh-token-007-must-not-leak').toString('base64'),
+    ],
   },
   {
     name: 'jsonProvider',

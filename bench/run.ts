@@ -2,10 +2,12 @@
  * `npm run bench`: every benchmark in one run, side by side with bare axios and axios-auth-refresh,
  * then docs/benchmarks.md and its SVG charts are written from what was measured.
  *
- * Options: --quick (fewer rounds and requests, for a smoke run), --only=hot,amplification,latency,fleet,scale
+ * Options: --quick (fewer rounds and requests, for a smoke run),
+ * --only=hot,amplification,latency,fleet,scale,refresh (the sections not run keep the figures of
+ * the last run that measured them, from docs/benchmarks/results.json).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAmplification, type AmplificationRow } from './amplification.js';
@@ -20,6 +22,7 @@ import {
   type HotPathResult,
 } from './hot-path.js';
 import { runLatency, type LatencyRow } from './latency.js';
+import { runRefresh, type RefreshResult } from './refresh.js';
 import { barChart, lineChart } from './lib/svg.js';
 import { fixed, percent, type Spread } from './lib/stats.js';
 
@@ -44,13 +47,17 @@ interface ScaleResult {
   heap: { total: number; seconds: number; checkpoints: [number, number][]; attachCostKiB: Record<string, number> };
 }
 
-const results: {
+interface Results {
   hot?: HotPathResult;
   amplification?: AmplificationRow[];
   latency?: Awaited<ReturnType<typeof runLatency>>;
   fleet?: FleetResult;
   scale?: ScaleResult;
-} = {};
+  refresh?: RefreshResult;
+}
+const resultsFile = join(charts, 'results.json');
+const reportFile = join(docs, 'benchmarks.md');
+const results: Results = {};
 const started = Date.now();
 
 const BARE = 'bare axios';
@@ -61,7 +68,7 @@ const PLUMB_OLD = 'plumbing: response interceptor';
 const PLUMB_NEW = 'plumbing: wrapped adapter';
 
 if (wanted('hot')) {
-  log('1/5 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
+  log('1/6 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
   results.hot = await runHotPath(
     [
       bareAxios(),
@@ -85,22 +92,22 @@ if (wanted('hot')) {
 }
 
 if (wanted('amplification')) {
-  log('2/5 refresh amplification: 1,000 concurrent requests after a revocation');
+  log('2/6 refresh amplification: 1,000 concurrent requests after a revocation');
   results.amplification = await runAmplification({ concurrency: 1_000 });
 }
 
 if (wanted('latency')) {
-  log('3/5 latency across token rotations with a 300 ms token endpoint');
+  log('3/6 latency across token rotations with a 300 ms token endpoint');
   results.latency = await runLatency(quick ? { durationMs: 4_000 } : { durationMs: 10_000 });
 }
 
 if (wanted('fleet')) {
-  log('4/5 fleet: processes sharing one token, memory store vs Redis store');
+  log('4/6 fleet: processes sharing one token, memory store vs Redis store');
   results.fleet = await runFleet({ sizes: quick ? [2, 4] : [2, 4, 8], rotations: quick ? 2 : 3 });
 }
 
 if (wanted('scale')) {
-  log('5/5 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
+  log('5/6 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
   const perRequest = await runHotPath(
     [
       await tokenflight(0, '1 provider'),
@@ -121,9 +128,54 @@ if (wanted('scale')) {
   results.scale = { perRequest, heap: JSON.parse(heapOut.trim().split('\n').at(-1)!) as ScaleResult['heap'] };
 }
 
+if (wanted('refresh')) {
+  log('6/6 rotating refresh tokens: a fleet sharing one session, tokenflight vs axios-auth-refresh');
+  results.refresh = await runRefresh({ sizes: quick ? [2] : [2, 4, 8], rounds: quick ? 4 : 10 });
+}
+
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; writing docs/benchmarks.md`);
-writeFileSync(join(docs, 'benchmarks.md'), report());
-writeFileSync(join(charts, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(reportFile, keepUnmeasured(report()));
+writeFileSync(resultsFile, JSON.stringify({ ...previousResults(), ...results }, null, 2) + '\n');
+
+/** With --only: the results of the sections this run did not measure, as the last run left them. */
+function previousResults(): Results {
+  if (only === undefined || !existsSync(resultsFile)) return {};
+  return JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
+}
+
+/** The numbered sections of the report, and the lines of its Targets, as the last run wrote them. */
+function splitReport(text: string): { sections: Map<string, string>; targets: Map<string, string> } {
+  const sections = new Map<string, string>();
+  const targets = new Map<string, string>();
+  for (const part of text.split(/^(?=## )/m)) {
+    const number = /^## (\d+)\./.exec(part)?.[1];
+    if (number !== undefined) sections.set(number, part);
+    if (part.startsWith('## Targets')) {
+      for (const line of part.split('\n').filter((l) => l.startsWith('- ')))
+        targets.set(line.split(':')[0] ?? line, line);
+    }
+  }
+  return { sections, targets };
+}
+
+/** With --only: the sections this run did not measure are kept, word for word, from the last report. */
+function keepUnmeasured(fresh: string): string {
+  if (only === undefined || !existsSync(reportFile)) return fresh;
+  const before = splitReport(readFileSync(reportFile, 'utf8'));
+  const now = splitReport(fresh);
+  const names = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh'];
+  const header = fresh.split(/^(?=## )/m)[0] ?? '';
+  const sections = names.map((name, index) => {
+    const number = String(index + 1);
+    return (wanted(name) ? now : before).sections.get(number) ?? '';
+  });
+  const targets = new Map([...before.targets, ...now.targets]);
+  return [
+    header,
+    ...sections.filter((part) => part !== ''),
+    `## Targets\n\n${[...targets.values()].join('\n')}\n`,
+  ].join('');
+}
 
 function row(cells: readonly (string | number)[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -146,7 +198,7 @@ function report(): string {
   parts.push(`# Benchmarks
 
 Generated by \`npm run bench\`${quick ? ' (`--quick`)' : ''} on ${new Date().toISOString().slice(0, 10)}. Everything below was
-measured in one run on this machine; re-run the command to regenerate this page and its charts.
+measured ${only === undefined ? 'in one run ' : ''}on this machine${only === undefined ? '' : ` (this run measured ${only.join(', ')}; the other sections keep the figures of the last run that measured them)`}; re-run the command to regenerate this page and its charts.
 Shared machines are noisy: read the **ratios measured within one round** and the medians with
 their spread (25th–75th percentile of the rounds), not absolute times.
 
@@ -417,6 +469,45 @@ From the first checkpoint to the last the heap changed by **${(last - first).toF
     );
   }
 
+  if (results.refresh !== undefined) {
+    parts.push(`## 6. Rotating refresh tokens: a fleet sharing one session
+
+${results.refresh.description}
+
+${table(
+  [
+    'approach',
+    'processes',
+    'rounds',
+    'rotations',
+    'refresh-token uses',
+    'uses per rotation (limit 1)',
+    'reuse detections',
+    'revoked families',
+    'requests',
+    'failed',
+  ],
+  results.refresh.rows.map((r) => [
+    r.approach,
+    r.processes,
+    r.rounds,
+    r.rotations,
+    r.refreshTokenUses,
+    `**${Number.isFinite(r.usesPerRotation) ? r.usesPerRotation.toFixed(2) : '–'}**`,
+    r.reuseDetections,
+    r.revokedFamilies,
+    r.requests,
+    r.failed,
+  ]),
+)}
+
+With its own copy of the refresh token in each process, the second process to refresh presents a
+token the first has already used: the server takes it for theft and revokes the session, and every
+request after that fails until the user signs in again. tokenflight presents each refresh token
+once per fleet: the holder of the store's lock rotates it, the others take up its result.
+`);
+  }
+
   parts.push(`## Targets
 
 ${targets().join('\n')}
@@ -450,6 +541,11 @@ function targets(): string[] {
   if (redis !== undefined && redis.length > 0)
     lines.push(
       `- One token request per rotation per fleet with Redis: **${redis.every((r) => r.perRotation <= 1) ? 'met' : 'not met'}** (${redis.map((r) => `${r.processes}: ${r.perRotation.toFixed(2)}`).join(', ')}).`,
+    );
+  const rotating = results.refresh?.rows.filter((r) => r.approach.startsWith('tokenflight'));
+  if (rotating !== undefined && rotating.length > 0)
+    lines.push(
+      `- Each refresh token used at most once across a fleet: **${rotating.every((r) => r.usesPerRotation <= 1 && r.reuseDetections === 0 && r.failed === 0) ? 'met' : 'not met'}** (${rotating.map((r) => `${r.processes} processes: ${r.usesPerRotation.toFixed(2)} uses per rotation, ${r.reuseDetections} reuses, ${r.failed} failed`).join('; ')}).`,
     );
   const heap = results.scale?.heap;
   if (heap !== undefined) {

@@ -3,7 +3,7 @@ import { DEFAULTS } from './defaults.js';
 import { invalidOption } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
 import { createEventLogger, type TokenAuthLogger } from './logger.js';
-import { kEndpoint, type TokenProvider } from './providers/endpoint.js';
+import { kSource, type TokenProvider } from './providers/endpoint.js';
 import type { TokenRequestSettings } from './providers/token-request/index.js';
 import type { TokenStore } from './store.js';
 import { MemoryTokenStore } from './stores/memory.js';
@@ -145,9 +145,17 @@ export function readAttachOptions(instance: unknown, options: TokenAuthOptions):
     expectNumber(given[key], key, CONTEXT) ?? DEFAULTS[key];
   const tokenRequest = readTokenRequest(options.tokenRequest);
   checkFunction(options.isTokenRejected, 'isTokenRejected', CONTEXT);
+  const providers = readProviders(options.providers);
+  const store = readStore(options.store);
+  const rotating = providers.find((provider) => provider[kSource].rotating);
+  if (rotating !== undefined && store.lock === undefined) {
+    throw invalidOption(
+      `${CONTEXT}: provider "${rotating.name}" uses a refresh token that rotates, which is presented only under the store's lock; the \`store\` has no \`lock\` method`,
+    );
+  }
   return {
-    providers: readProviders(options.providers),
-    store: readStore(options.store),
+    providers,
+    store,
     tokenRequest,
     refreshWindowMs: number('refreshWindowMs'),
     expiryMarginMs: number('expiryMarginMs'),
@@ -168,10 +176,10 @@ function readProviders(value: unknown): TokenProvider[] {
     throw invalidOption(`${CONTEXT}: expected \`providers\` to hold at least one provider, got an empty array`);
   const names = new Set<string>();
   return list.map((provider, index) => {
-    if (typeof provider !== 'object' || provider === null || !(kEndpoint in provider)) {
+    if (typeof provider !== 'object' || provider === null || !(kSource in provider)) {
       const where = Array.isArray(value) ? `providers[${index}]` : 'providers';
       throw invalidOption(
-        `${CONTEXT}: expected \`${where}\` to be made by symbl(), marsview(), singleView(), clientCredentials() or jsonProvider(), got ${describe(provider)}`,
+        `${CONTEXT}: expected \`${where}\` to be made by symbl(), marsview(), singleView(), clientCredentials(), jsonProvider(), customProvider() or refreshTokenGrant(), got ${describe(provider)}`,
         'ERR_INVALID_ARG_TYPE',
       );
     }

@@ -2,9 +2,10 @@ import type { AxiosInstance } from 'axios';
 import { readAttachOptions, type AttachSettings, type TokenAuthOptions } from './attach-options.js';
 import { createBoundary, type TokenRuntime } from './boundary.js';
 import { invalidOption } from './errors.js';
-import { endpointKey, kEndpoint, type TokenProvider } from './providers/endpoint.js';
-import { requestToken } from './providers/token-request/index.js';
+import { kSource, type TokenProvider } from './providers/endpoint.js';
+import { REFRESH_TOKEN } from './providers/token-request/read-token.js';
 import { createRouter } from './routing.js';
+import { expectString } from './validate.js';
 import { createTokenManager } from './token-manager.js';
 
 /** A token, as `auth.token()` returns it. */
@@ -33,29 +34,31 @@ export interface TokenAuth {
   token(name?: string): Promise<Token>;
   /** Drops the cached token of provider `name`, or of every provider, here and in the store. */
   invalidate(name?: string): Promise<void>;
+  /**
+   * Starts a new session for a {@link refreshTokenGrant} provider (`name`, or the first provider)
+   * with `refreshToken` (the user signed in again): it replaces the one in the store, ended or
+   * not, for every handle and process sharing the store, and the old session's access token is
+   * dropped. Calls that failed with `ERR_TOKEN_SESSION_ENDED` succeed again from then on.
+   * Rejects with an {@link InvalidOptionError} when the provider has no refresh token, or `refreshToken` is not a non-empty string.
+   */
+  resumeSession(refreshToken: string, name?: string): Promise<void>;
   /** Removes tokenflight's interceptor and abandons token requests in flight. Idempotent. */
   eject(): void;
 }
 
 const kAttached = Symbol.for('tokenflight.attached');
 
-function createRuntime(provider: TokenProvider, settings: AttachSettings): TokenRuntime {
-  const endpoint = provider[kEndpoint];
+function createRuntime(provider: TokenProvider, settings: AttachSettings): TokenRuntime & { rotating: boolean } {
   const { emit, tokenRequest } = settings;
+  const source = provider[kSource].create({
+    http: settings.tokenClient,
+    settings: tokenRequest,
+    now: Date.now,
+    random: Math.random,
+    onRetry: (retry) => emit({ type: 'token-retry', provider: provider.name, ...retry }),
+  });
   const manager = createTokenManager({
-    source: {
-      name: provider.name,
-      key: endpointKey(endpoint),
-      fetch: (signal) =>
-        requestToken(provider.name, endpoint, {
-          http: settings.tokenClient,
-          settings: tokenRequest,
-          signal,
-          now: Date.now,
-          random: Math.random,
-          onRetry: (retry) => emit({ type: 'token-retry', provider: provider.name, ...retry }),
-        }),
-    },
+    source,
     store: settings.store,
     now: Date.now,
     random: Math.random,
@@ -67,7 +70,13 @@ function createRuntime(provider: TokenProvider, settings: AttachSettings): Token
     lockTtlMs: settings.lockTtlMs,
     emit,
   });
-  return { name: provider.name, origins: provider.origins, manager, sent: undefined };
+  return {
+    name: provider.name,
+    origins: provider.origins,
+    manager,
+    sent: undefined,
+    rotating: source.rotation !== undefined,
+  };
 }
 
 /**
@@ -108,7 +117,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   (instance as { [kAttached]?: TokenAuth })[kAttached]?.eject();
   const requestId = instance.interceptors.request.use(onRequest, undefined, { synchronous: true });
 
-  const pick = (name: string | undefined): TokenRuntime => {
+  const pick = (name: string | undefined): TokenRuntime & { rotating: boolean } => {
     const runtime = runtimes.get(name ?? settings.providers[0]?.name ?? '');
     if (runtime === undefined) {
       throw invalidOption(
@@ -126,6 +135,19 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     async invalidate(name) {
       const targets = name === undefined ? [...runtimes.values()] : [pick(name)];
       await Promise.all(targets.map((runtime) => runtime.manager.invalidate()));
+    },
+    async resumeSession(refreshToken, name) {
+      const runtime = pick(name);
+      if (!runtime.rotating) {
+        throw invalidOption(
+          `resumeSession(): provider "${runtime.name}" does not use a refresh token (refreshTokenGrant())`,
+        );
+      }
+      const given = expectString(refreshToken, 'refreshToken', 'resumeSession()');
+      if (!REFRESH_TOKEN.test(given)) {
+        throw invalidOption('resumeSession(): expected `refreshToken` to hold only visible ASCII characters');
+      }
+      await runtime.manager.resume(given);
     },
     eject() {
       if (ejected) return;

@@ -21,6 +21,16 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  *   `expiresIn` was shorter than the request took). Asked again, with the backoff of retries,
  *   up to `tokenRequest.retries` times; such a token is never sent.
  * - `ERR_TOKEN_ABORTED`: the token request was abandoned because the handle was ejected.
+ * - `ERR_TOKEN_SOURCE_FAILED`: a {@link customProvider}'s `getToken` threw or rejected; `cause` is
+ *   what it threw. Not retried by tokenflight (the next request calls `getToken` again).
+ * - `ERR_TOKEN_SESSION_ENDED`: the authorization server answered `invalid_grant` to a refresh token
+ *   ({@link refreshTokenGrant}): it was revoked, expired, or used twice. Never retried; every later
+ *   call fails fast with this code, without a request, until `auth.resumeSession(refreshToken)`
+ *   gives a new one (the user signs in again).
+ * - `ERR_TOKEN_STORE_UNAVAILABLE`: a new token needs a refresh token that rotates, which is
+ *   presented only under the store's lock, and the store failed, was too slow, or its lock was held
+ *   by another process for longer than its wait. No refresh token was presented; the next request
+ *   tries again.
  */
 export type TokenRequestErrorCode =
   | 'ERR_TOKEN_CREDENTIALS'
@@ -32,7 +42,10 @@ export type TokenRequestErrorCode =
   | 'ERR_TOKEN_MALFORMED'
   | 'ERR_TOKEN_TOO_LARGE'
   | 'ERR_TOKEN_EXPIRED'
-  | 'ERR_TOKEN_ABORTED';
+  | 'ERR_TOKEN_ABORTED'
+  | 'ERR_TOKEN_SOURCE_FAILED'
+  | 'ERR_TOKEN_SESSION_ENDED'
+  | 'ERR_TOKEN_STORE_UNAVAILABLE';
 
 /**
  * Why an operation of a `RedisTokenStore` (`tokenflight/redis`) failed:
@@ -162,7 +175,7 @@ export class TokenRequestError extends TokenflightError {
   readonly status: number | undefined;
   /** The vendor's own error code: Marsview's `NJSCFE001`, an OAuth `error` such as `invalid_client`. */
   readonly providerCode: string | undefined;
-  /** The token endpoint, without query string or user info. */
+  /** The token endpoint, without query string or user info; `custom:<name>` for a {@link customProvider}. */
   readonly url: string;
   /** How many token requests were sent (0 when none was, during a cool-down). */
   readonly attempts: number;

@@ -79,6 +79,32 @@ export type TokenAuthEvent =
     }
   | {
       /**
+       * A rotating refresh token was exchanged and the server rotated it: the new one replaced the
+       * old one in the store (`stored: false` if the store failed to take it) and was handed to
+       * `onRefreshToken`.
+       */
+      type: 'refresh-token-rotated';
+      provider: string;
+      /** Fingerprint of the new refresh token. */
+      fingerprint: string;
+      /** False when the store failed to take the new refresh token (this process still holds it). */
+      stored: boolean;
+      /** What `onRefreshToken` threw, scrubbed; the rotation stands. */
+      callbackError: Error | undefined;
+    }
+  | {
+      /**
+       * The authorization server answered `invalid_grant`: the session of this refresh token is
+       * over. Every caller gets `ERR_TOKEN_SESSION_ENDED` until `auth.resumeSession()` gives a new one.
+       */
+      type: 'session-ended';
+      provider: string;
+      /** Fingerprint of the refresh token that ended. */
+      fingerprint: string;
+      error: Error;
+    }
+  | {
+      /**
        * A request went out without a token because no provider serves its origin (a typo in a
        * baseURL, `localhost` where a provider lists `127.0.0.1`). Reported once per origin.
        */

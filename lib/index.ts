@@ -15,11 +15,15 @@ export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './events
 export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
 export { clientCredentials } from './providers/client-credentials.js';
 export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
+export { customProvider } from './providers/custom.js';
+export type { CustomProviderOptions, CustomToken, GetTokenContext } from './providers/custom.js';
 export type { ProviderOptions } from './providers/define.js';
 export type { TokenProvider } from './providers/endpoint.js';
 export { jsonProvider } from './providers/json.js';
 export type { JsonProviderOptions, JsonValue } from './providers/json.js';
 export { marsview } from './providers/marsview.js';
+export { refreshTokenGrant } from './providers/refresh-token.js';
+export type { RefreshTokenGrantOptions } from './providers/refresh-token.js';
 export type { MarsviewOptions } from './providers/marsview.js';
 export { singleView } from './providers/single-view.js';
 export type { SingleViewOptions } from './providers/single-view.js';

@@ -36,6 +36,8 @@ export interface TokenAuthLogFields {
  * | `request-replayed` | `info` |
  * | `store-failed` | `warn` |
  * | `request-unrouted` | `debug` |
+ * | `refresh-token-rotated` | `info`, or `warn` when the store did not take it or `onRefreshToken` failed |
+ * | `session-ended` | `error` |
  *
  * @example
  * ```ts
@@ -117,6 +119,18 @@ function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | u
         'warn',
         `${who}: token store ${event.operation} failed (${errorSummary(error ?? {})}); carrying on without it`,
       ];
+    case 'refresh-token-rotated':
+      return event.stored && event.callbackError === undefined
+        ? ['info', `${who}: refresh token rotated to ${event.fingerprint}`]
+        : [
+            'warn',
+            `${who}: refresh token rotated to ${event.fingerprint}, but ${event.stored ? 'onRefreshToken failed' : 'the store did not take it (this process holds it)'}`,
+          ];
+    case 'session-ended':
+      return [
+        'error',
+        `${who}: session ended (refresh token ${event.fingerprint}: ${errorSummary(error ?? {})}); requests fail until auth.resumeSession() gives a new refresh token`,
+      ];
     case 'request-unrouted':
       return [
         'debug',
@@ -144,7 +158,11 @@ export function createEventLogger(value: unknown, context: string): ((event: Tok
     try {
       const error = 'error' in event ? errorFacts(event.error, []) : undefined;
       const [level, message] = describeEvent(event, error);
-      const fields: TokenAuthLogFields = error === undefined ? { ...event } : { ...event, error };
+      const callbackError =
+        event.type === 'refresh-token-rotated' && event.callbackError !== undefined
+          ? { callbackError: errorFacts(event.callbackError, []) }
+          : {};
+      const fields: TokenAuthLogFields = { ...event, ...(error === undefined ? {} : { error }), ...callbackError };
       logger[level]?.(fields, message);
     } catch {
       // A logger's failure must never break a request.

@@ -36,6 +36,8 @@ export interface TokenStoreLockOptions {
  * tokenflight keeps the current token in memory as well and consults the store when it needs a
  * token, so a store is called per token rotation, not per request. A store that throws or takes
  * longer than `storeTimeoutMs` is passed over: requests go on, with single-flight per process.
+ * Not for a rotating refresh token (`refreshTokenGrant()`), which is presented only under the
+ * store's lock: then the callers that need a new token get `ERR_TOKEN_STORE_UNAVAILABLE`.
  */
 export interface TokenStore {
   /** The stored token, or `undefined` if there is none or it has expired. */
@@ -51,7 +53,9 @@ export interface TokenStore {
   /**
    * Optional: lets one holder at a time fetch the token for `key`; the others wait, then re-read
    * the store instead of fetching. Resolves to the lock, or `undefined` if it was not acquired
-   * within `waitMs` (tokenflight then re-reads the store and, if still empty, fetches anyway).
+   * within `waitMs` (tokenflight then re-reads the store and, if still empty, fetches anyway; with
+   * a rotating refresh token it never does: the caller gets `ERR_TOKEN_STORE_UNAVAILABLE`).
+   * Required for a `refreshTokenGrant()` provider.
    */
   lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined>;
 }

@@ -5,15 +5,11 @@ import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import { createRotation, type Rotation } from './rotation.js';
 import { checkStoredToken } from './token-check.js';
+import type { FetchedToken, TokenSource } from './token-source.js';
 
-/** Where a token manager gets new tokens: one provider with one set of credentials. */
-export interface TokenSource {
-  readonly name: string;
-  /** The store key: a hash of provider, endpoint and credentials. */
-  readonly key: Promise<string>;
-  fetch(signal: AbortSignal): Promise<{ token: StoredToken; attempts: number }>;
-}
+export type { TokenSource } from './token-source.js';
 
 /** The token a manager currently sends, with its timings worked out once. */
 export interface CurrentToken {
@@ -56,6 +52,8 @@ export interface TokenManager {
   rejected(generation: number): Promise<{ current: CurrentToken; stale: boolean }>;
   /** Drops the current token, here and in the store (compare-and-delete). */
   invalidate(): Promise<void>;
+  /** For a source whose refresh token rotates: starts a new session with `refreshToken`. */
+  resume(refreshToken: string): Promise<void>;
   /** Abandons token requests in flight and their backoff timers. */
   dispose(): void;
 }
@@ -139,6 +137,8 @@ function createCooldown(options: Pick<TokenManagerOptions, 'cooldownMs' | 'now' 
  * timeout, carry on as if the store had nothing, with a `store-failed` event), and every entry
  * read validated like a token response (rule 10).
  */
+export type StoreAccess = ReturnType<typeof createStoreAccess>;
+
 function createStoreAccess(
   options: TokenManagerOptions,
   context: { signal: AbortSignal; knownTokens: () => string[] },
@@ -193,11 +193,12 @@ function createStoreAccess(
       const held = await call('set', () => store.set(key, token), token, { tokens: [token.accessToken] });
       return held === token ? token : ((await checked(key, held, 'set')) ?? token);
     },
-    async lock(key: string): Promise<TokenStoreLock | 'none' | 'timeout'> {
+    /** The lock; `none` when the store has no lock, `failed` when it failed, `timeout` when another holder kept it past the wait. */
+    async lock(key: string): Promise<TokenStoreLock | 'none' | 'failed' | 'timeout'> {
       if (store.lock === undefined) return 'none';
       const takeLock = store.lock.bind(store);
       const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
-      const lock = await call('lock', () => takeLock(key, lockOptions), 'none' as const, {
+      const lock = await call('lock', () => takeLock(key, lockOptions), 'failed' as const, {
         timeoutMs: lockTtlMs + storeTimeoutMs,
       });
       return lock ?? 'timeout';
@@ -275,6 +276,7 @@ function createFlightRunner(
     store: ReturnType<typeof createStoreAccess>;
     cooldown: ReturnType<typeof createCooldown>;
     adopt: ReturnType<typeof createAdopter>;
+    rotation: Rotation | undefined;
     signal: AbortSignal;
   },
 ) {
@@ -300,14 +302,23 @@ function createFlightRunner(
     try {
       const key = await source.key;
       const found = await store.read(key);
-      if (isAcceptable(found)) return await adopt(found, { kind: 'adopted', reason });
+      if (isAcceptable(found)) {
+        parts.rotation?.adopted();
+        return await adopt(found, { kind: 'adopted', reason });
+      }
       const lock = await store.lock(key);
       try {
         // Double-checked: the previous holder may have just written a token.
-        const again = lock === 'none' ? undefined : await store.read(key);
-        if (isAcceptable(again)) return await adopt(again, { kind: 'adopted', reason });
+        const again = typeof lock === 'object' || lock === 'timeout' ? await store.read(key) : undefined;
+        if (isAcceptable(again)) {
+          parts.rotation?.adopted();
+          return await adopt(again, { kind: 'adopted', reason });
+        }
         cooldown.throwIfActive();
-        const { token, attempts } = await source.fetch(parts.signal);
+        const { token, attempts }: FetchedToken =
+          parts.rotation === undefined
+            ? await source.fetch(parts.signal, reason)
+            : await parts.rotation.exchange(key, lock, reason);
         const kept = await store.write(key, token);
         // The store keeps the token that expires later, which may be the one just rejected if its
         // compare-and-delete failed: never take that one up again.
@@ -319,6 +330,8 @@ function createFlightRunner(
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
+      // The session is over: its access token is not sent again either.
+      if (isTokenRequestError(failure) && failure.code === 'ERR_TOKEN_SESSION_ENDED') state.current = undefined;
       const background = isUsable(state.current, now());
       if (background) state.backgroundNotBefore = now() + options.backgroundRetryMs;
       emit({ type: 'token-failed', provider: source.name, error: failure, reason, background });
@@ -356,12 +369,18 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     refreshing: false,
   };
   const cooldown = createCooldown(options);
+  let rotation: Rotation | undefined;
   /** Every token this manager could have handed to the store, to scrub from store errors. */
   const knownTokens = (): string[] =>
-    [state.current?.token.accessToken, state.rejectedToken].filter((token): token is string => token !== undefined);
+    [state.current?.token.accessToken, state.rejectedToken, ...(rotation?.secrets() ?? [])].filter(
+      (token): token is string => token !== undefined,
+    );
   const store = createStoreAccess(options, { signal: lifecycle.signal, knownTokens });
+  if (source.rotation !== undefined) {
+    rotation = createRotation(options, source.rotation, { store, signal: lifecycle.signal });
+  }
   const adopt = createAdopter(options, state, cooldown);
-  const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, signal: lifecycle.signal });
+  const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
 
   function peek(): CurrentToken | undefined {
@@ -380,6 +399,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason });
     const key = await source.key;
     await store.call('delete', () => options.store.delete(key, token.accessToken), false);
+  }
+
+  async function invalidate(): Promise<void> {
+    const token = state.current;
+    state.current = undefined;
+    cooldown.end();
+    if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
+    const stored = await store.read(await source.key);
+    if (stored !== undefined) await forget(stored, 'manual');
   }
 
   return {
@@ -403,13 +431,12 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       const retook = next.token.accessToken === state.rejectedToken;
       return { current: retook ? await flight('rejected') : next, stale: false };
     },
-    async invalidate() {
-      const token = state.current;
-      state.current = undefined;
-      cooldown.end();
-      if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
-      const stored = await store.read(await source.key);
-      if (stored !== undefined) await forget(stored, 'manual');
+    invalidate,
+    async resume(refreshToken) {
+      if (rotation === undefined) throw new TypeError(`provider "${source.name}" has no refresh token to resume`);
+      await rotation.resume(await source.key, refreshToken);
+      // The access token of the old session is not taken up again, here or from the store.
+      await invalidate();
     },
     dispose() {
       state.current = undefined;

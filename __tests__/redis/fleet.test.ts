@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
 import { createClients, describeRedis, redisPort, uniquePrefix } from './helpers/env.js';
 import {
+  failures,
   percentile,
   playRedisOutage,
   startFleet,
   tokenRequestsDuring,
+  until,
   type Fleet,
   type FleetEvent,
   type RequestOutcome,
@@ -42,18 +44,9 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 /** Token requests the simulated provider received while `run` ran. */
 const fingerprints = (outcomes: RequestOutcome[]): Set<string | undefined> =>
   new Set(outcomes.map((outcome) => outcome.fingerprint));
-const failures = (outcomes: RequestOutcome[]): RequestOutcome[] => outcomes.filter((outcome) => !outcome.ok);
 
 describeRedis('a fleet of processes sharing one token store', () => {
   test('with RedisTokenStore the fleet makes one token request per rotation; with MemoryTokenStore, one per process', async () => {

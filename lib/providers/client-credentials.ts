@@ -1,11 +1,10 @@
 import { invalidOption } from '../errors.js';
-import { expectHttpUrl } from '../url.js';
 import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
 import type { TokenProvider } from './endpoint.js';
-import { defineProvider, insecureAllowed, path, readOptions, type ProviderOptions } from './define.js';
+import { defineProvider, readOptions, type ProviderOptions } from './define.js';
+import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
 
-/** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'basic' | 'post';
+export type { ClientAuthMethod } from './oauth-client.js';
 
 /** Options of {@link clientCredentials}. */
 export interface ClientCredentialsOptions extends ProviderOptions {
@@ -28,8 +27,6 @@ export interface ClientCredentialsOptions extends ProviderOptions {
   /** Further form parameters, such as `resource` (RFC 8707). */
   params?: Readonly<Record<string, string>>;
 }
-
-const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+');
 
 /**
  * The standard OAuth 2.0 client-credentials grant (RFC 6749 §4.4): a form-encoded
@@ -59,26 +56,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     'authMethod',
     'params',
   ]);
-  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
-  const clientId = expectString(given['clientId'], 'clientId', context);
-  const clientSecret = expectString(given['clientSecret'], 'clientSecret', context);
+  const { url, scope, auth, secrets } = readOAuthClient(given, context, { secretRequired: true });
   const audience = optionalString(given['audience'], 'audience', context);
-
-  const rawScope = given['scope'];
-  let scope: string | undefined;
-  if (Array.isArray(rawScope)) {
-    scope = rawScope.map((item: unknown, index) => expectString(item, `scope[${index}]`, context)).join(' ');
-  } else if (rawScope !== undefined) {
-    scope = expectString(rawScope, 'scope', context);
-  }
-
-  const method = given['authMethod'] ?? 'client_secret_basic';
-  if (!['client_secret_basic', 'client_secret_post', 'basic', 'post'].includes(method as string)) {
-    throw invalidOption(
-      `${context}: expected \`authMethod\` to be 'client_secret_basic' or 'client_secret_post', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`,
-    );
-  }
-  const usePost = method === 'client_secret_post' || method === 'post';
 
   const params = given['params'];
   if (params !== undefined && !isPlainObject(params)) {
@@ -93,13 +72,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
   const body: Record<string, string> = { ...extra, grant_type: 'client_credentials' };
   if (scope !== undefined) body['scope'] = scope;
   if (audience !== undefined) body['audience'] = audience;
-  const headers: Record<string, string> = {};
-  if (usePost) {
-    body['client_id'] = clientId;
-    body['client_secret'] = clientSecret;
-  } else {
-    headers['Authorization'] = `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`;
-  }
+  Object.assign(body, auth.body);
+  const { headers } = auth;
 
   return defineProvider({
     context,
@@ -112,14 +86,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       encoding: 'form',
       body,
       headers,
-      secrets: [clientId, clientSecret, ...Object.values(headers)],
-      response: {
-        token: path('access_token'),
-        expiresIn: path('expires_in'),
-        tokenType: path('token_type'),
-        errorCode: [path('error')],
-        errorMessage: [path('error_description')],
-      },
+      secrets,
+      response: OAUTH_RESPONSE,
       defaultLifetimeMs: undefined,
     },
   });

@@ -1,7 +1,16 @@
 import { invalidOption } from '../errors.js';
 import { displayUrl, expectHttpUrl, expectOrigin } from '../url.js';
 import { describe, expectBoolean, expectKnownKeys, expectOptions, expectString } from '../validate.js';
-import { kEndpoint, type ResponseShape, type TokenEndpoint, type TokenProvider } from './endpoint.js';
+import {
+  endpointKey,
+  kEndpoint,
+  kSource,
+  type ResponseShape,
+  type SourceSpec,
+  type TokenEndpoint,
+  type TokenProvider,
+} from './endpoint.js';
+import { requestToken } from './token-request/index.js';
 
 /** Options every provider factory takes. */
 export interface ProviderOptions {
@@ -65,49 +74,71 @@ export function endpointUrl(
   return new URL(`${prefix}${path}`);
 }
 
-/** Builds the frozen provider object; its credentials sit behind a non-enumerable symbol. */
-export function defineProvider(input: ProviderInput): TokenProvider {
-  const { context, options } = input;
+/** A provider's `name` and `origins` options, checked; `defaultOrigin` is used when `origins` is not given. */
+export function readIdentity(
+  options: Record<string, unknown>,
+  context: string,
+  defaults: { name: string; origin: string | undefined },
+): { name: string; origins: readonly string[] } {
   const allowInsecureHttp = insecureAllowed(options, context);
-  const name = options['name'] === undefined ? input.defaultName : expectString(options['name'], 'name', context);
+  const name = options['name'] === undefined ? defaults.name : expectString(options['name'], 'name', context);
   if (/\s/.test(name))
     throw invalidOption(`${context}: expected \`name\` to have no spaces, got ${JSON.stringify(name)}`);
-
-  const url = input.endpoint.url;
-  expectHttpUrl(url.href, 'tokenUrl', context, allowInsecureHttp);
-  let origins = [url.origin];
   const givenOrigins = options['origins'];
-  if (givenOrigins !== undefined) {
-    if (!Array.isArray(givenOrigins) || givenOrigins.length === 0) {
-      throw invalidOption(
-        `${context}: expected \`origins\` to be a non-empty array of origins, got ${describe(givenOrigins)}`,
-        'ERR_INVALID_ARG_TYPE',
-      );
-    }
-    origins = [
-      ...new Set(
-        givenOrigins.map((origin: unknown, index) =>
-          expectOrigin(origin, `origins[${index}]`, context, allowInsecureHttp),
-        ),
-      ),
-    ];
+  if (givenOrigins === undefined && defaults.origin !== undefined) return { name, origins: [defaults.origin] };
+  if (!Array.isArray(givenOrigins) || givenOrigins.length === 0) {
+    throw invalidOption(
+      `${context}: expected \`origins\` to be a non-empty array of origins, got ${describe(givenOrigins)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
   }
+  const origins = givenOrigins.map((origin: unknown, index) =>
+    expectOrigin(origin, `origins[${index}]`, context, allowInsecureHttp),
+  );
+  return { name, origins: [...new Set(origins)] };
+}
 
-  const endpoint: TokenEndpoint = {
-    ...input.endpoint,
-    response: {
-      expiresIn: undefined,
-      expiresInUnit: 'seconds',
-      tokenType: undefined,
-      success: undefined,
-      errorCode: [],
-      errorMessage: [],
-      ...input.endpoint.response,
-    },
-  };
-  const provider = { name, origins: Object.freeze(origins), tokenUrl: displayUrl(url) };
-  Object.defineProperty(provider, kEndpoint, { value: endpoint, enumerable: false });
+/** The frozen provider object; what makes its tokens sits behind non-enumerable symbols. */
+export function freezeProvider(
+  identity: { name: string; origins: readonly string[]; tokenUrl: string },
+  spec: SourceSpec,
+  endpoint?: TokenEndpoint,
+): TokenProvider {
+  const provider = { name: identity.name, origins: Object.freeze([...identity.origins]), tokenUrl: identity.tokenUrl };
+  Object.defineProperty(provider, kSource, { value: spec, enumerable: false });
+  if (endpoint !== undefined) Object.defineProperty(provider, kEndpoint, { value: endpoint, enumerable: false });
   return Object.freeze(provider) as TokenProvider;
+}
+
+/** A response shape with every field the vendor did not declare filled in. */
+export function fullShape(response: Partial<ResponseShape> & Pick<ResponseShape, 'token'>): ResponseShape {
+  return {
+    expiresIn: undefined,
+    expiresInUnit: 'seconds',
+    tokenType: undefined,
+    success: undefined,
+    errorCode: [],
+    errorMessage: [],
+    ...response,
+  };
+}
+
+/** Builds a provider whose token comes from one request to a fixed endpoint. */
+export function defineProvider(input: ProviderInput): TokenProvider {
+  const { context, options } = input;
+  const url = input.endpoint.url;
+  expectHttpUrl(url.href, 'tokenUrl', context, insecureAllowed(options, context));
+  const identity = readIdentity(options, context, { name: input.defaultName, origin: url.origin });
+  const endpoint: TokenEndpoint = { ...input.endpoint, response: fullShape(input.endpoint.response) };
+  const spec: SourceSpec = {
+    rotating: false,
+    create: (context) => ({
+      name: identity.name,
+      key: endpointKey(endpoint),
+      fetch: (signal) => requestToken(identity.name, endpoint, { ...context, signal }),
+    }),
+  };
+  return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, spec, endpoint);
 }
 
 export const path = (dotted: string): readonly string[] => dotted.split('.');

@@ -1,4 +1,7 @@
+import type { AxiosInstance } from 'axios';
 import { sha256Hex } from '../async.js';
+import type { TokenSource } from '../token-source.js';
+import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
 /** Where in a JSON response a value is, as property names from the root. */
 export type JsonPath = readonly string[];
@@ -28,16 +31,38 @@ export interface TokenEndpoint {
   /** Values scrubbed from anything the endpoint says back before it reaches a message. */
   secrets: readonly string[];
   response: ResponseShape;
+  /** Where a rotated refresh token is in the answer (the refresh-token grant only). */
+  refreshToken?: JsonPath | undefined;
   /** Lifetime to assume when the answer carries no expiry and the token is not a JWT with `exp`. */
   defaultLifetimeMs: number | undefined;
 }
 
-/** @internal The key under which a provider keeps its endpoint description. */
+/** @internal The key under which a built-in provider keeps its endpoint description. */
 export const kEndpoint = Symbol.for('tokenflight.endpoint');
+/** @internal The key under which every provider keeps its {@link SourceSpec}. */
+export const kSource = Symbol.for('tokenflight.source');
+
+/** @internal What a provider's token source is made with, once per `attachTokenAuth`. */
+export interface SourceContext {
+  /** The axios instance token requests go through (never the intercepted one). */
+  http: AxiosInstance;
+  settings: TokenRequestSettings;
+  now: () => number;
+  random: () => number;
+  onRetry: (retry: TokenRequestRetry) => void;
+}
+
+/** @internal How a provider makes its token source. */
+export interface SourceSpec {
+  /** True when its credential rotates (a refresh token used once): it needs a store with a lock. */
+  readonly rotating: boolean;
+  create(context: SourceContext): TokenSource;
+}
 
 /**
  * A token source made by {@link symbl}, {@link marsview}, {@link singleView},
- * {@link clientCredentials} or {@link jsonProvider}, to pass to `attachTokenAuth`.
+ * {@link clientCredentials}, {@link jsonProvider}, {@link customProvider} or
+ * {@link refreshTokenGrant}, to pass to `attachTokenAuth`.
  * It holds the credentials; printing or serialising it shows only its name, origins and token URL.
  */
 export interface TokenProvider {
@@ -45,10 +70,10 @@ export interface TokenProvider {
   readonly name: string;
   /** The origins this provider's tokens may be sent to. */
   readonly origins: readonly string[];
-  /** The token endpoint, without query string. */
+  /** The token endpoint, without query string; `custom:<name>` for a {@link customProvider}. */
   readonly tokenUrl: string;
   /** @internal */
-  readonly [kEndpoint]: TokenEndpoint;
+  readonly [kSource]: SourceSpec;
 }
 
 export function readPath(value: unknown, path: JsonPath): unknown {

@@ -1,7 +1,9 @@
 /**
  * The testing kit: a loopback simulation of the Symbl, Marsview, SingleView and OAuth 2.0 token
  * endpoints, each with a protected API, so API clients that use tokenflight can be tested without
- * the network. Start with {@link startSimulation} or {@link startProviderServer}.
+ * the network. Start with {@link startSimulation} or {@link startProviderServer}; for rotating
+ * refresh tokens, {@link startAuthorizationServer} runs a real OAuth 2.0 authorization server
+ * (an optional peer dependency, @node-oauth/oauth2-server, must be installed for it).
  *
  * @module tokenflight/testing
  */
@@ -13,6 +15,15 @@ import { symbl } from '../providers/symbl.js';
 import { startProviderServer, type ProviderServer, type ProviderServerOptions } from './provider-server.js';
 import type { SimulatedKind } from './vendors.js';
 
+export { startAuthorizationServer } from './authorization-server.js';
+export type {
+  AuthorizationServer,
+  AuthorizationServerClient,
+  AuthorizationServerOptions,
+  AuthorizationServerStats,
+  IssueRefreshTokenOptions,
+  RefreshTokenFamily,
+} from './authorization-server.js';
 export { startProviderServer } from './provider-server.js';
 export type {
   IssuedToken,

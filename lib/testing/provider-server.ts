@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply } from './vendors.js';
+import { readBody } from './read-body.js';
 
 /**
  * A fault for the token endpoint (or the protected API) to play. Queued faults are used up one per
@@ -137,15 +138,6 @@ function signJwt(claims: Record<string, unknown>, secret: Buffer): string {
   const body = base64url(JSON.stringify(claims));
   const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
   return `${head}.${body}.${signature}`;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function send(response: ServerResponse, reply: SimulatedReply, date: number): void {

@@ -4,11 +4,13 @@ import axios, { type AxiosError } from 'axios';
 import {
   attachTokenAuth,
   clientCredentials,
+  customProvider,
   DEFAULTS,
   isTokenRequestError,
   jsonProvider,
   marsview,
   MemoryTokenStore,
+  refreshTokenGrant,
   singleView,
   symbl,
   TokenRequestError,
@@ -42,7 +44,30 @@ const providers: TokenProvider[] = [
     token: 'result.token',
     expiresIn: 'result.ttl',
   }),
+  customProvider({
+    name: 'vault',
+    origins: ['https://api.example.com'],
+    cacheKey: 'tenant-1',
+    getToken: async ({ signal, reason }) => {
+      const response = await axios.get<{ token: string; ttl: number }>('https://vault.example.com/token', { signal });
+      return reason === 'rejected'
+        ? response.data.token
+        : { accessToken: response.data.token, expiresIn: response.data.ttl };
+    },
+  }),
+  refreshTokenGrant({
+    tokenUrl: 'https://auth.example.com/oauth2/token',
+    clientId: 'public-app',
+    refreshToken: 'stored-refresh-token',
+    onRefreshToken: async (next: string) => {
+      await Promise.resolve(next);
+    },
+    origins: ['https://api.example.com'],
+  }),
 ];
+
+// @ts-expect-error customProvider needs its origins
+customProvider({ name: 'x', getToken: () => 't' });
 
 // @ts-expect-error unknown provider options are a type error
 symbl({ appId: 'id', appSecret: 'secret', appSecrett: 'typo' });
@@ -59,6 +84,7 @@ const auth: TokenAuth = attachTokenAuth(api, {
   },
   logger,
 });
+await auth.resumeSession('new-refresh-token', 'oauth2-refresh');
 
 // docs/observability.md's onEvent sample, verbatim inside the callback.
 const metrics = {

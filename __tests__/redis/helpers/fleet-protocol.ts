@@ -5,10 +5,21 @@ export interface WorkerConfig {
   index: number;
   store: 'redis' | 'memory';
   redisPort?: number;
+  /** The masters of a Redis Cluster: the worker connects with ioredis's `Cluster` instead of `Redis`. */
+  redisCluster?: { host: string; port: number }[];
   prefix: string;
   /** Base64 of a 32-byte key: the store encrypts under key id `k1`. */
   encryptionKey?: string;
-  provider: { kind: SimulatedKind; url: string; credentials: Readonly<Record<string, string>> };
+  provider:
+    | { kind: SimulatedKind; url: string; credentials: Readonly<Record<string, string>> }
+    /** refreshTokenGrant() against the testing kit's authorization server (its API at `url`). */
+    | { kind: 'oauth2-refresh'; url: string; tokenUrl: string; clientId: string; refreshToken: string };
+  /**
+   * Who gets the tokens: tokenflight (the default), or, for an `oauth2-refresh` provider, the
+   * usual alternative: axios-auth-refresh with a hand-written refresh function and this process's
+   * own copy of the refresh token (bench/refresh.ts).
+   */
+  client?: 'tokenflight' | 'axios-auth-refresh';
   /** attachTokenAuth options that are plain data. */
   attach: {
     storeTimeoutMs?: number;

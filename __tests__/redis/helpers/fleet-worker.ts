@@ -3,10 +3,18 @@
 // `fleet.ts` with `node --import tsx`.
 import axios, { isAxiosError } from 'axios';
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { attachTokenAuth, MemoryTokenStore, type TokenAuthEvent, type TokenStore } from '../../../lib/index.js';
+import { Cluster, Redis } from 'ioredis';
+import {
+  attachTokenAuth,
+  MemoryTokenStore,
+  refreshTokenGrant,
+  type TokenAuthEvent,
+  type TokenProvider,
+  type TokenStore,
+} from '../../../lib/index.js';
 import { RedisTokenStore, type RedisTokenStoreEvent } from '../../../lib/redis.js';
 import { simulatedProvider, type ProviderServer } from '../../../lib/testing/index.js';
+import { withAxiosAuthRefresh } from '../../../bench/lib/alternative.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
 
 const config = JSON.parse(process.env['FLEET_WORKER_CONFIG'] ?? '{}') as WorkerConfig;
@@ -29,15 +37,18 @@ function record(source: 'tokenflight' | 'redis', event: TokenAuthEvent | RedisTo
   events.push(facts);
 }
 
-let redis: Redis | undefined;
+let redis: Redis | Cluster | undefined;
 let store: TokenStore;
 if (config.store === 'redis') {
-  redis = new Redis({
-    host: '127.0.0.1',
-    port: config.redisPort ?? 6379,
-    retryStrategy: () => 100,
-    ...config.redisClient,
-  });
+  redis =
+    config.redisCluster === undefined
+      ? new Redis({
+          host: '127.0.0.1',
+          port: config.redisPort ?? 6379,
+          retryStrategy: () => 100,
+          ...config.redisClient,
+        })
+      : new Cluster(config.redisCluster, { redisOptions: { ...config.redisClient } });
   redis.on('error', () => undefined);
   store = new RedisTokenStore(redis, {
     prefix: config.prefix,
@@ -51,14 +62,44 @@ if (config.store === 'redis') {
   store = new MemoryTokenStore();
 }
 
-const server = { kind: config.provider.kind, url: config.provider.url, tenants: [config.provider.credentials] };
+function provider(): TokenProvider {
+  const given = config.provider;
+  if (given.kind === 'oauth2-refresh') {
+    const { tokenUrl, clientId, refreshToken } = given;
+    return refreshTokenGrant({ tokenUrl, clientId, refreshToken, origins: [given.url] });
+  }
+  const server = { kind: given.kind, url: given.url, tenants: [given.credentials] };
+  return simulatedProvider(server as unknown as ProviderServer);
+}
+
 const api = axios.create({ baseURL: config.provider.url });
-attachTokenAuth(api, {
-  providers: simulatedProvider(server as unknown as ProviderServer),
-  store,
-  ...config.attach,
-  onEvent: (event) => record('tokenflight', event),
-});
+if (config.client === 'axios-auth-refresh' && config.provider.kind === 'oauth2-refresh') {
+  const { tokenUrl, clientId } = config.provider;
+  let refreshToken = config.provider.refreshToken;
+  const http = axios.create();
+  withAxiosAuthRefresh(
+    api,
+    'none',
+    async () => {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: clientId,
+      });
+      const { data } = await http.post<{ access_token: string; refresh_token?: string }>(tokenUrl, form);
+      if (data.refresh_token !== undefined) refreshToken = data.refresh_token;
+      return data.access_token;
+    },
+    { deduplicateRefresh: false },
+  );
+} else {
+  attachTokenAuth(api, {
+    providers: provider(),
+    store,
+    ...config.attach,
+    onEvent: (event) => record('tokenflight', event),
+  });
+}
 
 async function request(path: string): Promise<RequestOutcome> {
   const startedAt = Date.now();

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ProviderServer } from '../../../lib/testing/index.js';
+import type { AuthorizationServer, ProviderServer } from '../../../lib/testing/index.js';
 import type { FleetCommand, FleetEvent, FleetReply, RequestOutcome, WorkerConfig } from './fleet-protocol.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -50,9 +50,15 @@ export interface FleetOptions {
   size: number;
   store: 'redis' | 'memory';
   redisPort?: number | undefined;
+  /** The masters of a Redis Cluster, instead of `redisPort`. */
+  redisCluster?: readonly { host: string; port: number }[];
   prefix: string;
-  server: ProviderServer;
+  /** A simulated provider; or give `provider`. */
+  server?: ProviderServer;
+  /** What the workers get tokens from, when it is not `server`. */
+  provider?: WorkerConfig['provider'];
   encryptionKey?: string;
+  client?: WorkerConfig['client'];
   attach?: WorkerConfig['attach'];
   redisStore?: WorkerConfig['redisStore'];
   redisClient?: WorkerConfig['redisClient'];
@@ -119,6 +125,22 @@ function startMember(index: number, config: WorkerConfig, root: string): Promise
   });
 }
 
+/** A fleet's `provider`: refreshTokenGrant() as a public client of the testing kit's authorization server, its API on the same origin. */
+export function refreshTokenSession(server: AuthorizationServer, refreshToken: string): WorkerConfig['provider'] {
+  return {
+    kind: 'oauth2-refresh',
+    url: server.url,
+    tokenUrl: server.tokenUrl,
+    clientId: 'public-client',
+    refreshToken,
+  };
+}
+
+function simulated(server: ProviderServer | undefined): WorkerConfig['provider'] {
+  if (server === undefined) throw new Error('startFleet() needs `server` or `provider`');
+  return { kind: server.kind, url: server.url, credentials: server.credentials };
+}
+
 /**
  * Forks `size` worker processes (TypeScript run by tsx), each with its own axios instance,
  * tokenflight handle and store, all pointed at one simulated provider.
@@ -133,9 +155,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           index,
           store: options.store,
           ...(options.redisPort === undefined ? {} : { redisPort: options.redisPort }),
+          ...(options.redisCluster === undefined ? {} : { redisCluster: [...options.redisCluster] }),
           prefix: options.prefix,
           ...(options.encryptionKey === undefined ? {} : { encryptionKey: options.encryptionKey }),
-          provider: { kind: options.server.kind, url: options.server.url, credentials: options.server.credentials },
+          provider: options.provider ?? simulated(options.server),
+          ...(options.client === undefined ? {} : { client: options.client }),
           attach: options.attach ?? {},
           redisStore: options.redisStore ?? {},
           redisClient: options.redisClient ?? {},
@@ -250,4 +274,20 @@ export async function playRedisOutage(
 /** The value below which `share` of `values` fall (nearest rank). */
 export function percentile(values: readonly number[], share: number): number {
   return [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * share))] ?? NaN;
+}
+
+/** The requests that failed. */
+export const failures = (outcomes: RequestOutcome[]): RequestOutcome[] => outcomes.filter((outcome) => !outcome.ok);
+
+/** Resolves once `condition` holds, polling every 10 ms; rejects naming `what` after `timeoutMs`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

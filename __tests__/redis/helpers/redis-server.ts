@@ -68,8 +68,13 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-/** Starts `redis-server --save '' --appendonly no --port N --bind 127.0.0.1` and waits until it answers PING. */
-export async function startRedisServer(options: { port?: number; binary?: string } = {}): Promise<RedisServer> {
+/**
+ * Starts `redis-server --save '' --appendonly no --port N --bind 127.0.0.1` (and `args`, e.g. the
+ * cluster options) and waits until it answers PING.
+ */
+export async function startRedisServer(
+  options: { port?: number; binary?: string; args?: readonly string[] } = {},
+): Promise<RedisServer> {
   const binary = options.binary ?? findRedisServer();
   if (binary === undefined) throw new Error('redis-server is not on PATH (run `node scripts/ensure-redis.mjs`)');
   const port = options.port ?? (await freePort());
@@ -81,7 +86,17 @@ export async function startRedisServer(options: { port?: number; binary?: string
 
   async function start(): Promise<void> {
     if (child !== undefined) throw new Error(`redis-server on port ${port} is already running`);
-    const args = ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1'];
+    const args = [
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      ...(options.args ?? []),
+    ];
     const spawned = spawn(binary as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer): void => {

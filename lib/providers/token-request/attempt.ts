@@ -1,9 +1,8 @@
 import type { AxiosResponse } from 'axios';
 import { unrefTimer } from '../../async.js';
-import type { StoredToken } from '../../store.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { classifyResponse } from './classify.js';
-import type { Failure, TokenRequestContext } from './types.js';
+import type { Failure, Issued, TokenRequestContext } from './types.js';
 
 export function aborted(): Failure {
   return {
@@ -107,10 +106,7 @@ function transportFailure(error: unknown, signal: AbortSignal): Failure {
 }
 
 /** One token request, within `timeoutMs` whatever the transport does: a token, or why not. */
-export async function attemptOnce(
-  endpoint: TokenEndpoint,
-  context: TokenRequestContext,
-): Promise<StoredToken | Failure> {
+export async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequestContext): Promise<Issued | Failure> {
   if (context.signal.aborted) return aborted();
   const sentAt = context.now();
   const attempt = new AbortController();

@@ -1,9 +1,8 @@
 import type { AxiosResponse } from 'axios';
 import { headerText } from '../../headers.js';
-import type { StoredToken } from '../../store.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { readToken } from './read-token.js';
-import type { Failure, TokenRequestContext } from './types.js';
+import type { Failure, Issued, TokenRequestContext } from './types.js';
 import { firstText } from './vendor-text.js';
 
 type ParsedBody = { json: Record<string, unknown> } | { failure: Omit<Failure, 'status'> };
@@ -121,7 +120,7 @@ export function classifyResponse(
   response: AxiosResponse<unknown>,
   sentAt: number,
   context: TokenRequestContext,
-): StoredToken | Failure {
+): Issued | Failure {
   const { status } = response;
   const receivedAt = context.now();
   const body = parseBody(response.data, context.settings.maxBodyBytes);

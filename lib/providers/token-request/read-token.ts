@@ -1,8 +1,7 @@
 import { computeExpiresAt } from '../../expiry.js';
-import type { StoredToken } from '../../store.js';
 import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
-import type { Failure, ResponseMeta } from './types.js';
+import type { Failure, Issued, ResponseMeta } from './types.js';
 import { firstText } from './vendor-text.js';
 
 const where = (path: readonly string[]): string => `\`${path.join('.')}\``;
@@ -83,12 +82,30 @@ function readExpiresIn(
 
 const isFailure = (value: unknown): value is Failure => typeof value === 'object' && value !== null;
 
+/** RFC 6749 Appendix A.17: a refresh token is one or more visible ASCII characters or spaces. */
+export const REFRESH_TOKEN = /^[\x20-\x7E]+$/;
+
+/** A rotated refresh token, if the endpoint declares where it is and the answer has one. */
+function readRefreshToken(
+  path: readonly string[] | undefined,
+  json: Record<string, unknown>,
+  status: number,
+): string | undefined | Failure {
+  if (path === undefined) return undefined;
+  const value = readPath(json, path);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !REFRESH_TOKEN.test(value)) {
+    return malformed(`the refresh token at ${where(path)} is not a non-empty string of visible characters`, status);
+  }
+  return value;
+}
+
 /** The token in a successful answer's JSON body, or why there is none. */
 export function readToken(
   endpoint: TokenEndpoint,
   json: Record<string, unknown>,
   meta: ResponseMeta,
-): StoredToken | Failure {
+): Issued | Failure {
   const { status } = meta;
   const refusal = readRefusal(endpoint, json, status);
   if (refusal !== undefined) return refusal;
@@ -98,6 +115,8 @@ export function readToken(
   if (isFailure(tokenType)) return tokenType;
   const expiresInMs = readExpiresIn(endpoint, json, status);
   if (isFailure(expiresInMs)) return expiresInMs;
+  const refreshToken = readRefreshToken(endpoint.refreshToken, json, status);
+  if (isFailure(refreshToken)) return refreshToken;
 
   const serverDateMs = meta.serverDate === undefined ? NaN : Date.parse(meta.serverDate);
   const expiresAt = computeExpiresAt({
@@ -118,5 +137,5 @@ export function readToken(
       status,
     };
   }
-  return { accessToken, tokenType, expiresAt, obtainedAt: meta.sentAt };
+  return { token: { accessToken, tokenType, expiresAt, obtainedAt: meta.sentAt }, refreshToken };
 }

@@ -19,11 +19,12 @@ export async function requestToken(
   const { settings } = context;
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptOnce(endpoint, context);
-    if (!('code' in outcome)) return { token: outcome, attempts: attempt };
-    if (!outcome.retryable || attempt > settings.retries || context.signal.aborted) {
+    if (!('code' in outcome)) return { ...outcome, attempts: attempt };
+    const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
+    const mayRetry = context.mayRetry?.(outcome, delayMs) ?? true;
+    if (!outcome.retryable || !mayRetry || attempt > settings.retries || context.signal.aborted) {
       throw toError(name, endpoint, outcome, attempt);
     }
-    const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
     context.onRetry?.({ attempt, delayMs, code: outcome.code, status: outcome.status });
     try {
       await sleep(delayMs, context.signal);
@@ -43,7 +44,7 @@ export function backoffMs(
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-function toError(name: string, endpoint: TokenEndpoint, failure: Failure, attempts: number): TokenRequestError {
+export function toError(name: string, endpoint: TokenEndpoint, failure: Failure, attempts: number): TokenRequestError {
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   return new TokenRequestError(
     `Could not get a token for provider "${name}": ${failure.detail}${tries} (${displayUrl(endpoint.url)})`,

@@ -34,12 +34,25 @@ export interface TokenRequestContext {
   now: () => number;
   random: () => number;
   onRetry?: ((retry: TokenRequestRetry) => void) | undefined;
+  /**
+   * Narrows which retryable failures are retried, after `delayMs` (the refresh-token grant retries
+   * only what cannot have reached the server, and only within its lock). @default every retryable one
+   */
+  mayRetry?: ((failure: Failure, delayMs: number) => boolean) | undefined;
 }
 
 /** The outcome of a token request that produced a token. */
 export interface TokenResponse {
   token: StoredToken;
   attempts: number;
+  /** The answer's `refresh_token`, for an endpoint that declares one. */
+  refreshToken?: string | undefined;
+}
+
+/** What a successful answer issued. */
+export interface Issued {
+  token: StoredToken;
+  refreshToken: string | undefined;
 }
 
 /** Why one attempt produced no token, and whether another attempt could. */

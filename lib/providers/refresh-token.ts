@@ -1,0 +1,164 @@
+import { sha256Hex } from '../async.js';
+import { isTokenRequestError, TokenRequestError } from '../errors.js';
+import type { TokenSource } from '../token-source.js';
+import { displayUrl } from '../url.js';
+import { checkFunction, expectString, optionalString } from '../validate.js';
+import { freezeProvider, fullShape, path, readIdentity, readOptions, type ProviderOptions } from './define.js';
+import type { SourceContext, TokenEndpoint, TokenProvider } from './endpoint.js';
+import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
+import { REFRESH_TOKEN } from './token-request/read-token.js';
+import { requestToken, type TokenRequestContext } from './token-request/index.js';
+
+/** Options of {@link refreshTokenGrant}. */
+export interface RefreshTokenGrantOptions extends ProviderOptions {
+  /** The authorization server's token endpoint. */
+  tokenUrl: string;
+  /** The OAuth client ID. */
+  clientId: string;
+  /** The client secret of a confidential client; leave it out for a public client (only `client_id` is sent). */
+  clientSecret?: string;
+  /** How a confidential client sends its secret. @default 'client_secret_basic' */
+  authMethod?: ClientAuthMethod;
+  /**
+   * The refresh token to start with. Once the store holds a newer one (another process rotated it),
+   * the store's wins; to start a new session where the store knows one, call `auth.resumeSession()`.
+   */
+  refreshToken: string;
+  /** Space-separated scopes, or a list of them: asks for no more than the grant had (RFC 6749 §6). */
+  scope?: string | readonly string[];
+  /**
+   * Receives each rotated refresh token, before the access token that came with it is used: persist
+   * it there (a database, a keychain) to survive a restart. What it throws is reported in the
+   * `refresh-token-rotated` event; the rotation stands.
+   */
+  onRefreshToken?: (refreshToken: string) => unknown;
+  /** Keeps two sessions of one client (one user each) apart in a shared store. @default none */
+  cacheKey?: string;
+}
+
+const CONTEXT = 'refreshTokenGrant()';
+
+/** Connection errors raised before a request reaches the server: the refresh token was not presented. */
+const UNSENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The exchange's retry rule: only what cannot have reached the server, and only while the lock surely holds. */
+function retryWithin(context: SourceContext, deadline: number): TokenRequestContext['mayRetry'] {
+  return (failure, delayMs) => {
+    const unsent =
+      failure.status === undefined && UNSENT.has((failure.cause as { code?: string } | undefined)?.code ?? '');
+    const refused = failure.code === 'ERR_TOKEN_RATE_LIMITED';
+    return (unsent || refused) && context.now() + delayMs + context.settings.timeoutMs <= deadline;
+  };
+}
+
+function sessionEnded(error: TokenRequestError): TokenRequestError {
+  return new TokenRequestError(error.message.replace(/refused the credentials/, 'ended the session'), {
+    code: 'ERR_TOKEN_SESSION_ENDED',
+    provider: error.provider,
+    url: error.url,
+    status: error.status,
+    providerCode: error.providerCode,
+    attempts: error.attempts,
+  });
+}
+
+/**
+ * The OAuth 2.0 refresh-token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14), for confidential
+ * and public clients. Each refresh token is presented at most once: only by the holder of the
+ * store's lock (across a fleet with a `RedisTokenStore`), never retried once it may have reached
+ * the server. A rotated refresh token replaces the old one in the store (encrypted at rest with the
+ * Redis store's encryption, like access tokens) and is handed to `onRefreshToken`; an answer
+ * without one keeps the old one. `invalid_grant` ends the session (`ERR_TOKEN_SESSION_ENDED`,
+ * never retried) until `auth.resumeSession(refreshToken)`.
+ *
+ * @example
+ * ```ts
+ * const auth = attachTokenAuth(api, {
+ *   providers: refreshTokenGrant({
+ *     tokenUrl: 'https://auth.example.com/oauth/token',
+ *     clientId: 'my-app', // a public client: no secret
+ *     refreshToken: await db.loadRefreshToken(userId),
+ *     onRefreshToken: (next) => db.saveRefreshToken(userId, next),
+ *     origins: ['https://api.example.com'],
+ *   }),
+ *   store, // a RedisTokenStore, to share the session across processes
+ * });
+ * ```
+ */
+export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvider {
+  const given = readOptions(options, CONTEXT, [
+    'tokenUrl',
+    'clientId',
+    'clientSecret',
+    'authMethod',
+    'refreshToken',
+    'scope',
+    'onRefreshToken',
+    'cacheKey',
+  ]);
+  const { url, clientId, scope, auth, secrets } = readOAuthClient(given, CONTEXT, { secretRequired: false });
+  const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
+  if (!REFRESH_TOKEN.test(refreshToken)) {
+    throw new TypeError(`${CONTEXT}: expected \`refreshToken\` to hold only visible ASCII characters`);
+  }
+  const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
+  checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
+  const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin });
+  const body: Record<string, string> = { grant_type: 'refresh_token', ...auth.body };
+  if (scope !== undefined) body['scope'] = scope;
+  const endpoint: TokenEndpoint = {
+    kind: 'oauth2-refresh',
+    url,
+    method: 'POST',
+    encoding: 'form',
+    body,
+    headers: auth.headers,
+    secrets,
+    response: fullShape(OAUTH_RESPONSE),
+    refreshToken: path('refresh_token'),
+    defaultLifetimeMs: undefined,
+  };
+  // The session's key: who asks and for what, never the refresh token (it changes with every rotation).
+  const key = sha256Hex(
+    JSON.stringify([
+      'tokenflight/v1',
+      'oauth2-refresh',
+      url.href,
+      clientId,
+      scope ?? null,
+      identity.name,
+      cacheKey ?? null,
+    ]),
+  );
+  const onRotated = given['onRefreshToken'] as ((refreshToken: string) => unknown) | undefined;
+
+  const create = (context: SourceContext): TokenSource => ({
+    name: identity.name,
+    key,
+    fetch: () => Promise.reject(new Error('a rotating source is used through its rotation')),
+    rotation: {
+      initial: refreshToken,
+      url: displayUrl(url),
+      onRotated,
+      async exchange(credential, { signal, deadline }) {
+        const presented = {
+          ...endpoint,
+          body: { ...body, refresh_token: credential },
+          secrets: [...endpoint.secrets, credential],
+        };
+        try {
+          const answer = await requestToken(identity.name, presented, {
+            ...context,
+            signal,
+            mayRetry: retryWithin(context, deadline),
+          });
+          return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
+        } catch (error) {
+          if (isTokenRequestError(error) && error.providerCode === 'invalid_grant') throw sessionEnded(error);
+          throw error;
+        }
+      },
+    },
+  });
+  return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, { rotating: true, create });
+}

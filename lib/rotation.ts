@@ -1,0 +1,180 @@
+import { fingerprint, unrefTimer } from './async.js';
+import { isTokenRequestError, TokenRequestError } from './errors.js';
+import type { RefreshReason, TokenAuthEvent } from './events.js';
+import { redactedError } from './redact.js';
+import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
+import type { TokenStore, TokenStoreLock } from './store.js';
+import type { StoreAccess } from './token-manager.js';
+import type { FetchedToken, RotatingCredential } from './token-source.js';
+
+/**
+ * A rotating refresh token, and how it is used at most once (RFC 9700 §4.14).
+ *
+ * Simple rules:
+ * - It is presented only by the holder of the store's lock, after re-reading the store under that
+ *   lock: the store's refresh token, unless this process knows a newer one (it rotated it and the
+ *   store failed to take it). The `refreshToken` option is used only while neither knows one.
+ * - No lock, no request: when the store fails, is too slow, or another holder keeps the lock past
+ *   its wait, the caller gets `ERR_TOKEN_STORE_UNAVAILABLE` and nothing is presented. There is no
+ *   per-process fallback (that would be a second use somewhere in the fleet).
+ * - The holder's exchange ends before its lock can: no attempt runs past `lockTtlMs` after the lock
+ *   was taken, and only failures that cannot have reached the server are retried.
+ * - A rotated refresh token is written to the store (ordered after the one it replaces, whatever
+ *   the clocks say; a failed write is tried again before the lock is let go) and handed to
+ *   `onRefreshToken` before its access token is used; an answer without one keeps the old one.
+ * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
+ *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
+ * - Once this process has seen the session under way (an entry in the store, a token another
+ *   handle fetched, a rotation of its own), a store that no longer holds the entry (a Redis
+ *   restarted without persistence, an eviction) has lost the session: `ERR_TOKEN_SESSION_ENDED`.
+ *   Neither the `refreshToken` option (some handle has used it) nor this process's own last copy
+ *   (another may have rotated it since) is presented.
+ */
+
+/** Writes of a rotated refresh token, a quarter of `storeTimeoutMs` apart, before the lock is let go. */
+const WRITE_ATTEMPTS = 4;
+
+const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
+  a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
+
+interface RotationOptions {
+  source: { readonly name: string };
+  store: TokenStore;
+  now: () => number;
+  lockTtlMs: number;
+  storeTimeoutMs: number;
+  emit: (event: TokenAuthEvent) => void;
+}
+
+/** What a rotating source's token manager uses to present its refresh token. */
+export interface Rotation {
+  exchange(
+    key: string,
+    lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
+    reason: RefreshReason,
+  ): Promise<FetchedToken>;
+  resume(key: string, refreshToken: string): Promise<void>;
+  /** A token another handle fetched was taken from the store: the session is under way. */
+  adopted(): void;
+  /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
+  secrets(): string[];
+}
+
+export function createRotation(
+  options: RotationOptions,
+  credential: RotatingCredential,
+  parts: { store: StoreAccess; signal: AbortSignal },
+): Rotation {
+  const { source, now, emit, lockTtlMs } = options;
+  const entries = sharedEntry(parts.store, options.store);
+  let latest: RefreshEntry = { refreshToken: credential.initial, obtainedAt: 0, ended: false };
+  /** Whether the session has been seen under way, so that `initial` may have been used. */
+  let underway = false;
+  /** Whether `latest` was handed over by the application (`resume()`) and not presented yet. */
+  let resumed = false;
+
+  const failure = (
+    code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
+    detail: string,
+  ): TokenRequestError =>
+    new TokenRequestError(`Could not get a token for provider "${source.name}": ${detail}`, {
+      code,
+      provider: source.name,
+      url: credential.url,
+      attempts: 0,
+    });
+
+  async function readShared(key: string): Promise<RefreshEntry | undefined> {
+    const entry = await entries.read(key);
+    if (entry === FAILED) {
+      throw failure('ERR_TOKEN_STORE_UNAVAILABLE', 'the token store could not be read; no refresh token was presented');
+    }
+    if (entry !== undefined) underway = true;
+    return entry;
+  }
+  const writeShared = (key: string, entry: RefreshEntry): Promise<boolean> => entries.write(key, entry);
+
+  async function end(key: string, held: RefreshEntry, error: TokenRequestError): Promise<void> {
+    latest = { ...held, ended: true, obtainedAt: Math.max(now(), held.obtainedAt + 1) };
+    await writeShared(key, latest);
+    emit({ type: 'session-ended', provider: source.name, fingerprint: await fingerprint(held.refreshToken), error });
+  }
+
+  async function rotated(key: string, held: RefreshEntry, next: string): Promise<void> {
+    underway = true;
+    latest = { refreshToken: next, obtainedAt: Math.max(now(), held.obtainedAt + 1), ended: false };
+    // Still under the lock: until the store has the new one, the next holder would present the used one.
+    let stored = await writeShared(key, latest);
+    for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
+      await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
+      stored = await writeShared(key, latest);
+    }
+    let callbackError: Error | undefined;
+    try {
+      await credential.onRotated?.(next);
+    } catch (error) {
+      callbackError = redactedError(error, [next, held.refreshToken]);
+    }
+    emit({
+      type: 'refresh-token-rotated',
+      provider: source.name,
+      fingerprint: await fingerprint(next),
+      stored,
+      callbackError,
+    });
+  }
+
+  return {
+    async exchange(key, lock, reason) {
+      if (typeof lock !== 'object') {
+        throw failure(
+          'ERR_TOKEN_STORE_UNAVAILABLE',
+          lock === 'timeout'
+            ? `another holder kept the token store's lock for longer than ${lockTtlMs} ms; no refresh token was presented`
+            : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
+        );
+      }
+      const deadline = now() + lockTtlMs - options.storeTimeoutMs;
+      const shared = await readShared(key);
+      if (shared === undefined && underway && !resumed) {
+        throw failure(
+          'ERR_TOKEN_SESSION_ENDED',
+          "the token store no longer holds the session's refresh token (restarted without persistence, or evicted); call auth.resumeSession() with the last one onRefreshToken received",
+        );
+      }
+      const held = newest(shared, latest);
+      latest = held;
+      if (held.ended) {
+        throw failure(
+          'ERR_TOKEN_SESSION_ENDED',
+          'the session ended earlier (the server answered invalid_grant); call auth.resumeSession() with a new refresh token',
+        );
+      }
+      try {
+        resumed = false;
+        const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
+        if (result.next !== undefined && result.next !== held.refreshToken) await rotated(key, held, result.next);
+        return { token: result.token, attempts: result.attempts };
+      } catch (error) {
+        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') await end(key, held, error);
+        throw error;
+      }
+    },
+    async resume(key, refreshToken) {
+      let shared: RefreshEntry | undefined;
+      try {
+        shared = await readShared(key);
+      } catch {
+        // The store is down: the new session is held here, ordered after anything it may hold.
+      }
+      const after = newest(shared, latest).obtainedAt + 1;
+      latest = { refreshToken, obtainedAt: Math.max(now(), after), ended: false };
+      resumed = true;
+      await writeShared(key, latest);
+    },
+    adopted: () => {
+      underway = true;
+    },
+    secrets: () => [latest.refreshToken, btoa(latest.refreshToken)],
+  };
+}

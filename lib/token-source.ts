@@ -1,0 +1,47 @@
+import type { RefreshReason } from './events.js';
+import type { StoredToken } from './store.js';
+
+/** A token a source produced, and how many requests it took. */
+export interface FetchedToken {
+  token: StoredToken;
+  attempts: number;
+}
+
+/** What a rotating credential's exchange produced: a token, and the credential to use next, if the server rotated it. */
+export interface ExchangedToken extends FetchedToken {
+  /** The next credential, when the answer carried one (`refresh_token`); otherwise the presented one stays. */
+  next: string | undefined;
+}
+
+/**
+ * A credential that may be presented once: a rotating refresh token. The token manager keeps it in
+ * the store beside the access token and presents it only under the store's lock (lib/rotation.ts).
+ */
+export interface RotatingCredential {
+  /** The credential to present when neither the store nor this process knows a newer one. */
+  readonly initial: string;
+  /** The token endpoint, as errors show it. */
+  readonly url: string;
+  /**
+   * Presents `credential` once. Rejects with `ERR_TOKEN_SESSION_ENDED` when the server says it is
+   * over; never presents it again by itself after the request may have reached the server.
+   * `deadline` (epoch ms): no attempt may still run after it.
+   */
+  exchange(
+    credential: string,
+    context: { signal: AbortSignal; reason: RefreshReason; deadline: number },
+  ): Promise<ExchangedToken>;
+  /** Hands a rotated credential to the application, before the token it came with is used. */
+  readonly onRotated: ((credential: string) => unknown) | undefined;
+}
+
+/** Where a token manager gets new tokens: one provider with one set of credentials. */
+export interface TokenSource {
+  readonly name: string;
+  /** The store key: a hash of provider, endpoint and credentials (never a rotating credential). */
+  readonly key: Promise<string>;
+  /** Gets a token. Not called for a source with a `rotation`: its tokens come from `rotation.exchange`. */
+  fetch(signal: AbortSignal, reason: RefreshReason): Promise<FetchedToken>;
+  /** Present when the source's credential rotates (each one may be used once). */
+  readonly rotation?: RotatingCredential | undefined;
+}
