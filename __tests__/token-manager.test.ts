@@ -692,3 +692,97 @@ function bound(store: MemoryTokenStore): TokenStore {
     delete: (key, accessToken) => store.delete(key, accessToken),
   };
 }
+
+describe('token manager: store lock, reasons, generations and ended sessions', () => {
+  test('the lock is waited for up to lockTtlMs on top of storeTimeoutMs', async () => {
+    const shared = new MemoryTokenStore({ now: () => 1_000_000 });
+    const release = jest.fn(async () => undefined);
+    const store: TokenStore = {
+      ...bound(shared),
+      lock: () => new Promise((resolve) => setTimeout(() => resolve({ release }), 200)),
+    };
+    const { manager, events } = setup({ store, storeTimeoutMs: 100, lockTtlMs: 200 });
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
+    expect(events.filter((event) => event.type === 'store-failed')).toEqual([]);
+    await until(() => release.mock.calls.length === 1);
+  });
+
+  test('a token in the store is taken up without taking the lock', async () => {
+    const shared = new MemoryTokenStore({ now: () => 1_000_000 });
+    const lock = jest.fn(async () => ({ release: async () => undefined }));
+    const { manager, fetchToken } = setup({ store: { ...bound(shared), lock } });
+    await shared.set('key', token('stored', 1_000_000));
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 'stored' } });
+    expect(lock).not.toHaveBeenCalled();
+    expect(fetchToken).not.toHaveBeenCalled();
+  });
+
+  test('when the lock wait times out, the store is read again and a token written meanwhile is taken up', async () => {
+    const shared = new MemoryTokenStore({ now: () => 1_000_000 });
+    const store: TokenStore = {
+      ...bound(shared),
+      lock: async () => {
+        await shared.set('key', token('written-meanwhile', 1_000_000));
+        return undefined;
+      },
+    };
+    const { manager, fetchToken } = setup({ store });
+    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 'written-meanwhile' } });
+    expect(fetchToken).not.toHaveBeenCalled();
+  });
+
+  test('a rejected token left in the store by a failed delete is not taken up again', async () => {
+    const shared = new MemoryTokenStore({ now: () => 1_000_000 });
+    const { manager, fetchToken } = setup({ store: { ...bound(shared), delete: async () => false } });
+    const first = await manager.get();
+    const { current, stale } = await manager.rejected(first.generation);
+    expect(stale).toBe(false);
+    expect(current.token.accessToken).toBe('t2');
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+
+  test('the refresh reason is missing first, then expired', async () => {
+    const { manager, events, clock } = setup();
+    const first = await manager.get();
+    clock.now = first.expiredAt;
+    await manager.get();
+    expect(events.filter((event) => event.type === 'token-fetched').map((event) => event.reason)).toEqual([
+      'missing',
+      'expired',
+    ]);
+  });
+
+  test('a 401 for an older generation when the current token has expired invalidates nothing', async () => {
+    const { manager, events, clock, fetchToken } = setup();
+    const first = await manager.get();
+    clock.now = first.expiredAt;
+    const { current, stale } = await manager.rejected(first.generation - 1);
+    expect(stale).toBe(false);
+    expect(current.token.accessToken).toBe('t2');
+    expect(events.filter((event) => event.type === 'token-invalidated')).toEqual([]);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+
+  test('an ended session drops the token still in use; another token error in the background keeps it', async () => {
+    const failure = (code: 'ERR_TOKEN_SESSION_ENDED' | 'ERR_TOKEN_UNAVAILABLE') =>
+      new TokenRequestError('no', { code, provider: 'p', url: 'https://x/token', status: 400, attempts: 1 });
+    for (const [code, kept] of [
+      ['ERR_TOKEN_UNAVAILABLE', true],
+      ['ERR_TOKEN_SESSION_ENDED', false],
+    ] as const) {
+      const { manager, events, clock, fetchToken } = setup();
+      const first = await manager.get();
+      clock.now = first.refreshAt;
+      fetchToken.mockRejectedValueOnce(failure(code));
+      expect(manager.peek()).toBe(first);
+      await until(() => events.some((event) => event.type === 'token-failed'));
+      expect(manager.peek()?.token.accessToken).toBe(kept ? 't1' : undefined);
+      expect(events.find((event) => event.type === 'token-failed')).toMatchObject({ background: kept });
+    }
+  });
+
+  test('resume needs a source whose refresh token rotates', async () => {
+    const { manager } = setup();
+    await expect(manager.resume('r1')).rejects.toThrow(TypeError);
+  });
+});

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import axios from 'axios';
+import axios, { type AxiosRequestConfig } from 'axios';
+import { getEventListeners } from 'node:events';
 import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../lib/index.js';
 import { kEndpoint, type TokenEndpoint } from '../lib/providers/endpoint.js';
 import {
@@ -38,7 +39,7 @@ function rig(settings: Partial<TokenRequestSettings> = {}, clock = { now: NOW })
       (response) => ({ ...response }),
       (error: unknown) => error as Record<string, unknown>,
     );
-  return { mock, retries, lifecycle, clock, request };
+  return { mock, retries, lifecycle, clock, request, context };
 }
 
 describe('parseRetryAfter', () => {
@@ -175,5 +176,377 @@ describe('requestToken', () => {
     current = rig();
     current.mock.onPost('https://auth.example.com/token').reply(400, { error: { detail: '' }, message: 'second' });
     expect((await current.request(endpoint))['message']).toContain('(HTTP 400: second)');
+  });
+});
+
+// What the token request sends, how it reads answers of every shape, and how it ends when the
+// transport fails, hangs or is abandoned: on an endpoint built here, so that each field of the
+// response shape can be set on its own.
+const CUSTOM_URL = 'https://auth.example.com/token';
+
+function customEndpoint(overrides: Partial<TokenEndpoint> = {}, shape: Partial<TokenEndpoint['response']> = {}) {
+  const endpoint: TokenEndpoint = {
+    kind: 'custom',
+    url: new URL(CUSTOM_URL),
+    method: 'POST',
+    encoding: 'json',
+    body: { key: 'custom-key-1' },
+    headers: {},
+    secrets: ['custom-key-1'],
+    response: {
+      token: ['token'],
+      expiresIn: ['ttl'],
+      expiresInUnit: 'seconds',
+      tokenType: ['type'],
+      success: undefined,
+      errorCode: [['code']],
+      errorMessage: [['message']],
+      ...shape,
+    },
+    defaultLifetimeMs: undefined,
+    ...overrides,
+  };
+  return endpoint;
+}
+
+/** The request headers as the transport got them, as a plain object. */
+const headersOf = (config: AxiosRequestConfig): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(config.headers ?? {}));
+
+describe('requestToken: what reaches the transport', () => {
+  let current: ReturnType<typeof rig> | undefined;
+  afterEach(() => current?.lifecycle.abort());
+
+  test('a JSON body, with its content type, the endpoint headers and the safety settings', async () => {
+    current = rig({ timeoutMs: 1_234, maxBodyBytes: 4_321 });
+    let seen: Record<string, unknown> = {};
+    current.mock.onPost(CUSTOM_URL).reply((config) => {
+      seen = { ...config, headers: headersOf(config) };
+      return [200, { token: 'a' }];
+    });
+    await current.request(customEndpoint({ headers: { 'X-Api': 'v1', Accept: 'application/vnd+json' } }));
+    expect(seen).toMatchObject({
+      method: 'post',
+      url: CUSTOM_URL,
+      data: '{"key":"custom-key-1"}',
+      timeout: 1_234,
+      maxRedirects: 0,
+      maxContentLength: 4_321,
+      responseType: 'text',
+      withCredentials: false,
+      withXSRFToken: false,
+      transitional: { clarifyTimeoutError: true },
+      headers: { 'Content-Type': 'application/json', 'X-Api': 'v1', Accept: 'application/vnd+json' },
+    });
+    const validateStatus = seen['validateStatus'] as (status: number) => boolean;
+    expect([200, 302, 401, 503].map(validateStatus)).toEqual([true, true, true, true]);
+    expect(seen['signal']).toBeInstanceOf(AbortSignal);
+  });
+
+  test('a form body skips undefined fields and encodes the others; Accept is JSON by default', async () => {
+    current = rig();
+    let seen: Record<string, unknown> = {};
+    current.mock.onPost(CUSTOM_URL).reply((config) => {
+      seen = { data: config.data, headers: headersOf(config) };
+      return [200, { token: 'a' }];
+    });
+    await current.request(
+      customEndpoint({ encoding: 'form', body: { a: 'x y', b: 2, c: undefined, d: { e: 1 }, f: '' } }),
+    );
+    expect(seen['data']).toBe('a=x+y&b=2&d=%7B%22e%22%3A1%7D&f=');
+    expect(seen['headers']).toMatchObject({
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    });
+  });
+
+  test('without a body: no data and no content type', async () => {
+    current = rig();
+    let seen: Record<string, unknown> = {};
+    current.mock.onGet(CUSTOM_URL).reply((config) => {
+      seen = { data: config.data, headers: headersOf(config) };
+      return [200, { token: 'a' }];
+    });
+    await expect(current.request(customEndpoint({ method: 'GET', body: undefined }))).resolves.toMatchObject({
+      token: { accessToken: 'a' },
+    });
+    expect(seen['data']).toBeUndefined();
+    expect((seen['headers'] as Record<string, unknown>)['Content-Type']).toBeUndefined();
+    expect(seen['headers']).toMatchObject({ Accept: 'application/json' });
+  });
+});
+
+describe('requestToken: transport failures', () => {
+  let current: ReturnType<typeof rig> | undefined;
+  afterEach(() => current?.lifecycle.abort());
+
+  const failWith = async (thrown: unknown, retries = 1) => {
+    current = rig({ retries });
+    current.mock.onPost(CUSTOM_URL).reply(() => {
+      throw thrown;
+    });
+    return current.request(customEndpoint());
+  };
+
+  test.each(['ETIMEDOUT', 'ECONNABORTED'])('%s is a timeout, retried', async (code) => {
+    const error = await failWith(Object.assign(new Error('slow'), { code }));
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_TIMEOUT', attempts: 2 });
+    expect(error['cause']).toMatchObject({ message: 'slow', code });
+  });
+
+  test('a network error is retried and named by its code, else by its message', async () => {
+    const coded = await failWith(Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' }));
+    expect(coded).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', attempts: 2 });
+    expect(coded['message']).toContain('could not be reached (ECONNREFUSED) after 2 attempts');
+    const uncoded = await failWith(new Error('socket hang up'), 0);
+    expect(uncoded).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', attempts: 1 });
+    expect(uncoded['message']).toContain('could not be reached (socket hang up) (');
+    expect(uncoded['message']).not.toContain('attempts');
+    expect(uncoded['cause']).not.toHaveProperty('code');
+  });
+
+  test('a thrown value that is not an error is an unknown error', async () => {
+    for (const thrown of ['boom', null, { code: 42, message: 7 }]) {
+      const error = await failWith(thrown, 0);
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', attempts: 1 });
+      expect(error['message']).toContain('could not be reached (unknown error)');
+      expect(error['cause']).toMatchObject({ message: 'unknown error' });
+      expect(error['cause']).not.toHaveProperty('code');
+    }
+  });
+
+  test('a body over maxContentLength is too large, not retried', async () => {
+    const error = await failWith(new Error('maxContentLength size of 10 exceeded'));
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_TOO_LARGE', attempts: 1 });
+    expect(current?.retries).toEqual([]);
+  });
+
+  test('a transport that never answers is abandoned after timeoutMs', async () => {
+    current = rig({ retries: 0, timeoutMs: 30 });
+    current.mock.onPost(CUSTOM_URL).reply(() => new Promise<never>(() => undefined));
+    const startedAt = Date.now();
+    const error = await current.request(customEndpoint());
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_TIMEOUT', attempts: 1 });
+    expect(error['cause']).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(Date.now() - startedAt).toBeLessThan(2_000);
+  });
+
+  test('an abort while the transport hangs ends the request at once; an aborted one sends nothing', async () => {
+    current = rig({ retries: 3, timeoutMs: 60_000 });
+    current.mock.onPost(CUSTOM_URL).reply(() => new Promise<never>(() => undefined));
+    const pending = current.request(customEndpoint());
+    setTimeout(() => current?.lifecycle.abort(new Error('ejected')), 10);
+    await expect(pending).resolves.toMatchObject({ code: 'ERR_TOKEN_ABORTED', attempts: 1 });
+    expect(current.mock.history['post']).toHaveLength(1);
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_ABORTED', attempts: 1 });
+    expect(current.mock.history['post']).toHaveLength(1);
+  });
+
+  test('no abort listener is left on the lifecycle signal, whatever the outcome', async () => {
+    current = rig({ retries: 0 });
+    current.mock
+      .onPost(CUSTOM_URL)
+      .replyOnce(200, { token: 'a' })
+      .onPost(CUSTOM_URL)
+      .replyOnce(500, {})
+      .onPost(CUSTOM_URL)
+      .networkErrorOnce();
+    for (let i = 0; i < 3; i++) await current.request(customEndpoint());
+    expect(getEventListeners(current.lifecycle.signal, 'abort')).toHaveLength(0);
+  });
+
+  test('mayRetry decides, given the failure and the delay', async () => {
+    current = rig({ retries: 3 });
+    current.mock.onPost(CUSTOM_URL).reply(503, {});
+    const asked: [string, number][] = [];
+    const error = await requestToken('custom', customEndpoint(), {
+      ...current.context,
+      settings: { ...DEFAULTS.tokenRequest, minDelayMs: 4, maxDelayMs: 4 },
+      random: () => 1,
+      mayRetry: (failure, delayMs) => {
+        asked.push([failure.code, delayMs]);
+        return asked.length < 2;
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE' });
+    expect(asked).toEqual([
+      ['ERR_TOKEN_UNAVAILABLE', 4],
+      ['ERR_TOKEN_UNAVAILABLE', 4],
+    ]);
+  });
+});
+
+describe('requestToken: reading answers', () => {
+  let current: ReturnType<typeof rig> | undefined;
+  afterEach(() => current?.lifecycle.abort());
+
+  /** The outcome of one answer to `endpoint`. */
+  async function answer(
+    status: number,
+    data: unknown,
+    endpoint = customEndpoint(),
+    settings: Partial<TokenRequestSettings> = { retries: 0 },
+    headers: Record<string, string> = {},
+  ) {
+    current = rig(settings);
+    current.mock.onAny(CUSTOM_URL).replyOnce(status, data, headers);
+    return current.request(endpoint);
+  }
+
+  test('bodies that are too large, not JSON or not an object', async () => {
+    expect(await answer(200, '{"token":"ab"}', customEndpoint(), { retries: 0, maxBodyBytes: 13 })).toMatchObject({
+      code: 'ERR_TOKEN_TOO_LARGE',
+      status: 200,
+    });
+    expect(await answer(200, '{"token":"ab"}', customEndpoint(), { retries: 0, maxBodyBytes: 14 })).toMatchObject({
+      token: { accessToken: 'ab' },
+    });
+    const notJson = await answer(200, 'token=ab');
+    expect(notJson).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200, attempts: 1 });
+    expect(notJson['message']).toContain('is not JSON');
+    for (const [body, got] of [
+      ['[1]', 'an array'],
+      ['null', 'null'],
+      ['5', 'number'],
+      ['"text"', 'string'],
+    ]) {
+      const error = await answer(200, body);
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200 });
+      expect(error['message']).toContain(`is not a JSON object (got ${got})`);
+    }
+  });
+
+  test('an error status with a body that is not JSON quotes nothing', async () => {
+    const error = await answer(500, '<html>down</html>');
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', status: 500, providerCode: undefined });
+    expect(error['message']).toContain('failed (HTTP 500) (');
+    const coded = await answer(400, { code: 'E7' });
+    expect(coded['message']).toContain('(HTTP 400: E7) (');
+    const said = await answer(403, { message: 'no' });
+    expect(said).toMatchObject({ providerCode: undefined });
+    expect(said['message']).toContain('(HTTP 403: no) (');
+  });
+
+  test('statuses below 200 and at 300 are not tokens', async () => {
+    expect(await answer(199, { token: 'a' })).toMatchObject({ code: 'ERR_TOKEN_HTTP_STATUS', status: 199 });
+    expect(await answer(300, { token: 'a' })).toMatchObject({ code: 'ERR_TOKEN_REDIRECT', status: 300 });
+  });
+
+  test('Retry-After counts for 429 and 5xx, capped; not for a refusal or a redirect', async () => {
+    const cap = { retries: 0, maxRetryAfterMs: 5_000 };
+    const later = { 'Retry-After': '7' };
+    expect(await answer(429, {}, customEndpoint(), cap, later)).toMatchObject({ retryAfterMs: 5_000 });
+    expect(await answer(503, {}, customEndpoint(), cap, { 'Retry-After': '2' })).toMatchObject({ retryAfterMs: 2_000 });
+    expect(await answer(401, {}, customEndpoint(), cap, later)).toMatchObject({ retryAfterMs: undefined });
+    expect(await answer(302, {}, customEndpoint(), cap, later)).toMatchObject({ retryAfterMs: undefined });
+    expect(await answer(404, {}, customEndpoint(), cap, later)).toMatchObject({ retryAfterMs: undefined });
+  });
+
+  test('a 2xx refusal: a failure flag, success or status false, or an OAuth error', async () => {
+    const flagged = customEndpoint({}, { success: ['ok'] });
+    expect(await answer(200, { ok: true, token: 'a' }, flagged)).toMatchObject({ token: { accessToken: 'a' } });
+    for (const ok of ['true', 1, undefined]) {
+      expect(await answer(200, { ok, token: 'a' }, flagged)).toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS' });
+    }
+    expect(await answer(200, { success: false, token: 'a' })).toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS' });
+    expect(await answer(200, { status: false, token: 'a' })).toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS' });
+    expect(await answer(200, { success: 0, status: 0, error: '', token: 'a' })).toMatchObject({
+      token: { accessToken: 'a' },
+    });
+    expect(await answer(200, { error: 5, token: 'a' })).toMatchObject({ token: { accessToken: 'a' } });
+    const oauth = await answer(200, { error: 'invalid_client', code: 'C1', message: 'bad key', token: 'a' });
+    expect(oauth).toMatchObject({ code: 'ERR_TOKEN_CREDENTIALS', status: 200, providerCode: 'C1', attempts: 1 });
+    expect(oauth['message']).toContain('reported a failure: C1 bad key (');
+    const silent = await answer(200, { error: 'invalid_client', token: 'a' });
+    expect(silent['message']).toContain('answered HTTP 200 but reported a failure (');
+  });
+
+  test('the access token: missing, empty, of another type, or with characters a bearer token cannot have', async () => {
+    for (const [body, got] of [
+      [{}, 'it is missing'],
+      [{ token: '' }, 'it is empty'],
+      [{ token: null }, 'it is null'],
+      [{ token: {} }, 'it is an object'],
+      [{ token: 5 }, 'it is a number'],
+    ] as const) {
+      const error = await answer(200, body);
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200 });
+      expect(error['message']).toContain(`no token at \`token\` (${got})`);
+    }
+    const spaced = await answer(200, { token: 'a b' });
+    expect(spaced).toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    expect(spaced['message']).toContain('characters a bearer token cannot have');
+  });
+
+  test('the token type: Bearer by default or when blank, kept otherwise, refused when not a scheme', async () => {
+    const typeOf = async (type: unknown, endpoint = customEndpoint()) =>
+      ((await answer(200, { token: 'a', type }, endpoint))['token'] as { tokenType?: string } | undefined)?.tokenType;
+    expect(await typeOf(undefined)).toBe('Bearer');
+    expect(await typeOf(null)).toBe('Bearer');
+    expect(await typeOf('')).toBe('Bearer');
+    expect(await typeOf('bEaReR')).toBe('Bearer');
+    expect(await typeOf('MAC')).toBe('MAC');
+    expect(await typeOf('MAC', customEndpoint({}, { tokenType: undefined }))).toBe('Bearer');
+    for (const type of [5, 'a b']) {
+      expect(await answer(200, { token: 'a', type })).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200 });
+    }
+  });
+
+  test('the lifetime: seconds or milliseconds, numeric text, 0 or absent as unknown, anything else refused', async () => {
+    const expiresAt = async (ttl: unknown, endpoint = customEndpoint()) =>
+      ((await answer(200, { token: 'a', ttl }, endpoint))['token'] as { expiresAt?: number | null } | undefined)
+        ?.expiresAt;
+    expect(await expiresAt(60)).toBe(NOW + 60_000);
+    expect(await expiresAt('60')).toBe(NOW + 60_000);
+    expect(await expiresAt(' 1.5 ')).toBe(NOW + 1_500);
+    expect(await expiresAt(60, customEndpoint({}, { expiresInUnit: 'milliseconds' }))).toBe(NOW + 60);
+    expect(await expiresAt(0)).toBeNull();
+    expect(await expiresAt(null)).toBeNull();
+    expect(await expiresAt(undefined)).toBeNull();
+    expect(await expiresAt(60, customEndpoint({}, { expiresIn: undefined }))).toBeNull();
+    expect(await expiresAt(0, customEndpoint({ defaultLifetimeMs: 5_000 }))).toBe(NOW + 5_000);
+    for (const ttl of [-1, '6x', '-1', true, {}]) {
+      const error = await answer(200, { token: 'a', ttl });
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200 });
+      expect(error['message']).toContain('the lifetime at `ttl`');
+    }
+  });
+
+  test('the rotated refresh token: read where the endpoint says, refused when not visible text', async () => {
+    const rotating = customEndpoint({ refreshToken: ['refresh'] });
+    expect(await answer(200, { token: 'a', refresh: 'r 1~' }, rotating)).toMatchObject({ refreshToken: 'r 1~' });
+    expect(await answer(200, { token: 'a', refresh: null }, rotating)).toMatchObject({ refreshToken: undefined });
+    expect(await answer(200, { token: 'a' }, rotating)).toMatchObject({ refreshToken: undefined });
+    expect(await answer(200, { token: 'a', refresh: 'r1' })).toMatchObject({ refreshToken: undefined });
+    for (const refresh of ['', 5, 'r\n1', 'ré']) {
+      const error = await answer(200, { token: 'a', refresh }, rotating);
+      expect(error).toMatchObject({ code: 'ERR_TOKEN_MALFORMED', status: 200 });
+      expect(error['message']).toContain('the refresh token at `refresh`');
+    }
+  });
+
+  test('the server Date corrects a JWT exp from a skewed clock; an unreadable Date is ignored', async () => {
+    const body = (exp: number) => Buffer.from(JSON.stringify({ exp })).toString('base64url');
+    const jwt = `eyJhbGciOiJub25lIn0.${body(NOW / 1000 + 3_600)}.sig`;
+    const noTtl = customEndpoint({}, { expiresIn: undefined });
+    const skewed = { Date: new Date(NOW + 600_000).toUTCString() };
+    const at = async (headers: Record<string, string>) =>
+      ((await answer(200, { token: jwt }, noTtl, { retries: 0 }, headers))['token'] as { expiresAt: number }).expiresAt;
+    expect(await at(skewed)).toBe(NOW + 3_600_000 - 600_000);
+    expect(await at({ Date: 'not a date' })).toBe(NOW + 3_600_000);
+    expect(await at({})).toBe(NOW + 3_600_000);
+  });
+
+  test('the token is obtained when it was asked for', async () => {
+    const clock = { now: NOW };
+    current = rig({}, clock);
+    current.mock.onPost(CUSTOM_URL).replyOnce(() => {
+      clock.now = NOW + 500;
+      return [200, { token: 'a', ttl: 60 }];
+    });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({
+      token: { accessToken: 'a', tokenType: 'Bearer', obtainedAt: NOW, expiresAt: NOW + 60_000 },
+      attempts: 1,
+    });
   });
 });

@@ -109,7 +109,8 @@ function createCooldown(options: Pick<TokenManagerOptions, 'cooldownMs' | 'now' 
       if (!isTokenRequestError(failure) || !COOLDOWN_CODES.has(failure.code) || failure.attempts === 0) return;
       refusals++;
       const delayMs = cooldownDelayMs(refusals, options.cooldownMs, failure.retryAfterMs, options.random);
-      if (delayMs > 0) [until, cause] = [now() + delayMs, failure];
+      // A zero delay (the first refusal) ends at once: throwIfActive lets the next flight through.
+      [until, cause] = [now() + delayMs, failure];
     },
     /** A token came, or the user invalidated: the endpoint is asked again at once. */
     end(): void {
@@ -176,7 +177,7 @@ function createStoreAccess(
     emit({ type: 'store-failed', provider: source.name, operation, error });
     const { accessToken } = found as { accessToken?: unknown };
     if (typeof accessToken === 'string') {
-      await call('delete', () => store.delete(key, accessToken), false, { tokens: [accessToken] });
+      await call('delete', () => store.delete(key, accessToken), undefined, { tokens: [accessToken] });
     }
     return undefined;
   }
@@ -227,7 +228,6 @@ interface ManagerState {
   rejectedToken: string | undefined;
   /** No background refresh starts before this. */
   backgroundNotBefore: number;
-  refreshing: boolean;
 }
 
 function isUsable(token: CurrentToken | undefined, at: number): token is CurrentToken {
@@ -297,7 +297,6 @@ function createFlightRunner(
   }
 
   return async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
-    state.refreshing = true;
     const startedAt = now();
     try {
       const key = await source.key;
@@ -336,8 +335,6 @@ function createFlightRunner(
       if (background) state.backgroundNotBefore = now() + options.backgroundRetryMs;
       emit({ type: 'token-failed', provider: source.name, error: failure, reason, background });
       throw failure;
-    } finally {
-      state.refreshing = false;
     }
   };
 }
@@ -366,7 +363,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     generation: 0,
     rejectedToken: undefined,
     backgroundNotBefore: 0,
-    refreshing: false,
   };
   const cooldown = createCooldown(options);
   let rotation: Rotation | undefined;
@@ -389,7 +385,8 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const at = now();
     if (at < token.refreshAt) return token;
     if (at >= token.expiredAt) return undefined;
-    if (!state.refreshing && at >= state.backgroundNotBefore) flight('refresh-window').catch(noop);
+    // While a flight is under way, this joins it (p-memoize): no second token request.
+    if (at >= state.backgroundNotBefore) flight('refresh-window').catch(noop);
     return token;
   }
 
@@ -398,7 +395,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const shown = tokenFingerprint ?? (await fingerprint(token.accessToken));
     emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason });
     const key = await source.key;
-    await store.call('delete', () => options.store.delete(key, token.accessToken), false);
+    await store.call('delete', () => options.store.delete(key, token.accessToken), undefined);
   }
 
   async function invalidate(): Promise<void> {
