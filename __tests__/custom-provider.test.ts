@@ -152,15 +152,15 @@ describe('customProvider', () => {
   });
 
   test('eject aborts the signal getToken was given, and the waiter gets ERR_TOKEN_ABORTED even if getToken ignores it', async () => {
-    let signal: AbortSignal | undefined;
+    const called = deferred<AbortSignal>();
     const { api, auth } = setUp((context) => {
-      signal = context.signal;
+      called.resolve(context.signal);
       return new Promise<string>(() => undefined);
     });
     const pending = api.get('/data').catch((e: unknown) => e);
-    await new Promise((resolve) => setImmediate(resolve));
+    const signal = await called.promise;
     auth.eject();
-    expect(signal?.aborted).toBe(true);
+    expect(signal.aborted).toBe(true);
     expect(isTokenRequestError(await pending) && ((await pending) as { code: string }).code).toBe('ERR_TOKEN_ABORTED');
   });
 
