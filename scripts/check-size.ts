@@ -1,0 +1,271 @@
+/**
+ * `npm run check:size`: tokenflight's share of a browser bundle, against a committed budget, and
+ * proof that the core needs no Node.js built-in.
+ *
+ * 1. builds (`tsup`) unless `--no-build`;
+ * 2. bundles each scenario below with esbuild's JS API the way an application's bundler would:
+ *    `bundle`, `minify`, `format: 'esm'`, `platform: 'browser'`, axios external, `tokenflight`
+ *    resolved through `package.json` `exports` to the built `dist/` ESM; then gzip (level 9) and
+ *    brotli (quality 11) the output;
+ * 3. fails, with the table, when a scenario is larger than its figures in `size-budget.json`
+ *    (bytes, measured + a small headroom); prints the same table beside axios-auth-refresh,
+ *    axios-jwt and axios measured the same way in the same run;
+ * 4. fails when a browser entry (`lib/index.ts`, `lib/browser.ts` when it exists, and every
+ *    scenario) imports a Node.js built-in (`node:*`, `fs`, `crypto`…), naming the chain of imports
+ *    that reached it.
+ *
+ * Options: `--update` rewrites size-budget.json from this run (after a reviewed growth, or to
+ * tighten it after a saving); `--source` bundles lib/ instead of dist/ (quicker while iterating,
+ * and the inputs name lib/ files); `--inputs` lists each scenario's biggest inputs.
+ * A new scenario is one line in SCENARIOS; its budget is written by `--update`.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { build, version as esbuildVersion, type Metafile, type Plugin } from 'esbuild';
+
+interface Scenario {
+  readonly name: string;
+  /** The application's code: what it imports from tokenflight, kept alive by an export. */
+  readonly code: string;
+  /** Measured only when this holds (an entry point that another branch adds). */
+  readonly when?: () => boolean;
+}
+
+const root = join(import.meta.dirname, '..');
+const args = new Set(process.argv.slice(2));
+const fromSource = args.has('--source');
+const budgetFile = join(root, 'size-budget.json');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+
+const uses = (names: string, from = 'tokenflight'): string => `export { ${names} } from '${from}';`;
+
+/** tokenflight's scenarios: what an application imports, from the smallest use to everything. */
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'attachTokenAuth + clientCredentials', code: uses('attachTokenAuth, clientCredentials') },
+  { name: 'attachTokenAuth + customProvider', code: uses('attachTokenAuth, customProvider') },
+  { name: 'attachTokenAuth + symbl', code: uses('attachTokenAuth, symbl') },
+  { name: 'attachTokenAuth + refreshTokenGrant', code: uses('attachTokenAuth, refreshTokenGrant') },
+  { name: 'tokenflight (everything)', code: `export * from 'tokenflight';` },
+  {
+    name: 'tokenflight/browser (everything)',
+    code: `export * from 'tokenflight'; export * from 'tokenflight/browser';`,
+    when: () => './browser' in pkg.exports,
+  },
+];
+
+/** The same measurement of the alternatives, and of axios itself, for scale (not budgeted). */
+const ALTERNATIVES: readonly Scenario[] = [
+  { name: 'axios-auth-refresh', code: `export { default } from 'axios-auth-refresh';` },
+  { name: 'axios-jwt', code: `export * from 'axios-jwt';` },
+  { name: 'axios (for scale; external above)', code: `export { default } from 'axios';` },
+];
+
+interface Sizes {
+  min: number;
+  gzip: number;
+  brotli: number;
+}
+type Budget = Record<string, Sizes>;
+interface Measured extends Sizes {
+  name: string;
+  metafile: Metafile;
+}
+
+/** Budget = measured + this share, rounded up to 10 bytes: room for a small fix, not for a feature. */
+const HEADROOM = 0.03;
+
+/** Where `tokenflight` and `tokenflight/*` resolve: `exports` (browser, then import), or lib/ with --source. */
+function selfPlugin(): Plugin {
+  const target = (subpath: string): string => {
+    if (fromSource) return join(root, 'lib', subpath === '.' ? 'index.ts' : `${subpath.slice(2)}.ts`);
+    let entry: unknown = pkg.exports[subpath];
+    while (typeof entry === 'object' && entry !== null) {
+      const conditions = entry as Record<string, unknown>;
+      entry = conditions['browser'] ?? conditions['import'] ?? conditions['default'];
+    }
+    if (typeof entry !== 'string') throw new Error(`package.json exports no "${subpath}" for import`);
+    return join(root, entry);
+  };
+  return {
+    name: 'tokenflight-self',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^tokenflight(\/.*)?$/ }, ({ path }) => ({
+        path: target(path === 'tokenflight' ? '.' : `.${path.slice('tokenflight'.length)}`),
+      }));
+    },
+  };
+}
+
+const isBuiltin = (path: string): boolean =>
+  path.startsWith('node:') || builtinModules.includes(path.split('/')[0] ?? path);
+
+/** Keeps Node.js built-ins out of the bundle (external) so that the metafile shows who imported them. */
+const builtinsPlugin: Plugin = {
+  name: 'node-builtins',
+  setup(plugin) {
+    plugin.onResolve({ filter: /.*/ }, ({ path }) => (isBuiltin(path) ? { path, external: true } : undefined));
+  },
+};
+
+async function bundle(
+  entry: { code: string } | { file: string },
+  external: readonly string[],
+): Promise<{ text: string; metafile: Metafile }> {
+  const result = await build({
+    ...('code' in entry
+      ? { stdin: { contents: entry.code, resolveDir: root, sourcefile: 'app.js', loader: 'js' } }
+      : { entryPoints: [entry.file] }),
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    external: [...external],
+    plugins: [selfPlugin(), builtinsPlugin],
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+  const text = result.outputFiles.map((file) => file.text).join('');
+  return { text, metafile: result.metafile };
+}
+
+function sizes(text: string): Sizes {
+  const bytes = Buffer.from(text);
+  return {
+    min: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+  };
+}
+
+async function measure(scenario: Scenario, external: readonly string[]): Promise<Measured> {
+  const { text, metafile } = await bundle(scenario, external);
+  return { name: scenario.name, metafile, ...sizes(text) };
+}
+
+/** For each Node.js built-in a bundle imports: the chain of imports from the entry that reached it. */
+function builtinChains(metafile: Metafile): string[] {
+  const parents = new Map<string, string>();
+  const entries = Object.keys(metafile.inputs).filter(
+    (input) => !Object.values(metafile.inputs).some((other) => other.imports.some((link) => link.path === input)),
+  );
+  const queue = [...entries];
+  const found: string[] = [];
+  for (let input = queue.shift(); input !== undefined; input = queue.shift()) {
+    for (const link of metafile.inputs[input]?.imports ?? []) {
+      if (link.external && isBuiltin(link.path)) {
+        const chain = [link.path, input];
+        for (let at = parents.get(input); at !== undefined; at = parents.get(at)) chain.push(at);
+        found.push(chain.reverse().join(' → '));
+      } else if (!link.external && !parents.has(link.path) && !entries.includes(link.path)) {
+        parents.set(link.path, input);
+        queue.push(link.path);
+      }
+    }
+  }
+  return found;
+}
+
+const kB = (bytes: number): string => `${(bytes / 1000).toFixed(1)} kB`;
+const cell = (bytes: number, limit?: number): string =>
+  `${bytes.toLocaleString('en-US')} (${kB(bytes)})${limit !== undefined && bytes > limit ? ` > ${limit.toLocaleString('en-US')}` : ''}`;
+
+function table(rows: readonly Measured[], budget: Budget | undefined): string {
+  const head = ['bundle', 'min', 'min + gzip', 'min + brotli', ...(budget === undefined ? [] : ['budget (gzip)'])];
+  const lines = rows.map((row) => {
+    const limit = budget?.[row.name];
+    return [
+      row.name,
+      cell(row.min, limit?.min),
+      cell(row.gzip, limit?.gzip),
+      cell(row.brotli, limit?.brotli),
+      ...(budget === undefined ? [] : [limit === undefined ? 'none' : limit.gzip.toLocaleString('en-US')]),
+    ];
+  });
+  const widths = head.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
+  const format = (cells: readonly string[]): string =>
+    `| ${cells.map((text, index) => text.padEnd(widths[index]!)).join(' | ')} |`;
+  return [format(head), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n');
+}
+
+function biggestInputs(row: Measured, count = 15): string {
+  const output = Object.values(row.metafile.outputs)[0];
+  const inputs = Object.entries(output?.inputs ?? {})
+    .map(([path, { bytesInOutput }]) => [relative(root, path) || path, bytesInOutput] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count);
+  return [`${row.name}:`, ...inputs.map(([path, bytes]) => `  ${String(bytes).padStart(6)}  ${path}`)].join('\n');
+}
+
+const withHeadroom = (bytes: number): number => Math.ceil((bytes * (1 + HEADROOM)) / 10) * 10;
+
+async function main(): Promise<void> {
+  if (!fromSource && !args.has('--no-build')) {
+    execFileSync(join(root, 'node_modules', '.bin', 'tsup'), { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const scenarios = SCENARIOS.filter((scenario) => scenario.when?.() ?? true);
+  const measured: Measured[] = [];
+  for (const scenario of scenarios) measured.push(await measure(scenario, ['axios']));
+  const alternatives: Measured[] = [];
+  for (const scenario of ALTERNATIVES) {
+    alternatives.push(await measure(scenario, scenario.name.startsWith('axios ') ? [] : ['axios']));
+  }
+
+  const problems: string[] = [];
+  const browserEntries = ['index.ts', 'browser.ts'].map((file) => join(root, 'lib', file)).filter(existsSync);
+  for (const file of browserEntries) {
+    const { metafile } = await bundle({ file }, ['axios', 'p-memoize']);
+    for (const chain of builtinChains(metafile))
+      problems.push(`lib/${relative(join(root, 'lib'), file)} imports a Node.js built-in: ${chain}`);
+  }
+  for (const row of measured) {
+    for (const chain of builtinChains(row.metafile))
+      problems.push(`"${row.name}" imports a Node.js built-in: ${chain}`);
+  }
+
+  const budget = existsSync(budgetFile) ? (JSON.parse(readFileSync(budgetFile, 'utf8')) as Budget) : undefined;
+  if (args.has('--update')) {
+    const next: Budget = Object.fromEntries(
+      measured.map((row) => [
+        row.name,
+        { min: withHeadroom(row.min), gzip: withHeadroom(row.gzip), brotli: withHeadroom(row.brotli) },
+      ]),
+    );
+    writeFileSync(budgetFile, `${JSON.stringify(next, null, 2)}\n`);
+    process.stdout.write(`size-budget.json written (measured + ${HEADROOM * 100}%).\n`);
+  } else if (!fromSource) {
+    for (const row of measured) {
+      const limit = budget?.[row.name];
+      if (limit === undefined) {
+        problems.push(`"${row.name}" has no budget in size-budget.json (run \`npm run check:size -- --update\`)`);
+        continue;
+      }
+      const over = (['min', 'gzip', 'brotli'] as const).filter((kind) => row[kind] > limit[kind]);
+      if (over.length > 0) problems.push(`"${row.name}" is over its budget (${over.join(', ')})`);
+    }
+  }
+
+  process.stdout.write(
+    `tokenflight's share of a browser bundle (esbuild ${esbuildVersion}, minified ESM, platform browser, axios external${fromSource ? ', from lib/' : ''}), in bytes:\n\n`,
+  );
+  process.stdout.write(`${table(measured, args.has('--update') || fromSource ? undefined : budget)}\n\n`);
+  process.stdout.write(`The alternatives, measured the same way in this run (whole package, axios external):\n\n`);
+  process.stdout.write(`${table(alternatives, undefined)}\n`);
+  if (args.has('--inputs'))
+    process.stdout.write(
+      `\nBiggest inputs (bytes in the minified output):\n${measured.map((row) => biggestInputs(row)).join('\n')}\n`,
+    );
+  process.stdout.write(
+    `\nNo Node.js built-in in ${[...browserEntries.map((file) => `lib/${relative(join(root, 'lib'), file)}`), 'the scenarios'].join(', ')}: ${problems.some((p) => p.includes('built-in')) ? 'FAILED' : 'ok'}.\n`,
+  );
+  if (problems.length > 0) {
+    process.stderr.write(`\ncheck:size failed:\n${problems.map((problem) => `- ${problem}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
