@@ -68,11 +68,18 @@ interface Sizes {
   gzip: number;
   brotli: number;
 }
-type Budget = Record<string, Sizes>;
-interface Measured extends Sizes {
+/** What loads before the application runs (code-split), and the whole as one file (not split), gzip. */
+interface Budgeted extends Sizes {
+  oneFileGzip: number;
+}
+type Budget = Record<string, Budgeted>;
+interface Measured extends Budgeted {
   name: string;
+  /** The chunks loaded only by a dynamic `import()`, gzip. */
+  lazyGzip: number;
   metafile: Metafile;
 }
+const BUDGETED = ['min', 'gzip', 'brotli', 'oneFileGzip'] as const;
 
 /** Budget = measured + this share, rounded up to 10 bytes: room for a small fix, not for a feature. */
 const HEADROOM = 0.03;
@@ -110,27 +117,64 @@ const builtinsPlugin: Plugin = {
   },
 };
 
+/** The application, as an entry point of its own (esbuild splits code only from entry points). */
+function appPlugin(code: string): Plugin {
+  return {
+    name: 'app',
+    setup(plugin) {
+      plugin.onResolve({ filter: /^app\.js$/ }, () => ({ path: 'app.js', namespace: 'app' }));
+      plugin.onLoad({ filter: /.*/, namespace: 'app' }, () => ({ contents: code, resolveDir: root, loader: 'js' }));
+    },
+  };
+}
+
+interface Bundle {
+  /** Every output file: the entry chunk first. */
+  files: { path: string; text: string; lazy: boolean }[];
+  metafile: Metafile;
+}
+
+/**
+ * Bundles `entry` as an application's bundler would. With `split`, dynamic `import()`s become chunks
+ * of their own, as Vite, Rollup and webpack make them; `lazy` marks the chunks that the entry does
+ * not load before it runs.
+ */
 async function bundle(
   entry: { code: string } | { file: string },
   external: readonly string[],
-): Promise<{ text: string; metafile: Metafile }> {
+  split = false,
+): Promise<Bundle> {
   const result = await build({
-    ...('code' in entry
-      ? { stdin: { contents: entry.code, resolveDir: root, sourcefile: 'app.js', loader: 'js' } }
-      : { entryPoints: [entry.file] }),
+    entryPoints: ['code' in entry ? 'app.js' : entry.file],
     bundle: true,
     minify: true,
     format: 'esm',
     platform: 'browser',
+    splitting: split,
+    outdir: join(root, '.size-out'),
     external: [...external],
-    plugins: [selfPlugin(), builtinsPlugin],
+    plugins: [...('code' in entry ? [appPlugin(entry.code)] : []), selfPlugin(), builtinsPlugin],
     write: false,
     metafile: true,
     logLevel: 'silent',
     legalComments: 'none',
   });
-  const text = result.outputFiles.map((file) => file.text).join('');
-  return { text, metafile: result.metafile };
+  const outputs = result.metafile.outputs;
+  const byPath = (path: string): string => relative(root, path);
+  const first = Object.keys(outputs).find((path) => outputs[path]?.entryPoint !== undefined);
+  const eager = new Set<string>();
+  for (const queue = first === undefined ? [] : [first]; queue.length > 0;) {
+    const path = queue.shift()!;
+    if (eager.has(path)) continue;
+    eager.add(path);
+    for (const link of outputs[path]?.imports ?? [])
+      if (link.kind === 'import-statement' && !link.external) queue.push(link.path);
+  }
+  const files = result.outputFiles
+    .filter((file) => file.path.endsWith('.js'))
+    .map((file) => ({ path: byPath(file.path), text: file.text, lazy: !eager.has(byPath(file.path)) }))
+    .sort((x, y) => (x.path === first ? -1 : y.path === first ? 1 : Number(x.lazy) - Number(y.lazy)));
+  return { files, metafile: result.metafile };
 }
 
 function sizes(text: string): Sizes {
@@ -142,9 +186,24 @@ function sizes(text: string): Sizes {
   };
 }
 
+const sum = (all: readonly Sizes[]): Sizes => ({
+  min: all.reduce((total, one) => total + one.min, 0),
+  gzip: all.reduce((total, one) => total + one.gzip, 0),
+  brotli: all.reduce((total, one) => total + one.brotli, 0),
+});
+
+/**
+ * A scenario's figures: code-split, what loads before the application runs (each file compressed on
+ * its own, as it is served) and the lazy chunks; and the whole as one file (esbuild without
+ * splitting inlines every `import()`).
+ */
 async function measure(scenario: Scenario, external: readonly string[]): Promise<Measured> {
-  const { text, metafile } = await bundle(scenario, external);
-  return { name: scenario.name, metafile, ...sizes(text) };
+  const split = await bundle(scenario, external, true);
+  const whole = await bundle(scenario, external);
+  const eager = sum(split.files.filter((file) => !file.lazy).map((file) => sizes(file.text)));
+  const lazy = sum(split.files.filter((file) => file.lazy).map((file) => sizes(file.text)));
+  const oneFile = sizes(whole.files.map((file) => file.text).join(''));
+  return { name: scenario.name, metafile: split.metafile, ...eager, lazyGzip: lazy.gzip, oneFileGzip: oneFile.gzip };
 }
 
 /** For each Node.js built-in a bundle imports: the chain of imports from the entry that reached it. */
@@ -172,19 +231,17 @@ function builtinChains(metafile: Metafile): string[] {
 
 const kB = (bytes: number): string => `${(bytes / 1000).toFixed(1)} kB`;
 const cell = (bytes: number, limit?: number): string =>
-  `${bytes.toLocaleString('en-US')} (${kB(bytes)})${limit !== undefined && bytes > limit ? ` > ${limit.toLocaleString('en-US')}` : ''}`;
+  `${bytes.toLocaleString('en-US')} (${kB(bytes)})${limit !== undefined && bytes > limit ? ` > ${limit.toLocaleString('en-US')}!` : ''}`;
 
 function table(rows: readonly Measured[], budget: Budget | undefined): string {
-  const head = ['bundle', 'min', 'min + gzip', 'min + brotli', ...(budget === undefined ? [] : ['budget (gzip)'])];
+  const head = ['bundle', 'min', 'min + gzip', 'min + brotli', 'lazy chunks, gzip', 'one file, gzip'];
+  if (budget !== undefined) head.push('budget (gzip)');
   const lines = rows.map((row) => {
     const limit = budget?.[row.name];
-    return [
-      row.name,
-      cell(row.min, limit?.min),
-      cell(row.gzip, limit?.gzip),
-      cell(row.brotli, limit?.brotli),
-      ...(budget === undefined ? [] : [limit === undefined ? 'none' : limit.gzip.toLocaleString('en-US')]),
-    ];
+    const cells = [row.name, cell(row.min, limit?.min), cell(row.gzip, limit?.gzip), cell(row.brotli, limit?.brotli)];
+    cells.push(row.lazyGzip === 0 ? 'none' : cell(row.lazyGzip), cell(row.oneFileGzip, limit?.oneFileGzip));
+    if (budget !== undefined) cells.push(limit === undefined ? 'none' : limit.gzip.toLocaleString('en-US'));
+    return cells;
   });
   const widths = head.map((title, index) => Math.max(title.length, ...lines.map((line) => line[index]!.length)));
   const format = (cells: readonly string[]): string =>
@@ -192,76 +249,88 @@ function table(rows: readonly Measured[], budget: Budget | undefined): string {
   return [format(head), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n');
 }
 
+/** The inputs that weigh most in what loads at start (lazy chunks apart), bytes in the minified output. */
 function biggestInputs(row: Measured, count = 15): string {
-  const output = Object.values(row.metafile.outputs)[0];
-  const inputs = Object.entries(output?.inputs ?? {})
-    .map(([path, { bytesInOutput }]) => [relative(root, path) || path, bytesInOutput] as const)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, count);
-  return [`${row.name}:`, ...inputs.map(([path, bytes]) => `  ${String(bytes).padStart(6)}  ${path}`)].join('\n');
+  const inputs = new Map<string, number>();
+  for (const [path, output] of Object.entries(row.metafile.outputs)) {
+    if (!path.endsWith('.js')) continue;
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = output.entryPoint === undefined && output.imports.length === 0 ? input : input;
+      inputs.set(name, (inputs.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  const top = [...inputs].sort((a, b) => b[1] - a[1]).slice(0, count);
+  return [`${row.name}:`, ...top.map(([path, bytes]) => `  ${String(bytes).padStart(6)}  ${path}`)].join('\n');
 }
 
 const withHeadroom = (bytes: number): number => Math.ceil((bytes * (1 + HEADROOM)) / 10) * 10;
 
-async function main(): Promise<void> {
-  if (!fromSource && !args.has('--no-build')) {
-    execFileSync(join(root, 'node_modules', '.bin', 'tsup'), { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  const scenarios = SCENARIOS.filter((scenario) => scenario.when?.() ?? true);
-  const measured: Measured[] = [];
-  for (const scenario of scenarios) measured.push(await measure(scenario, ['axios']));
-  const alternatives: Measured[] = [];
-  for (const scenario of ALTERNATIVES) {
-    alternatives.push(await measure(scenario, scenario.name.startsWith('axios ') ? [] : ['axios']));
-  }
-
+function checkBudget(measured: readonly Measured[], budget: Budget | undefined): string[] {
   const problems: string[] = [];
-  const browserEntries = ['index.ts', 'browser.ts'].map((file) => join(root, 'lib', file)).filter(existsSync);
-  for (const file of browserEntries) {
+  for (const row of measured) {
+    const limit = budget?.[row.name];
+    if (limit === undefined) {
+      problems.push(`"${row.name}" has no budget in size-budget.json (run \`npm run check:size -- --update\`)`);
+      continue;
+    }
+    const over = BUDGETED.filter((kind) => row[kind] > limit[kind]);
+    if (over.length > 0) problems.push(`"${row.name}" is over its budget (${over.join(', ')})`);
+  }
+  return problems;
+}
+
+async function builtinProblems(measured: readonly Measured[]): Promise<{ checked: string[]; problems: string[] }> {
+  const problems: string[] = [];
+  const entries = ['index.ts', 'browser.ts'].map((file) => join(root, 'lib', file)).filter(existsSync);
+  for (const file of entries) {
     const { metafile } = await bundle({ file }, ['axios', 'p-memoize']);
     for (const chain of builtinChains(metafile))
-      problems.push(`lib/${relative(join(root, 'lib'), file)} imports a Node.js built-in: ${chain}`);
+      problems.push(`${relative(root, file)} imports a Node.js built-in: ${chain}`);
   }
   for (const row of measured) {
     for (const chain of builtinChains(row.metafile))
       problems.push(`"${row.name}" imports a Node.js built-in: ${chain}`);
   }
+  return { checked: [...entries.map((file) => relative(root, file)), 'every scenario'], problems };
+}
 
+async function main(): Promise<void> {
+  if (!fromSource && !args.has('--no-build')) {
+    execFileSync(join(root, 'node_modules', '.bin', 'tsup'), { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const measured: Measured[] = [];
+  for (const scenario of SCENARIOS.filter((one) => one.when?.() ?? true))
+    measured.push(await measure(scenario, ['axios']));
+  const alternatives: Measured[] = [];
+  for (const scenario of ALTERNATIVES) {
+    alternatives.push(await measure(scenario, scenario.name.startsWith('axios ') ? [] : ['axios']));
+  }
+  const builtins = await builtinProblems(measured);
+  const problems = [...builtins.problems];
   const budget = existsSync(budgetFile) ? (JSON.parse(readFileSync(budgetFile, 'utf8')) as Budget) : undefined;
-  if (args.has('--update')) {
-    const next: Budget = Object.fromEntries(
-      measured.map((row) => [
-        row.name,
-        { min: withHeadroom(row.min), gzip: withHeadroom(row.gzip), brotli: withHeadroom(row.brotli) },
-      ]),
+  const update = args.has('--update');
+  if (update) {
+    const next = Object.fromEntries(
+      measured.map((row) => [row.name, Object.fromEntries(BUDGETED.map((kind) => [kind, withHeadroom(row[kind])]))]),
     );
     writeFileSync(budgetFile, `${JSON.stringify(next, null, 2)}\n`);
-    process.stdout.write(`size-budget.json written (measured + ${HEADROOM * 100}%).\n`);
   } else if (!fromSource) {
-    for (const row of measured) {
-      const limit = budget?.[row.name];
-      if (limit === undefined) {
-        problems.push(`"${row.name}" has no budget in size-budget.json (run \`npm run check:size -- --update\`)`);
-        continue;
-      }
-      const over = (['min', 'gzip', 'brotli'] as const).filter((kind) => row[kind] > limit[kind]);
-      if (over.length > 0) problems.push(`"${row.name}" is over its budget (${over.join(', ')})`);
-    }
+    problems.push(...checkBudget(measured, budget));
   }
 
-  process.stdout.write(
-    `tokenflight's share of a browser bundle (esbuild ${esbuildVersion}, minified ESM, platform browser, axios external${fromSource ? ', from lib/' : ''}), in bytes:\n\n`,
+  const out = (text: string): boolean => process.stdout.write(text);
+  out(
+    `tokenflight's share of a browser bundle, in bytes: esbuild ${esbuildVersion}, minified ESM, platform browser, axios external${fromSource ? ', from lib/' : ', from dist/'}.\n` +
+      `min, gzip and brotli: what loads before the application runs, code-split (each file compressed alone); ` +
+      `lazy chunks: loaded only by a dynamic import(); one file: esbuild without splitting (every import() inlined).\n\n`,
   );
-  process.stdout.write(`${table(measured, args.has('--update') || fromSource ? undefined : budget)}\n\n`);
-  process.stdout.write(`The alternatives, measured the same way in this run (whole package, axios external):\n\n`);
-  process.stdout.write(`${table(alternatives, undefined)}\n`);
+  out(`${table(measured, update || fromSource ? undefined : budget)}\n\n`);
+  out(`The alternatives, and axios itself, measured the same way in this run (whole package):\n\n`);
+  out(`${table(alternatives, undefined)}\n`);
+  if (update) out(`\nsize-budget.json written: these figures + ${HEADROOM * 100}%, rounded up to 10 bytes.\n`);
   if (args.has('--inputs'))
-    process.stdout.write(
-      `\nBiggest inputs (bytes in the minified output):\n${measured.map((row) => biggestInputs(row)).join('\n')}\n`,
-    );
-  process.stdout.write(
-    `\nNo Node.js built-in in ${[...browserEntries.map((file) => `lib/${relative(join(root, 'lib'), file)}`), 'the scenarios'].join(', ')}: ${problems.some((p) => p.includes('built-in')) ? 'FAILED' : 'ok'}.\n`,
-  );
+    out(`\nBiggest inputs (bytes in the minified output):\n${measured.map((row) => biggestInputs(row)).join('\n')}\n`);
+  out(`\nNo Node.js built-in in ${builtins.checked.join(', ')}: ${builtins.problems.length > 0 ? 'FAILED' : 'ok'}.\n`);
   if (problems.length > 0) {
     process.stderr.write(`\ncheck:size failed:\n${problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     process.exitCode = 1;
