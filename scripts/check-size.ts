@@ -77,6 +77,7 @@ interface Measured extends Budgeted {
   name: string;
   /** The chunks loaded only by a dynamic `import()`, gzip. */
   lazyGzip: number;
+  lazyFiles: string[];
   metafile: Metafile;
 }
 const BUDGETED = ['min', 'gzip', 'brotli', 'oneFileGzip'] as const;
@@ -203,7 +204,14 @@ async function measure(scenario: Scenario, external: readonly string[]): Promise
   const eager = sum(split.files.filter((file) => !file.lazy).map((file) => sizes(file.text)));
   const lazy = sum(split.files.filter((file) => file.lazy).map((file) => sizes(file.text)));
   const oneFile = sizes(whole.files.map((file) => file.text).join(''));
-  return { name: scenario.name, metafile: split.metafile, ...eager, lazyGzip: lazy.gzip, oneFileGzip: oneFile.gzip };
+  return {
+    name: scenario.name,
+    metafile: split.metafile,
+    ...eager,
+    lazyGzip: lazy.gzip,
+    lazyFiles: split.files.filter((file) => file.lazy).map((file) => file.path),
+    oneFileGzip: oneFile.gzip,
+  };
 }
 
 /** For each Node.js built-in a bundle imports: the chain of imports from the entry that reached it. */
@@ -249,18 +257,26 @@ function table(rows: readonly Measured[], budget: Budget | undefined): string {
   return [format(head), format(widths.map((width) => '-'.repeat(width))), ...lines.map(format)].join('\n');
 }
 
-/** The inputs that weigh most in what loads at start (lazy chunks apart), bytes in the minified output. */
+/** The inputs that weigh most in what loads at start, and those of the lazy chunks: bytes in the minified output. */
 function biggestInputs(row: Measured, count = 15): string {
-  const inputs = new Map<string, number>();
-  for (const [path, output] of Object.entries(row.metafile.outputs)) {
-    if (!path.endsWith('.js')) continue;
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const name = output.entryPoint === undefined && output.imports.length === 0 ? input : input;
-      inputs.set(name, (inputs.get(name) ?? 0) + bytesInOutput);
+  const weigh = (lazy: boolean): [string, number][] => {
+    const inputs = new Map<string, number>();
+    for (const [path, output] of Object.entries(row.metafile.outputs)) {
+      if (!path.endsWith('.js') || row.lazyFiles.includes(path) !== lazy) continue;
+      for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+        inputs.set(input, (inputs.get(input) ?? 0) + bytesInOutput);
+      }
     }
-  }
-  const top = [...inputs].sort((a, b) => b[1] - a[1]).slice(0, count);
-  return [`${row.name}:`, ...top.map(([path, bytes]) => `  ${String(bytes).padStart(6)}  ${path}`)].join('\n');
+    return [...inputs].filter(([, bytes]) => bytes > 0).sort((a, b) => b[1] - a[1]);
+  };
+  const list = (inputs: [string, number][]): string[] =>
+    inputs.map(([path, bytes]) => `  ${String(bytes).padStart(6)}  ${path}`);
+  const lazy = weigh(true);
+  return [
+    `${row.name}, at start:`,
+    ...list(weigh(false).slice(0, count)),
+    ...(lazy.length === 0 ? [] : [`${row.name}, lazy chunks:`, ...list(lazy)]),
+  ].join('\n');
 }
 
 const withHeadroom = (bytes: number): number => Math.ceil((bytes * (1 + HEADROOM)) / 10) * 10;
