@@ -5,8 +5,10 @@
  * 1. builds (`tsup`) unless `--no-build`;
  * 2. bundles each scenario below with esbuild's JS API the way an application's bundler would:
  *    `bundle`, `minify`, `format: 'esm'`, `platform: 'browser'`, axios external, `tokenflight`
- *    resolved through `package.json` `exports` to the built `dist/` ESM; then gzip (level 9) and
- *    brotli (quality 11) the output;
+ *    resolved through `package.json` `exports` to the built `dist/` ESM. Twice: code-split (as
+ *    Vite, Rollup and webpack do; what loads at start is counted apart from the lazy chunks of
+ *    dynamic `import()`s, such as the logger's messages) and as one file; each file gzipped
+ *    (level 9) and brotli-compressed (quality 11) on its own;
  * 3. fails, with the table, when a scenario is larger than its figures in `size-budget.json`
  *    (bytes, measured + a small headroom); prints the same table beside axios-auth-refresh,
  *    axios-jwt and axios measured the same way in the same run;
