@@ -5,7 +5,7 @@ import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
-import { createRotation, type Rotation } from './rotation.js';
+import type { Rotation } from './rotation.js';
 import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
 
@@ -373,7 +373,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     );
   const store = createStoreAccess(options, { signal: lifecycle.signal, knownTokens });
   if (source.rotation !== undefined) {
-    rotation = createRotation(options, source.rotation, { store, signal: lifecycle.signal });
+    rotation = source.rotation.rotate(options, { store, signal: lifecycle.signal });
   }
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
