@@ -1,8 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { startProviderServer, type ProviderServer } from '../../../lib/testing/index.js';
+import { ROOT } from './binaries.js';
 import type { FlowOptions, FlowResult } from './flow.js';
 
 const RESULT_PREFIX = 'TOKENFLIGHT_FLOW_RESULT ';
@@ -34,6 +37,9 @@ async function startControlServer(server: ProviderServer): Promise<Server> {
 
 /** Starts the servers of one run, on 127.0.0.1. */
 export async function startFlowServers(): Promise<FlowServers> {
+  // The runtimes load what npm ships, dist/, not the sources.
+  if (!existsSync(join(ROOT, 'dist/index.js')))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
   const symbl = await startProviderServer('symbl');
   const custom = await startProviderServer('symbl');
   const control = await startControlServer(symbl);
