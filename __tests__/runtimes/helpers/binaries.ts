@@ -8,7 +8,7 @@ export const ROOT = resolve(__dirname, '../../..');
 /** A runtime binary that answered `--version`, or why none did. */
 export type Binary = { readonly path: string; readonly version: string } | { readonly missing: string };
 
-// The `deno` and `bun` npm packages ship their binaries in a platform package (an optional
+// The `deno`, `bun` and `workerd` npm packages ship their binaries in a platform package (an optional
 // dependency). Their postinstall scripts only move or link the binary next to the wrapper package
 // (Bun's moves it away from the platform package), and npm may not run them, so both places are tried.
 const DENO_TARGETS: Readonly<Record<string, string>> = {
@@ -26,11 +26,19 @@ const BUN_TARGETS: Readonly<Record<string, string>> = {
   'win32-x64': 'bun-windows-x64',
 };
 
+const WORKERD_TARGETS: Readonly<Record<string, string>> = {
+  'linux-x64': 'workerd-linux-64',
+  'linux-arm64': 'workerd-linux-arm64',
+  'darwin-x64': 'workerd-darwin-64',
+  'darwin-arm64': 'workerd-darwin-arm64',
+  'win32-x64': 'workerd-windows-64',
+};
+
 const platform = `${process.platform}-${process.arch}`;
 const exe = process.platform === 'win32' ? '.exe' : '';
 
-/** The first candidate that exists and prints a version. */
-function probe(name: string, candidates: readonly string[]): Binary {
+/** The first candidate that exists and prints a version (`version` picks it out of `--version`). */
+function probe(name: string, candidates: readonly string[], version = /\d+\.\d+\.\d+/): Binary {
   const tried: string[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
@@ -38,8 +46,8 @@ function probe(name: string, candidates: readonly string[]): Binary {
       continue;
     }
     const answer = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
-    const version = /\d+\.\d+\.\d+/.exec(answer.stdout)?.[0];
-    if (answer.status === 0 && version !== undefined) return { path, version };
+    const found = version.exec(answer.stdout)?.[0];
+    if (answer.status === 0 && found !== undefined) return { path, version: found };
     tried.push(`${path} (${answer.error?.message ?? `exit ${answer.status}`})`);
   }
   return { missing: `no working ${name} binary for ${platform} under node_modules; tried ${tried.join(', ')}` };
@@ -63,4 +71,18 @@ export function findBun(): Binary {
     ...(target === undefined ? [] : [join(modules, '@oven', target, 'bin', `bun${exe}`)]),
     join(modules, 'bun', 'bin', 'bun.exe'),
   ]);
+}
+
+/** workerd (Cloudflare Workers' runtime) from the `workerd` npm package; its version is a date. */
+export function findWorkerd(): Binary {
+  const target = WORKERD_TARGETS[platform];
+  const modules = join(ROOT, 'node_modules');
+  return probe(
+    'workerd',
+    [
+      ...(target === undefined ? [] : [join(modules, '@cloudflare', target, 'bin', `workerd${exe}`)]),
+      join(modules, 'workerd', 'bin', `workerd${exe}`),
+    ],
+    /\d{4}-\d{2}-\d{2}/,
+  );
 }

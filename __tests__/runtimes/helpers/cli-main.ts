@@ -1,11 +1,9 @@
 // The entry that Deno and Bun run: `deno run … cli-main.ts '<FlowOptions as JSON>'`. It loads the
 // installed axios and the built package (dist/, what npm ships) the runtime's own way, runs the flow
-// and prints one line, RESULT_PREFIX followed by the FlowResult as JSON.
+// and prints one line, RESULT_PREFIX (flow.ts) followed by the FlowResult as JSON.
 import axios from 'axios';
 import type * as Tokenflight from '../../../lib/index.js';
 import type * as Flow from './flow.js';
-
-const RESULT_PREFIX = 'TOKENFLIGHT_FLOW_RESULT ';
 
 const deno = Reflect.get(globalThis, 'Deno') as { args: string[] } | undefined;
 const [optionsJson] = deno?.args ?? process.argv.slice(2);
@@ -16,4 +14,4 @@ if (optionsJson === undefined) throw new Error('usage: cli-main.ts <FlowOptions 
 const flow = (await import(new URL('./flow.ts', import.meta.url).href)) as typeof Flow;
 const tokenflight = (await import(new URL('../../../dist/index.js', import.meta.url).href)) as typeof Tokenflight;
 const result = await flow.runFlow(axios, tokenflight, JSON.parse(optionsJson) as Flow.FlowOptions);
-console.log(RESULT_PREFIX + JSON.stringify(result));
+console.log(flow.RESULT_PREFIX + JSON.stringify(result));

@@ -1,7 +1,7 @@
-// The flow every runtime suite runs inside the runtime under test (Deno, Bun, edge-runtime): the
+// The flow every runtime suite runs inside the runtime under test (Deno, Bun, edge-runtime, workerd): the
 // caller side of token → request → 401 → replay, against the loopback servers the jest process
 // started. It takes axios and tokenflight as arguments, so that each runtime loads them its own way
-// (Deno and Bun import the built package and the installed axios; edge-runtime evaluates a bundle),
+// (Deno and Bun import the built package and the installed axios; edge-runtime and workerd run a bundle),
 // and returns what the caller saw; the suites compare it with the servers' own counts.
 import type { AxiosError, AxiosStatic } from 'axios';
 import type * as Tokenflight from '../../../lib/index.js';
@@ -37,6 +37,9 @@ export interface FlowResult {
   readonly custom: { readonly statuses: number[]; readonly getTokenCalls: number; readonly accessToken: string };
 }
 
+/** What the runtime's entry prints before the FlowResult as JSON, on one line. */
+export const RESULT_PREFIX = 'TOKENFLIGHT_FLOW_RESULT ';
+
 const REPLAYED = 5;
 const COLD = 10;
 
@@ -46,6 +49,8 @@ function detectRuntime(): FlowResult['runtime'] {
   if (deno !== undefined) return { name: 'deno', version: deno.version.deno };
   const bun = Reflect.get(globalThis, 'Bun') as { version: string } | undefined;
   if (bun !== undefined) return { name: 'bun', version: bun.version };
+  const agent = (Reflect.get(globalThis, 'navigator') as { userAgent?: string } | undefined)?.userAgent;
+  if (agent === 'Cloudflare-Workers') return { name: 'workerd', version: 'unknown' };
   const edge = Reflect.get(globalThis, 'EdgeRuntime') as string | undefined;
   if (edge !== undefined) return { name: edge, version: 'unknown' };
   return { name: 'node', version: process.versions.node };

@@ -6,9 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startProviderServer, type ProviderServer } from '../../../lib/testing/index.js';
 import { ROOT } from './binaries.js';
-import type { FlowOptions, FlowResult } from './flow.js';
-
-const RESULT_PREFIX = 'TOKENFLIGHT_FLOW_RESULT ';
+import { RESULT_PREFIX, type FlowOptions, type FlowResult } from './flow.js';
 
 /** How long one run of the flow in a runtime may take, start-up included, on a loaded machine. */
 export const FLOW_TIMEOUT_MS = 60_000;

@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+import { build } from 'esbuild';
+
+/** The repository root, seen from this file when a host runs it under tsx (ESM). */
+export const HOST_ROOT = resolve(import.meta.dirname, '../../..');
+
+/**
+ * One script of axios, the built package (dist/) and the flow, bundled by esbuild for the browser
+ * platform: axios's browser build, without its Node.js adapter, as an edge or worker build would
+ * make it. `glue` is the code that exposes `runFlow` to the host, with `axios`, `tokenflight` and
+ * `runFlow` in scope. The bundle fails if anything in it needs a Node.js built-in.
+ */
+export async function bundleFlow(format: 'iife' | 'esm', glue: string): Promise<string> {
+  const entry = `
+import axios from 'axios';
+import * as tokenflight from './dist/index.js';
+import { runFlow } from './__tests__/runtimes/helpers/flow.ts';
+${glue}
+`;
+  const bundle = await build({
+    stdin: { contents: entry, resolveDir: HOST_ROOT, loader: 'ts', sourcefile: 'runtime-entry.ts' },
+    bundle: true,
+    write: false,
+    platform: 'browser',
+    format,
+    target: 'es2022',
+    logLevel: 'error',
+  });
+  const code = bundle.outputFiles[0]?.text;
+  if (code === undefined) throw new Error('esbuild produced no bundle');
+  return code;
+}
