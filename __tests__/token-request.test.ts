@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
 import { getEventListeners } from 'node:events';
 import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../lib/index.js';
@@ -548,5 +548,99 @@ describe('requestToken: reading answers', () => {
       token: { accessToken: 'a', tokenType: 'Bearer', obtainedAt: NOW, expiresAt: NOW + 60_000 },
       attempts: 1,
     });
+  });
+});
+
+// What each failure leaves to the retry loop: only what retrying can fix is asked for again, an
+// abort stops it, and nothing of an attempt (timer, listener) outlives it.
+describe('requestToken: what is asked for again', () => {
+  let current: ReturnType<typeof rig> | undefined;
+  afterEach(() => {
+    current?.lifecycle.abort();
+    jest.useRealTimers();
+  });
+
+  test.each([
+    ['a body over maxBodyBytes', 200, '{"token":"abc"}'],
+    ['a body that is not JSON', 200, 'token=abc'],
+    ['a JSON array', 200, '[]'],
+    ['a 2xx refusal', 200, { success: false, token: 'a' }],
+    ['no token', 200, {}],
+    ['a token type that is not a scheme', 200, { token: 'a', type: 'a b' }],
+    ['a lifetime that is not a number', 200, { token: 'a', ttl: 'soon' }],
+    ['a redirect', 302, {}],
+    ['a refusal', 401, {}],
+    ['another status', 404, {}],
+  ])('%s fails at the first attempt, with no retry', async (_what, status, body) => {
+    current = rig({ retries: 2, maxBodyBytes: 14 });
+    current.mock.onPost(CUSTOM_URL).reply(status, body);
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ attempts: 1 });
+    expect(current.retries).toEqual([]);
+    expect(current.mock.history['post']).toHaveLength(1);
+  });
+
+  test('a lifetime that is not finite, or numeric text other than plain decimals, is refused', async () => {
+    current = rig({ retries: 0 });
+    for (const ttl of ['1e3', '0x10', '+5', '.5', '5.', '', ' ', 'Infinity', '1 2']) {
+      current.mock.onPost(CUSTOM_URL).replyOnce(200, { token: 'a', ttl });
+      await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    }
+    current.mock.onPost(CUSTOM_URL).replyOnce(200, '{"token":"a","ttl":1e999}');
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+  });
+
+  test('Retry-After other than plain decimal seconds or a date is no Retry-After', () => {
+    for (const value of ['1e3', '0x10', 'x5', '5x', '5s', '-']) expect(parseRetryAfter(value, NOW)).toBeUndefined();
+    expect(parseRetryAfter('12.25', NOW)).toBe(12_250);
+    expect(parseRetryAfter('007', NOW)).toBe(7_000);
+  });
+
+  test('an abort while mayRetry decides ends the request with the answer it had, and no retry', async () => {
+    current = rig({ retries: 3 });
+    current.mock.onPost(CUSTOM_URL).reply(503, {});
+    const { lifecycle } = current;
+    const error = await requestToken('custom', customEndpoint(), {
+      ...current.context,
+      mayRetry: () => {
+        lifecycle.abort(new Error('ejected'));
+        return true;
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', status: 503, attempts: 1 });
+    expect(current.retries).toEqual([]);
+    expect(current.mock.history['post']).toHaveLength(1);
+  });
+
+  test('retries need no onRetry listener', async () => {
+    current = rig({ retries: 1 });
+    current.mock.onPost(CUSTOM_URL).replyOnce(503, {}).onPost(CUSTOM_URL).replyOnce(200, { token: 'a' });
+    const { onRetry: _unused, ...context } = current.context;
+    await expect(requestToken('custom', customEndpoint(), context)).resolves.toMatchObject({
+      token: { accessToken: 'a' },
+      attempts: 2,
+    });
+  });
+
+  test('a thrown undefined is an unknown error', async () => {
+    current = rig({ retries: 0 });
+    current.mock.onPost(CUSTOM_URL).reply(() => Promise.reject(undefined));
+    const error = await current.request(customEndpoint());
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', attempts: 1, cause: { message: 'unknown error' } });
+  });
+
+  test('an attempt leaves no timer behind, whatever its outcome', async () => {
+    jest.useFakeTimers({ now: NOW });
+    current = rig({ retries: 0, timeoutMs: 60_000 });
+    current.mock
+      .onPost(CUSTOM_URL)
+      .replyOnce(200, { token: 'a' })
+      .onPost(CUSTOM_URL)
+      .replyOnce(500, {})
+      .onPost(CUSTOM_URL)
+      .networkErrorOnce();
+    for (let i = 0; i < 3; i++) {
+      await current.request(customEndpoint());
+      expect(jest.getTimerCount()).toBe(0);
+    }
   });
 });
