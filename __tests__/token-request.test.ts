@@ -643,4 +643,33 @@ describe('requestToken: what is asked for again', () => {
       expect(jest.getTimerCount()).toBe(0);
     }
   });
+
+  test('the signal an attempt gave the transport is left with no listener, whether it answered or hung', async () => {
+    current = rig({ retries: 0, timeoutMs: 20 });
+    const signals: AbortSignal[] = [];
+    current.mock
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return [200, { token: 'a' }];
+      })
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return Promise.reject(new Error('socket hang up'));
+      })
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return new Promise<never>(() => undefined);
+      });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ attempts: 1 });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE' });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_TIMEOUT' });
+    expect(signals.map((signal) => [signal.aborted, getEventListeners(signal, 'abort').length])).toEqual([
+      [false, 0],
+      [false, 0],
+      [true, 0],
+    ]);
+  });
 });
