@@ -260,7 +260,9 @@ function createAdopter(options: TokenManagerOptions, state: ManagerState, cooldo
     // nothing about it changed, it stays current as it is; a token request was still made, and is
     // reported like any other.
     if (sameToken) state.backgroundNotBefore = now() + options.backgroundRetryMs;
-    const unchanged = sameToken && previous.token.expiresAt === token.expiresAt;
+    // Timings count from `obtainedAt`: a later copy with the same expiry has less life left.
+    const unchanged =
+      sameToken && previous.token.expiresAt === token.expiresAt && previous.token.obtainedAt === token.obtainedAt;
     const next = unchanged ? previous : await nextCurrent(token, sameToken ? previous : undefined);
     state.current = next;
     if (how.kind === 'fetched' || !unchanged) options.emit(adoptionEvent(options.source.name, next, how));
