@@ -1,5 +1,7 @@
-import { describe, expect, test } from '@jest/globals';
-import { MemoryTokenStore, type StoredToken } from '../lib/index.js';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import axios from 'axios';
+import { attachTokenAuth, customProvider, MemoryTokenStore, type StoredToken } from '../lib/index.js';
+import { mockOf } from './helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
   accessToken,
@@ -9,6 +11,48 @@ const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): S
 });
 
 describe('MemoryTokenStore', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  // Where timers cannot be unref'd (browsers, edge runtimes), a pending sweep keeps running.
+  test('clear() drops every entry and stops the sweep timer', async () => {
+    jest.useFakeTimers();
+    const store = new MemoryTokenStore({ sweepIntervalMs: 1_000 });
+    await store.set('a', token('a', null));
+    await store.set('b', token('b', Date.now() + 60_000));
+    expect(jest.getTimerCount()).toBe(1);
+    store.clear();
+    expect([store.size, jest.getTimerCount()]).toEqual([0, 0]);
+    await expect(store.get('a')).resolves.toBeUndefined();
+    await store.set('c', token('c', null));
+    expect([store.size, jest.getTimerCount()]).toEqual([1, 1]);
+  });
+
+  test('eject() clears the store attachTokenAuth made, and leaves a store it was given alone', async () => {
+    jest.useFakeTimers();
+    const attachOne = (store?: MemoryTokenStore) => {
+      const api = axios.create({ baseURL: 'https://api.example.com' });
+      mockOf(api).onGet('/x').reply(200, 'ok');
+      const auth = attachTokenAuth(api, {
+        providers: customProvider({ name: 'mine', origins: ['https://api.example.com'], getToken: () => 'tok' }),
+        ...(store === undefined ? {} : { store }),
+      });
+      return { api, auth };
+    };
+    const own = attachOne();
+    await own.api.get('/x');
+    expect(jest.getTimerCount()).toBe(1);
+    own.auth.eject();
+    expect(jest.getTimerCount()).toBe(0);
+
+    const given = new MemoryTokenStore();
+    const shared = attachOne(given);
+    await shared.api.get('/x');
+    shared.auth.eject();
+    expect(given.size).toBe(1);
+  });
+
   test('a write never replaces a newer token with an older one', async () => {
     const store = new MemoryTokenStore({ now: () => 0 });
     await expect(store.set('k', token('newer', 2_000))).resolves.toMatchObject({ accessToken: 'newer' });

@@ -103,6 +103,8 @@ export interface TokenAuthOptions {
 export interface AttachSettings {
   readonly providers: readonly TokenProvider[];
   readonly store: TokenStore;
+  /** The store made here when none was given; the handle clears it on `eject()`. */
+  readonly ownStore: MemoryTokenStore | undefined;
   readonly tokenRequest: TokenRequestOptions;
   readonly refreshWindowMs: number;
   readonly expiryMarginMs: number;
@@ -149,7 +151,8 @@ export function readAttachOptions(instance: unknown, options: TokenAuthOptions):
   const tokenRequest = readTokenRequest(options.tokenRequest);
   checkFunction(options.isTokenRejected, 'isTokenRejected', CONTEXT);
   const providers = readProviders(options.providers);
-  const store = readStore(options.store);
+  const ownStore = options.store === undefined ? new MemoryTokenStore() : undefined;
+  const store = readStore(options.store ?? ownStore);
   const rotating = providers.find((provider) => provider[kSource].rotating);
   if (rotating !== undefined && store.lock === undefined) {
     throw invalidOption(
@@ -159,6 +162,7 @@ export function readAttachOptions(instance: unknown, options: TokenAuthOptions):
   return {
     providers,
     store,
+    ownStore,
     tokenRequest,
     refreshWindowMs: number('refreshWindowMs'),
     expiryMarginMs: number('expiryMarginMs'),
@@ -195,8 +199,7 @@ function readProviders(value: unknown): TokenProvider[] {
   });
 }
 
-function readStore(value: TokenStore | undefined): TokenStore {
-  const store = value ?? new MemoryTokenStore();
+function readStore(store: TokenStore | undefined): TokenStore {
   if (!isTokenStore(store)) {
     throw invalidOption(
       `${CONTEXT}: expected \`store\` to have get, set and delete methods, got ${describe(store)}`,

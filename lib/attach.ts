@@ -154,6 +154,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
       ejected = true;
       instance.interceptors.request.eject(requestId);
       for (const runtime of runtimes.values()) runtime.manager.dispose();
+      settings.ownStore?.clear();
       if ((instance as { [kAttached]?: TokenAuth })[kAttached] === handle) Reflect.deleteProperty(instance, kAttached);
     },
   };

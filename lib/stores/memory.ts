@@ -102,6 +102,18 @@ export class MemoryTokenStore implements TokenStore {
     return Promise.resolve(token);
   }
 
+  /**
+   * Drops every entry and stops the sweep timer (locks still held are kept until released).
+   * `eject()` calls it on the store `attachTokenAuth` made itself; where timers cannot be unref'd
+   * (browsers, edge runtimes, Deno) the timer would otherwise run every `sweepIntervalMs` while
+   * a token is cached.
+   */
+  clear(): void {
+    this.#entries.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
   /** Drops every expired entry and every lock nobody holds or waits for. */
   #sweep(): void {
     const now = this.#now();
