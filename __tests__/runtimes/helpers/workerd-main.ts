@@ -4,9 +4,9 @@
 // only; POSTs the options to it, prints RESULT_PREFIX and the FlowResult, and stops workerd.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../redis/helpers/redis-server.js';
 import { bundleFlow } from './bundle.js';
 import { RESULT_PREFIX } from './flow.js';
 const START_TIMEOUT_MS = 20_000;
@@ -14,18 +14,6 @@ const START_TIMEOUT_MS = 20_000;
 const [binary, optionsJson] = process.argv.slice(2);
 if (binary === undefined || optionsJson === undefined)
   throw new Error('usage: workerd-main.ts <workerd binary> <FlowOptions as JSON>');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function config(port: number): string {
   return `using Workerd = import "/workerd/workerd.capnp";
