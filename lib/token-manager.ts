@@ -4,8 +4,9 @@ import { isTokenRequestError, TokenflightError, TokenRequestError, type TokenReq
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
-import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import { isNewerToken, type StoredToken, type TokenStore, type TokenStoreLock } from './store.js';
 import { createRotation, type Rotation } from './rotation.js';
+import { followStore } from './store-sync.js';
 import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
 
@@ -313,6 +314,11 @@ function createFlightRunner(
           parts.rotation?.adopted();
           return await adopt(again, { kind: 'adopted', reason });
         }
+        // Taken up from another tab's write (TokenStore.subscribe) while this flight waited.
+        const { current } = state;
+        if (current !== undefined && now() < current.refreshAt && current.token.accessToken !== state.rejectedToken) {
+          return current;
+        }
         cooldown.throwIfActive();
         const { token, attempts }: FetchedToken =
           parts.rotation === undefined
@@ -378,6 +384,25 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
+  const unfollow = followStore({
+    store: options.store,
+    key: source.key,
+    read: (key) => store.read(key),
+    changed: async (found) => {
+      const { current } = state;
+      // The entry is gone: another tab saw our token rejected, or invalidated it. Not sent again.
+      if (found === undefined) state.current = undefined;
+      if (found === undefined || found.accessToken === state.rejectedToken) return;
+      if (
+        current !== undefined &&
+        (found.accessToken === current.token.accessToken || !isNewerToken(found, current.token))
+      )
+        return;
+      if (now() >= tokenTimes(found, { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs }).expiredAt) return;
+      rotation?.adopted();
+      await adopt(found, { kind: 'adopted', reason: 'store-changed' });
+    },
+  });
 
   function peek(): CurrentToken | undefined {
     const token = state.current;
@@ -436,6 +461,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       await invalidate();
     },
     dispose() {
+      unfollow();
       state.current = undefined;
       lifecycle.abort(new Error('tokenflight handle ejected'));
     },
