@@ -56,7 +56,8 @@ export type TokenAuthEvent =
       type: 'token-invalidated';
       provider: string;
       fingerprint: string;
-      reason: 'rejected' | 'manual';
+      /** `store-changed`: another tab or handle removed it from a store that tells of changes (`TokenStore.subscribe`). */
+      reason: 'rejected' | 'manual' | 'store-changed';
     }
   | {
       type: 'request-replayed';

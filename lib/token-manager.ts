@@ -391,7 +391,15 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     changed: async (found) => {
       const { current } = state;
       // The entry is gone: another tab saw our token rejected, or invalidated it. Not sent again.
-      if (found === undefined) state.current = undefined;
+      if (found === undefined && current !== undefined) {
+        state.current = undefined;
+        emit({
+          type: 'token-invalidated',
+          provider: source.name,
+          fingerprint: current.fingerprint,
+          reason: 'store-changed',
+        });
+      }
       if (found === undefined || found.accessToken === state.rejectedToken) return;
       if (
         current !== undefined &&
