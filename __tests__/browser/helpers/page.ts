@@ -1,0 +1,125 @@
+// The script of the test pages, bundled by page-server.ts with esbuild for the browser: tokenflight
+// from the built dist/ ES modules (page-server.ts points these imports there) and axios's browser
+// build. The suites drive it through `window.tokenflightPage` (page.evaluate).
+import axios, { isAxiosError, type AxiosInstance } from 'axios';
+import {
+  attachTokenAuth,
+  jsonProvider,
+  MemoryTokenStore,
+  refreshTokenGrant,
+  type TokenAuth,
+  type TokenProvider,
+  type TokenStore,
+} from '../../../lib/index.js';
+import { BrowserTokenStore } from '../../../lib/browser.js';
+
+/** How a page sets tokenflight up. */
+export interface PageConfig {
+  adapter: 'xhr' | 'fetch';
+  store: 'memory' | 'browser';
+  /** The API's origin (the provider's). */
+  apiOrigin: string;
+  provider:
+    { type: 'bff'; tokenUrl: string } | { type: 'refresh'; tokenUrl: string; clientId: string; refreshToken: string };
+}
+
+/** What a request ended with: its status, or the code of the error it rejected with. */
+export interface Outcome {
+  status?: number;
+  error?: string;
+}
+
+/** What a page knows about where it runs and what its store holds. */
+export interface PageFacts {
+  isSecureContext: boolean;
+  hasSubtle: boolean;
+  hasWebLocks: boolean;
+  usesWebLocks: boolean | undefined;
+  /** localStorage keys of tokenflight's entries. */
+  entryKeys: string[];
+  /** How the page's requests to the API left: `xmlhttprequest` or `fetch` (Resource Timing). */
+  apiInitiators: string[];
+}
+
+export interface PageApi {
+  start(config: PageConfig): void;
+  get(path: string, options?: { tokenAuth?: false }): Promise<Outcome>;
+  burst(path: string, count: number): Promise<Outcome[]>;
+  token(): Promise<string>;
+  events(): Array<{ type: string; reason?: string }>;
+  facts(): PageFacts;
+}
+
+declare global {
+  interface Window {
+    tokenflightPage: PageApi;
+  }
+}
+
+function providerOf(config: PageConfig): TokenProvider {
+  const { provider } = config;
+  if (provider.type === 'refresh') {
+    const { tokenUrl, clientId, refreshToken } = provider;
+    // A public client: no secret in the page.
+    return refreshTokenGrant({ tokenUrl, clientId, refreshToken, origins: [config.apiOrigin] });
+  }
+  // The page's own backend (a BFF) holds the app secret and answers { accessToken, expiresIn }.
+  return jsonProvider({
+    name: 'bff',
+    tokenUrl: provider.tokenUrl,
+    token: 'accessToken',
+    expiresIn: 'expiresIn',
+    origins: [config.apiOrigin],
+    allowInsecureHttp: true,
+  });
+}
+
+let api: AxiosInstance | undefined;
+let apiOrigin = '';
+let auth: TokenAuth | undefined;
+let store: TokenStore | undefined;
+const seen: Array<{ type: string; reason?: string }> = [];
+
+async function get(path: string, options: { tokenAuth?: false } = {}): Promise<Outcome> {
+  if (api === undefined) throw new Error('start() the page first');
+  try {
+    const response = await api.get(path, options.tokenAuth === false ? { tokenAuth: false } : {});
+    return { status: response.status };
+  } catch (error) {
+    if (isAxiosError(error) && error.response !== undefined) return { status: error.response.status };
+    return { error: String((error as { code?: unknown }).code ?? (error as Error).name) };
+  }
+}
+
+window.tokenflightPage = {
+  start(config) {
+    apiOrigin = config.apiOrigin;
+    api = axios.create({ baseURL: config.apiOrigin, adapter: config.adapter });
+    store = config.store === 'browser' ? new BrowserTokenStore() : new MemoryTokenStore();
+    auth = attachTokenAuth(api, {
+      providers: providerOf(config),
+      store,
+      tokenClient: axios.create({ adapter: config.adapter }),
+      onEvent: (event) =>
+        seen.push('reason' in event ? { type: event.type, reason: event.reason } : { type: event.type }),
+    });
+  },
+  get,
+  burst: (path, count) => Promise.all(Array.from({ length: count }, () => get(path))),
+  async token() {
+    if (auth === undefined) throw new Error('start() the page first');
+    return (await auth.token()).accessToken;
+  },
+  events: () => [...seen],
+  facts: () => ({
+    isSecureContext: window.isSecureContext,
+    hasSubtle: (globalThis.crypto as Crypto | undefined)?.subtle !== undefined,
+    hasWebLocks: (navigator as { locks?: unknown }).locks !== undefined,
+    usesWebLocks: store instanceof BrowserTokenStore ? store.usesWebLocks : undefined,
+    entryKeys: Object.keys(localStorage).filter((key) => key.startsWith('tokenflight:token:')),
+    apiInitiators: performance
+      .getEntriesByType('resource')
+      .filter((entry) => entry.name.startsWith(`${apiOrigin}/`))
+      .map((entry) => (entry as PerformanceResourceTiming).initiatorType),
+  }),
+};
