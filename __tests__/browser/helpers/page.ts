@@ -87,7 +87,8 @@ async function get(path: string, options: { tokenAuth?: false } = {}): Promise<O
     return { status: response.status };
   } catch (error) {
     if (isAxiosError(error) && error.response !== undefined) return { status: error.response.status };
-    return { error: String((error as { code?: unknown }).code ?? (error as Error).name) };
+    const code = (error as { code?: unknown } | undefined)?.code;
+    return { error: typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown' };
   }
 }
 
