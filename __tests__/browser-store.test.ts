@@ -134,6 +134,7 @@ describe('BrowserTokenStore options', () => {
       sweepIntervalMs: 60_000,
       lockPollMs: 50,
       leaseSettleMs: 50,
+      handoffWaitMs: 1_000,
     });
   });
 });

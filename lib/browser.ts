@@ -7,6 +7,7 @@
 export { BrowserTokenStore } from './stores/browser/store.js';
 export { BROWSER_STORE_DEFAULTS } from './stores/browser/types.js';
 export type {
+  BrowserIndexedDB,
   BrowserLockManager,
   BrowserStorage,
   BrowserStorageEvent,

@@ -1,5 +1,6 @@
 import { invalidOption } from '../../errors.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
+import type { BrowserIndexedDB } from './handoff.js';
 import {
   BROWSER_STORE_DEFAULTS,
   type BrowserLockManager,
@@ -18,6 +19,8 @@ const OPTION_KEYS = [
   'sweepIntervalMs',
   'lockPollMs',
   'leaseSettleMs',
+  'indexedDB',
+  'handoffWaitMs',
   'onEvent',
   'now',
 ];
@@ -31,6 +34,8 @@ export interface BrowserStoreSettings {
   sweepIntervalMs: number;
   lockPollMs: number;
   leaseSettleMs: number;
+  indexedDB: BrowserIndexedDB | undefined;
+  handoffWaitMs: number;
   onEvent: ((event: BrowserTokenStoreEvent) => void) | undefined;
   now: () => number;
 }
@@ -74,6 +79,24 @@ function readLocks(given: unknown): BrowserLockManager | undefined {
   return locks as BrowserLockManager;
 }
 
+function readIndexedDB(given: unknown): BrowserIndexedDB | undefined {
+  if (given === false) return undefined;
+  let found: unknown = given;
+  try {
+    found ??= (globalThis as { indexedDB?: unknown }).indexedDB;
+  } catch {
+    // A sandboxed frame: no hand-off count.
+  }
+  if (found === undefined && given === undefined) return undefined;
+  if (!hasMethods(found, ['open'])) {
+    throw invalidOption(
+      `${CONTEXT}: expected \`indexedDB\` to be an IDBFactory (indexedDB) or false, got ${describe(found)}`,
+      'ERR_INVALID_ARG_TYPE',
+    );
+  }
+  return found as BrowserIndexedDB;
+}
+
 function readStorageEvents(given: unknown): StorageEventSource | undefined {
   if (given === false) return undefined;
   const source = given ?? globalThis;
@@ -101,7 +124,7 @@ export function readBrowserStoreOptions(options: BrowserTokenStoreOptions): Brow
   }
   checkFunction(given['onEvent'], 'onEvent', CONTEXT);
   checkFunction(given['now'], 'now', CONTEXT);
-  const number = (key: 'sweepIntervalMs' | 'lockPollMs' | 'leaseSettleMs', min: number): number =>
+  const number = (key: 'sweepIntervalMs' | 'lockPollMs' | 'leaseSettleMs' | 'handoffWaitMs', min: number): number =>
     expectNumber(given[key], key, CONTEXT, { min }) ?? BROWSER_STORE_DEFAULTS[key];
   return {
     storage: readStorage(given['storage']),
@@ -111,6 +134,8 @@ export function readBrowserStoreOptions(options: BrowserTokenStoreOptions): Brow
     sweepIntervalMs: number('sweepIntervalMs', 0),
     lockPollMs: number('lockPollMs', 1),
     leaseSettleMs: number('leaseSettleMs', 0),
+    indexedDB: readIndexedDB(given['indexedDB']),
+    handoffWaitMs: number('handoffWaitMs', 0),
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
   };

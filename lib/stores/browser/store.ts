@@ -9,6 +9,7 @@ import {
   type TokenStoreLockOptions,
 } from '../../store.js';
 import { decodeEntry, encodeEntry, hasExpired } from './entry.js';
+import { createHandoff, type Handoff } from './handoff.js';
 import { isLeaseOver, takeLeaseLock } from './lease-lock.js';
 import { readBrowserStoreOptions, type BrowserStoreSettings } from './options.js';
 import type { BrowserStorageEvent, BrowserTokenStoreOptions } from './types.js';
@@ -48,6 +49,7 @@ import { takeWebLock } from './web-lock.js';
  */
 export class BrowserTokenStore implements TokenStore {
   readonly #settings: BrowserStoreSettings;
+  readonly #handoff: Handoff | undefined;
   #nextSweepAt: number;
 
   /**
@@ -57,6 +59,8 @@ export class BrowserTokenStore implements TokenStore {
    */
   constructor(options: BrowserTokenStoreOptions = {}) {
     this.#settings = readBrowserStoreOptions(options);
+    const { indexedDB, storage } = this.#settings;
+    this.#handoff = indexedDB === undefined ? undefined : createHandoff(indexedDB, storage);
     this.#nextSweepAt = this.#settings.now();
   }
 
@@ -86,7 +90,17 @@ export class BrowserTokenStore implements TokenStore {
   lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
     const { locks, storage, now, lockPollMs, leaseSettleMs } = this.#settings;
     const names = this.keyNames(key);
-    if (locks !== undefined) return takeWebLock(locks, names.lock, options);
+    if (locks !== undefined) {
+      const handoff = this.#handoff;
+      const markerKey = `${this.#settings.prefix}handoff:${key}`;
+      const waitMs = this.#settings.handoffWaitMs;
+      return takeWebLock(
+        locks,
+        names.lock,
+        options,
+        handoff === undefined ? undefined : { handoff, markerKey, waitMs },
+      );
+    }
     return takeLeaseLock(storage, names.lock, { ...options, now, pollMs: lockPollMs, settleMs: leaseSettleMs });
   }
 

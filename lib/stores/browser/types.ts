@@ -1,3 +1,7 @@
+import type { BrowserIndexedDB } from './handoff.js';
+
+export type { BrowserIndexedDB } from './handoff.js';
+
 /** Every default of {@link BrowserTokenStore}, in one place. Tests and docs import these rather than repeating numbers. */
 export const BROWSER_STORE_DEFAULTS = {
   /** Put before every storage key: `{prefix}token:{hash}`, and `{prefix}lock:{hash}` for the lease fallback. */
@@ -11,6 +15,11 @@ export const BROWSER_STORE_DEFAULTS = {
    * the lock only if the lease still names it. Longer is safer against a sibling's late write.
    */
   leaseSettleMs: 50,
+  /**
+   * With Web Locks: a tab granted the lock waits at most this long for the writes made under it
+   * by the previous holder to reach its storage (see `indexedDB`).
+   */
+  handoffWaitMs: 1_000,
 } as const;
 
 // The browser APIs the store uses, declared by what it needs of them, so that these declarations
@@ -78,6 +87,16 @@ export interface BrowserTokenStoreOptions {
    * then learns of a sibling's token when it next needs one). @default window
    */
   storageEvents?: StorageEventSource | false;
+  /**
+   * Where each holder of a Web Lock counts its hand-off, so that the next holder waits until the
+   * writes made under the lock have reached its storage: browsers hand a Web Lock to another tab
+   * with no ordering against localStorage. `false` skips the count (then a tab granted the lock
+   * may read what the storage held before the last holder's writes, and fetch again).
+   * @default indexedDB
+   */
+  indexedDB?: BrowserIndexedDB | false;
+  /** With Web Locks: how long a tab granted the lock waits for the previous holder's writes. @default 1_000 */
+  handoffWaitMs?: number;
   /** Expired and unreadable entries are swept by the first write after this long. @default 60_000 */
   sweepIntervalMs?: number;
   /** Lease fallback: how often a waiting tab looks at the lease again. @default 50 */
