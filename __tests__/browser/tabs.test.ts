@@ -55,8 +55,11 @@ describeBrowser('in Chromium, three tabs of one origin sharing a BrowserTokenSto
   });
   afterEach(() => context.close());
 
-  const start = (config: PageConfig): Promise<void[]> =>
-    Promise.all(tabs.map((tab) => tab.evaluate((pageConfig) => window.tokenflightPage.start(pageConfig), config)));
+  const start = async (config: PageConfig): Promise<void> => {
+    await Promise.all(
+      tabs.map((tab) => tab.evaluate((pageConfig) => window.tokenflightPage.start(pageConfig), config)),
+    );
+  };
   /** Every tab sends PER_TAB requests at once, all tabs at the same time. */
   const burst = async (path: string): Promise<Outcome[]> =>
     (

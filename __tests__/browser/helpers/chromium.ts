@@ -41,7 +41,8 @@ if (chromiumPath === undefined) {
 }
 
 /** `describe` when Chromium is there, else `describe.skip` (the notice above says why). */
-export const describeBrowser = chromiumPath === undefined ? describe.skip : describe;
+export const describeBrowser: (name: string, suite: () => void) => void =
+  chromiumPath === undefined ? describe.skip : describe;
 
 /**
  * A headless Chromium; `hostRules` maps hostnames (`--host-resolver-rules`). playwright-core gives
