@@ -2,26 +2,11 @@
 // from the built dist/ ES modules (page-server.ts points these imports there) and axios's browser
 // build. The suites drive it through `window.tokenflightPage` (page.evaluate).
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
-import {
-  attachTokenAuth,
-  jsonProvider,
-  MemoryTokenStore,
-  refreshTokenGrant,
-  type TokenAuth,
-  type TokenProvider,
-  type TokenStore,
-} from '../../../lib/index.js';
+import { attachTokenAuth, MemoryTokenStore, type TokenAuth, type TokenStore } from '../../../lib/index.js';
 import { BrowserTokenStore } from '../../../lib/browser.js';
+import { providerOf, type PageConfig } from './page-provider.js';
 
-/** How a page sets tokenflight up. */
-export interface PageConfig {
-  adapter: 'xhr' | 'fetch';
-  store: 'memory' | 'browser';
-  /** The API's origin (the provider's). */
-  apiOrigin: string;
-  provider:
-    { type: 'bff'; tokenUrl: string } | { type: 'refresh'; tokenUrl: string; clientId: string; refreshToken: string };
-}
+export type { PageConfig } from './page-provider.js';
 
 /** What a request ended with: its status, or the code of the error it rejected with. */
 export interface Outcome {
@@ -54,24 +39,6 @@ declare global {
   interface Window {
     tokenflightPage: PageApi;
   }
-}
-
-function providerOf(config: PageConfig): TokenProvider {
-  const { provider } = config;
-  if (provider.type === 'refresh') {
-    const { tokenUrl, clientId, refreshToken } = provider;
-    // A public client: no secret in the page.
-    return refreshTokenGrant({ tokenUrl, clientId, refreshToken, origins: [config.apiOrigin] });
-  }
-  // The page's own backend (a BFF) holds the app secret and answers { accessToken, expiresIn }.
-  return jsonProvider({
-    name: 'bff',
-    tokenUrl: provider.tokenUrl,
-    token: 'accessToken',
-    expiresIn: 'expiresIn',
-    origins: [config.apiOrigin],
-    allowInsecureHttp: true,
-  });
 }
 
 let api: AxiosInstance | undefined;
