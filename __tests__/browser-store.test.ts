@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import axios from 'axios';
 import { attachTokenAuth, symbl, type StoredToken, type TokenAuth, type TokenAuthEvent } from '../lib/index.js';
 import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
-import { createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
+import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
 import { authOf, CREDS, mockOf, SYMBL_TOKEN_URL, SYMBL_URL, until } from './helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
@@ -280,5 +280,33 @@ describe('tabs sharing a BrowserTokenStore, through attachTokenAuth', () => {
     await a.api.get('/v1/x');
     expect(sentByA).toEqual(['Bearer token-1', 'Bearer token-2']);
     expect(tokenRequests()).toBe(2);
+  });
+});
+
+// Chromium hands a Web Lock to the next tab with no ordering against localStorage: a write made
+// under the lock can reach the next holder's storage after it was granted the lock.
+describe('BrowserTokenStore lock hand-off between tabs whose storage lags', () => {
+  async function handOver(indexedDB: ReturnType<typeof createIndexedDB> | false): Promise<StoredToken | undefined> {
+    const origin = createOrigin({ propagationMs: 30 });
+    const locks = createLockManager();
+    const [a, b] = [origin.openTab(), origin.openTab()].map(
+      (tab) => new BrowserTokenStore({ storage: tab.storage, locks, storageEvents: false, indexedDB }),
+    ) as [BrowserTokenStore, BrowserTokenStore];
+    const held = await a.lock('k', lockOptions);
+    const waiting = b.lock('k', lockOptions);
+    await a.set('k', token('fetched-under-the-lock', null));
+    await held?.release();
+    const lock = await waiting;
+    const seen = await b.get('k');
+    await lock?.release();
+    return seen;
+  }
+
+  test('the next holder waits until the previous holder’s writes have reached its storage', async () => {
+    await expect(handOver(createIndexedDB())).resolves.toMatchObject({ accessToken: 'fetched-under-the-lock' });
+  });
+
+  test('without the IndexedDB count, it reads what its storage held before them', async () => {
+    await expect(handOver(false)).resolves.toBeUndefined();
   });
 });
