@@ -1,9 +1,11 @@
 import { sleep } from '../../async.js';
+import type { TokenStoreLock } from '../../store.js';
 import type { BrowserStorage } from './types.js';
 
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted
 // the lock right after another released it may not have received the writes made under it yet
-// (measured: 27 stale reads in 100 hand-offs with no pause; see docs/browser.md). So each holder
+// (measured: 27 stale reads in 100 hand-offs with no pause; see docs/browser.md). The storage
+// lease has the same lag. So each holder
 // counts its hand-off twice: in IndexedDB, which every tab reads consistently, and last in
 // localStorage, where the count arrives after the writes it follows. The next holder reads the
 // count in IndexedDB and waits until its localStorage has caught up with it.
@@ -77,3 +79,37 @@ export function createHandoff(indexedDB: BrowserIndexedDB, storage: BrowserStora
 }
 
 export type Handoff = ReturnType<typeof createHandoff>;
+
+/** Where a lock's hand-off is counted: its name in IndexedDB, its marker key in the storage. */
+export interface HandoffPlace {
+  name: string;
+  markerKey: string;
+  waitMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * `lock`, once this tab's storage has caught up with the last holder's writes (at most
+ * `waitMs`); releasing it counts one more hand-off first. Best effort: when IndexedDB fails, the
+ * lock is held all the same.
+ */
+export async function withHandoff(
+  lock: TokenStoreLock | undefined,
+  handoff: Handoff,
+  place: HandoffPlace,
+): Promise<TokenStoreLock | undefined> {
+  if (lock === undefined) return undefined;
+  const { name, markerKey } = place;
+  const count = await handoff
+    .catchUp(name, markerKey, place.waitMs, place.signal ?? new AbortController().signal)
+    .catch(() => undefined);
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      await handoff.handOff(name, markerKey, count ?? 0).catch(() => undefined);
+      await lock.release();
+    },
+  };
+}

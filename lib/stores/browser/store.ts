@@ -9,7 +9,7 @@ import {
   type TokenStoreLockOptions,
 } from '../../store.js';
 import { decodeEntry, encodeEntry, hasExpired } from './entry.js';
-import { createHandoff, type Handoff } from './handoff.js';
+import { createHandoff, withHandoff, type Handoff } from './handoff.js';
 import { isLeaseOver, takeLeaseLock } from './lease-lock.js';
 import { readBrowserStoreOptions, type BrowserStoreSettings } from './options.js';
 import type { BrowserStorageEvent, BrowserTokenStoreOptions } from './types.js';
@@ -29,7 +29,9 @@ import { takeWebLock } from './web-lock.js';
  *   the others wait and take it from the storage. The browser frees a lock when its tab closes;
  *   a timer frees it after `ttlMs`. Where Web Locks are missing (a page that is not a secure
  *   context, an old browser), a lease in the storage stands in for it: best-effort (see the guide,
- *   docs/browser.md).
+ *   docs/browser.md). localStorage reaches other tabs a moment after a write, with no ordering
+ *   against the lock, so each holder counts its hand-off in IndexedDB and the next holder waits
+ *   (up to `handoffWaitMs`) until the previous holder's writes have reached it.
  * - `subscribe` listens to `storage` events: a tab takes up a token a sibling just wrote without
  *   asking, and drops a token a sibling saw rejected.
  *
@@ -87,21 +89,16 @@ export class BrowserTokenStore implements TokenStore {
     return Promise.resolve(true);
   }
 
-  lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
-    const { locks, storage, now, lockPollMs, leaseSettleMs } = this.#settings;
-    const names = this.keyNames(key);
-    if (locks !== undefined) {
-      const handoff = this.#handoff;
-      const markerKey = `${this.#settings.prefix}handoff:${key}`;
-      const waitMs = this.#settings.handoffWaitMs;
-      return takeWebLock(
-        locks,
-        names.lock,
-        options,
-        handoff === undefined ? undefined : { handoff, markerKey, waitMs },
-      );
-    }
-    return takeLeaseLock(storage, names.lock, { ...options, now, pollMs: lockPollMs, settleMs: leaseSettleMs });
+  async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
+    const { locks, storage, now, lockPollMs, leaseSettleMs, prefix, handoffWaitMs } = this.#settings;
+    const name = this.keyNames(key).lock;
+    const lock =
+      locks === undefined
+        ? await takeLeaseLock(storage, name, { ...options, now, pollMs: lockPollMs, settleMs: leaseSettleMs })
+        : await takeWebLock(locks, name, options);
+    if (this.#handoff === undefined) return lock;
+    const place = { name, markerKey: `${prefix}handoff:${key}`, waitMs: handoffWaitMs, signal: options.signal };
+    return withHandoff(lock, this.#handoff, place);
   }
 
   /**

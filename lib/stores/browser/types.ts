@@ -16,8 +16,8 @@ export const BROWSER_STORE_DEFAULTS = {
    */
   leaseSettleMs: 50,
   /**
-   * With Web Locks: a tab granted the lock waits at most this long for the writes made under it
-   * by the previous holder to reach its storage (see `indexedDB`).
+   * A tab granted the lock waits at most this long for the writes the previous holder made under
+   * it to reach its storage (see `indexedDB`).
    */
   handoffWaitMs: 1_000,
 } as const;
@@ -88,14 +88,14 @@ export interface BrowserTokenStoreOptions {
    */
   storageEvents?: StorageEventSource | false;
   /**
-   * Where each holder of a Web Lock counts its hand-off, so that the next holder waits until the
+   * Where each holder of the lock counts its hand-off, so that the next holder waits until the
    * writes made under the lock have reached its storage: browsers hand a Web Lock to another tab
-   * with no ordering against localStorage. `false` skips the count (then a tab granted the lock
-   * may read what the storage held before the last holder's writes, and fetch again).
-   * @default indexedDB
+   * with no ordering against localStorage, whose writes reach other tabs a moment later. `false`
+   * skips the count (then a tab granted the lock may read what the storage held before the last
+   * holder's writes, and fetch again, presenting a used refresh token). @default indexedDB
    */
   indexedDB?: BrowserIndexedDB | false;
-  /** With Web Locks: how long a tab granted the lock waits for the previous holder's writes. @default 1_000 */
+  /** How long a tab granted the lock waits for the previous holder's writes to reach it. @default 1_000 */
   handoffWaitMs?: number;
   /** Expired and unreadable entries are swept by the first write after this long. @default 60_000 */
   sweepIntervalMs?: number;

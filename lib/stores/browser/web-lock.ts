@@ -1,14 +1,6 @@
 import { unrefTimer } from '../../async.js';
 import type { TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
-import type { Handoff } from './handoff.js';
 import type { BrowserLockManager } from './types.js';
-
-/** The hand-off count this lock keeps (see handoff.ts), where IndexedDB is there. */
-export interface HandoffOptions {
-  handoff: Handoff;
-  markerKey: string;
-  waitMs: number;
-}
 
 /**
  * A lock of the Web Locks API: held from the moment `request` grants it until `release()`, or
@@ -19,7 +11,6 @@ export async function takeWebLock(
   locks: BrowserLockManager,
   name: string,
   options: TokenStoreLockOptions,
-  handoff?: HandoffOptions,
 ): Promise<TokenStoreLock | undefined> {
   const { signal } = options;
   if (signal?.aborted === true) return undefined;
@@ -42,18 +33,11 @@ export async function takeWebLock(
   signal?.removeEventListener('abort', stopWaiting);
   if (!granted) return undefined;
   const ttlTimer = unrefTimer(free, Math.max(1, options.ttlMs));
-  // Best effort: without IndexedDB (or when it fails) the lock is held all the same.
-  const count = await handoff?.handoff
-    .catchUp(name, handoff.markerKey, handoff.waitMs, signal ?? new AbortController().signal)
-    .catch(() => undefined);
-  let released = false;
   return {
-    release: async () => {
-      if (released) return;
-      released = true;
+    release: () => {
       clearTimeout(ttlTimer);
-      await handoff?.handoff.handOff(name, handoff.markerKey, count ?? 0).catch(() => undefined);
       free();
+      return Promise.resolve();
     },
   };
 }
