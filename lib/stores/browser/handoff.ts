@@ -12,6 +12,7 @@ import type { BrowserStorage } from './types.js';
 
 /** What the store needs of `indexedDB`. */
 export interface BrowserIndexedDB {
+  /** Opens (or creates) the database `name`: an `IDBOpenDBRequest`. */
   open(name: string, version?: number): unknown;
 }
 

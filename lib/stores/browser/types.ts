@@ -27,15 +27,21 @@ export const BROWSER_STORE_DEFAULTS = {
 
 /** What the store needs of a Web Storage object (`localStorage`, `sessionStorage`). */
 export interface BrowserStorage {
+  /** How many keys it holds. */
   readonly length: number;
+  /** The name of the key at `index`, or `null`. */
   key(index: number): string | null;
+  /** The value under `key`, or `null`. */
   getItem(key: string): string | null;
+  /** Stores `value` under `key`; throws when the storage is full. */
   setItem(key: string, value: string): void;
+  /** Removes `key`. */
   removeItem(key: string): void;
 }
 
 /** What the store needs of the Web Locks API (`navigator.locks`). */
 export interface BrowserLockManager {
+  /** Runs `callback` once the lock `name` is granted, and holds it until the callback's promise settles. */
   request(
     name: string,
     options: { signal?: AbortSignal },
@@ -53,7 +59,9 @@ export interface BrowserStorageEvent {
 
 /** Where `storage` events arrive: the page's `window` by default. */
 export interface StorageEventSource {
+  /** Starts calling `listener` with each `storage` event. */
   addEventListener(type: 'storage', listener: (event: BrowserStorageEvent) => void): void;
+  /** Stops calling `listener`. */
   removeEventListener(type: 'storage', listener: (event: BrowserStorageEvent) => void): void;
 }
 
