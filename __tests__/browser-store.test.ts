@@ -3,6 +3,7 @@ import axios from 'axios';
 import { attachTokenAuth, symbl, type StoredToken, type TokenAuth, type TokenAuthEvent } from '../lib/index.js';
 import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
 import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
+import { reactionTo } from '../lib/store-sync.js';
 import { authOf, CREDS, mockOf, SYMBL_TOKEN_URL, SYMBL_URL, until } from './helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
@@ -308,5 +309,26 @@ describe('BrowserTokenStore lock hand-off between tabs whose storage lags', () =
 
   test('without the IndexedDB count, it reads what its storage held before them', async () => {
     await expect(handOver(false)).resolves.toBeUndefined();
+  });
+});
+
+describe('what a tab does when a sibling changed its entry', () => {
+  const held = (current: StoredToken | undefined, rejectedToken?: string) => ({ current, rejectedToken });
+  const never = (): boolean => false;
+
+  test.each([
+    ['the entry is gone while it holds a token: drops it', undefined, held(token('t1', 2_000)), 'drop'],
+    ['the entry is gone and it holds none: nothing', undefined, held(undefined), 'ignore'],
+    ['a newer token: takes it up', token('t2', 3_000), held(token('t1', 2_000)), 'adopt'],
+    ['a token while it holds none: takes it up', token('t2', 3_000), held(undefined), 'adopt'],
+    ['the token it holds: nothing', token('t1', 2_000), held(token('t1', 2_000)), 'ignore'],
+    ['an older token: nothing', token('t0', 1_000), held(token('t1', 2_000)), 'ignore'],
+    ['the token the API rejected: nothing', token('t0', 9_000), held(undefined, 't0'), 'ignore'],
+  ] as const)('%s', (_, found, state, reaction) => {
+    expect(reactionTo(found, state, never)).toBe(reaction);
+  });
+
+  test('an expired token: nothing', () => {
+    expect(reactionTo(token('t2', 3_000), held(undefined), () => true)).toBe('ignore');
   });
 });

@@ -1,4 +1,4 @@
-import type { StoredToken, TokenStore } from './store.js';
+import { isNewerToken, type StoredToken, type TokenStore } from './store.js';
 
 /** What a token manager lends {@link followStore}. */
 export interface StoreFollower {
@@ -52,4 +52,23 @@ export function followStore(follower: StoreFollower): () => void {
     flags.stopped = true;
     unsubscribe();
   };
+}
+
+/**
+ * What a token manager does once someone else changed its entry: `drop` its token (the entry is
+ * gone: another tab saw it rejected, or invalidated it; it is not sent again), `adopt` the entry's
+ * token (a newer one, not the rejected one, not expired), or nothing.
+ */
+export function reactionTo(
+  found: StoredToken | undefined,
+  held: { current: StoredToken | undefined; rejectedToken: string | undefined },
+  hasExpired: (token: StoredToken) => boolean,
+): 'drop' | 'adopt' | 'ignore' {
+  const { current } = held;
+  if (found === undefined) return current === undefined ? 'ignore' : 'drop';
+  if (found.accessToken === held.rejectedToken || hasExpired(found)) return 'ignore';
+  if (current !== undefined && (found.accessToken === current.accessToken || !isNewerToken(found, current))) {
+    return 'ignore';
+  }
+  return 'adopt';
 }

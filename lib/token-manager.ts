@@ -4,9 +4,9 @@ import { isTokenRequestError, TokenflightError, TokenRequestError, type TokenReq
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
-import { isNewerToken, type StoredToken, type TokenStore, type TokenStoreLock } from './store.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import { createRotation, type Rotation } from './rotation.js';
-import { followStore } from './store-sync.js';
+import { followStore, reactionTo } from './store-sync.js';
 import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
 
@@ -384,29 +384,21 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
+  const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
   const unfollow = followStore({
     store: options.store,
     key: source.key,
     read: (key) => store.read(key),
     changed: async (found) => {
       const { current } = state;
-      // The entry is gone: another tab saw our token rejected, or invalidated it. Not sent again.
-      if (found === undefined && current !== undefined) {
+      const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
+      const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
+      if (reaction === 'drop' && current !== undefined) {
         state.current = undefined;
-        emit({
-          type: 'token-invalidated',
-          provider: source.name,
-          fingerprint: current.fingerprint,
-          reason: 'store-changed',
-        });
+        const { fingerprint: shown } = current;
+        emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
       }
-      if (found === undefined || found.accessToken === state.rejectedToken) return;
-      if (
-        current !== undefined &&
-        (found.accessToken === current.token.accessToken || !isNewerToken(found, current.token))
-      )
-        return;
-      if (now() >= tokenTimes(found, { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs }).expiredAt) return;
+      if (reaction !== 'adopt' || found === undefined) return;
       rotation?.adopted();
       await adopt(found, { kind: 'adopted', reason: 'store-changed' });
     },
