@@ -142,4 +142,23 @@ describeBrowser('in Chromium, three tabs of one origin sharing a BrowserTokenSto
     });
     expect(authServer.familyOf(refreshToken)).toMatchObject({ revoked: false, rotations: ROTATIONS });
   });
+
+  test('a tab granted the lock always reads what the previous holder wrote under it (the hand-off count)', async () => {
+    await start({
+      adapter: 'fetch',
+      store: 'browser',
+      apiOrigin: symbl.url,
+      provider: { type: 'bff', tokenUrl: `${site.url}/bff/token` },
+    });
+    const [a, b] = tabs as [Page, Page];
+    const seen: Array<string | undefined> = [];
+    for (let round = 0; round < 30; round++) {
+      await a.evaluate(() => window.tokenflightPage.holdLock('handoff-check'));
+      const reading = b.evaluate(() => window.tokenflightPage.readUnderLock('handoff-check'));
+      // b is waiting for the lock; a writes under it and lets it go.
+      await a.evaluate((value) => window.tokenflightPage.writeAndRelease('handoff-check', value), `written-${round}`);
+      seen.push(await reading);
+    }
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, round) => `written-${round}`));
+  });
 });

@@ -2,7 +2,13 @@
 // from the built dist/ ES modules (page-server.ts points these imports there) and axios's browser
 // build. The suites drive it through `window.tokenflightPage` (page.evaluate).
 import axios, { isAxiosError, type AxiosInstance } from 'axios';
-import { attachTokenAuth, MemoryTokenStore, type TokenAuth, type TokenStore } from '../../../lib/index.js';
+import {
+  attachTokenAuth,
+  MemoryTokenStore,
+  type TokenAuth,
+  type TokenStore,
+  type TokenStoreLock,
+} from '../../../lib/index.js';
 import { BrowserTokenStore } from '../../../lib/browser.js';
 import { providerOf, type PageConfig } from './page-provider.js';
 
@@ -33,6 +39,12 @@ export interface PageApi {
   token(): Promise<string>;
   events(): Array<{ type: string; reason?: string }>;
   facts(): PageFacts;
+  /** Takes the store's lock of `key` and keeps it. */
+  holdLock(key: string): Promise<void>;
+  /** Writes a token under `key` while holding its lock, then releases the lock. */
+  writeAndRelease(key: string, accessToken: string): Promise<void>;
+  /** Takes the lock of `key` (waiting for it), reads the token under it, and releases it. */
+  readUnderLock(key: string): Promise<string | undefined>;
 }
 
 declare global {
@@ -45,6 +57,13 @@ let api: AxiosInstance | undefined;
 let apiOrigin = '';
 let auth: TokenAuth | undefined;
 let store: TokenStore | undefined;
+let held: TokenStoreLock | undefined;
+const LOCK = { ttlMs: 10_000, waitMs: 10_000 };
+
+function lockingStore(): TokenStore & Required<Pick<TokenStore, 'lock'>> {
+  if (store?.lock === undefined) throw new Error('start() the page with a store that locks');
+  return store as TokenStore & Required<Pick<TokenStore, 'lock'>>;
+}
 const seen: Array<{ type: string; reason?: string }> = [];
 
 async function get(path: string, options: { tokenAuth?: false } = {}): Promise<Outcome> {
@@ -90,4 +109,17 @@ window.tokenflightPage = {
       .filter((entry) => entry.name.startsWith(`${apiOrigin}/`))
       .map((entry) => (entry as PerformanceResourceTiming).initiatorType),
   }),
+  async holdLock(key) {
+    held = await lockingStore().lock(key, LOCK);
+  },
+  async writeAndRelease(key, accessToken) {
+    await lockingStore().set(key, { accessToken, tokenType: 'Bearer', expiresAt: null, obtainedAt: Date.now() });
+    await held?.release();
+  },
+  async readUnderLock(key) {
+    const lock = await lockingStore().lock(key, LOCK);
+    const found = await lockingStore().get(key);
+    await lock?.release();
+    return found?.accessToken;
+  },
 };

@@ -4,7 +4,7 @@ import type { BrowserStorage } from './types.js';
 
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted
 // the lock right after another released it may not have received the writes made under it yet
-// (measured: 27 stale reads in 100 hand-offs with no pause; see docs/browser.md). The storage
+// (measured: about 30 stale reads in 100 hand-offs; see docs/browser.md). The storage
 // lease has the same lag. So each holder
 // counts its hand-off twice: in IndexedDB, which every tab reads consistently, and last in
 // localStorage, where the count arrives after the writes it follows. The next holder reads the
