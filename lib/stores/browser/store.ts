@@ -90,14 +90,14 @@ export class BrowserTokenStore implements TokenStore {
   }
 
   async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
-    const { locks, storage, now, lockPollMs, leaseSettleMs, prefix, handoffWaitMs } = this.#settings;
-    const name = this.keyNames(key).lock;
+    const { locks, storage, now, lockPollMs, leaseSettleMs, handoffWaitMs } = this.#settings;
+    const { lock: name, handoff: markerKey } = this.keyNames(key);
     const lock =
       locks === undefined
         ? await takeLeaseLock(storage, name, { ...options, now, pollMs: lockPollMs, settleMs: leaseSettleMs })
         : await takeWebLock(locks, name, options);
     if (this.#handoff === undefined) return lock;
-    const place = { name, markerKey: `${prefix}handoff:${key}`, waitMs: handoffWaitMs, signal: options.signal };
+    const place = { name, markerKey, waitMs: handoffWaitMs, signal: options.signal };
     return withHandoff(lock, this.#handoff, place);
   }
 
@@ -138,9 +138,13 @@ export class BrowserTokenStore implements TokenStore {
     }
   }
 
-  /** The storage keys this store uses for `key`: its entry, and its lease or Web Lock name. */
-  keyNames(key: string): { token: string; lock: string } {
-    return { token: this.#tokenKey(key), lock: `${this.#settings.prefix}lock:${key}` };
+  /**
+   * The names this store uses for `key`: its entry, its lease (or Web Lock name), and its
+   * hand-off count, e.g. to inspect or clear them by hand.
+   */
+  keyNames(key: string): { token: string; lock: string; handoff: string } {
+    const { prefix } = this.#settings;
+    return { token: this.#tokenKey(key), lock: `${prefix}lock:${key}`, handoff: `${prefix}handoff:${key}` };
   }
 
   #tokenKey(key: string): string {
