@@ -10,8 +10,8 @@ export async function sha256Hex(text: string): Promise<string> {
   const bytes = new TextEncoder().encode(text);
   const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
   if (subtle !== undefined) return hex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
-  const { sha256 } = await import('@noble/hashes/sha2');
-  return hex(sha256(bytes));
+  const { sha256Bytes } = await import('./sha256-js.js');
+  return hex(sha256Bytes(bytes));
 }
 
 /** A short, one-way token fingerprint for logs and events: the first 8 hex digits of its SHA-256. */
