@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { Console } from 'node:console';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
@@ -340,6 +340,25 @@ describe('the logger option', () => {
 
     expect(events.map((event) => event.type)).toEqual(['token-fetched']);
     expect(calls).toHaveLength(1);
+  });
+
+  test('events of the first moments, before the messages have loaded, are written once they load, in order', async () => {
+    const { logger, calls } = recordingLogger();
+    const events: TokenAuthEvent[] = [];
+    attach({ logger, onEvent: (event) => events.push(event) });
+    // Unrouted requests are reported by the synchronous request interceptor, within this turn.
+    const answer: AxiosAdapter = (config) =>
+      Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config });
+    const sent = ['http://first.invalid/a', 'http://second.invalid/b'].map((url) => api.get(url, { adapter: answer }));
+    expect(events.map((event) => event.type)).toEqual(['request-unrouted', 'request-unrouted']);
+    await Promise.all(sent);
+    await until(() => calls.length === 2);
+
+    expect(calls.map((call) => [call.level, fieldsOf(call)['origin']])).toEqual([
+      ['debug', 'http://first.invalid'],
+      ['debug', 'http://second.invalid'],
+    ]);
+    expect(messageOf(calls[0]!)).toContain('no token for http://first.invalid/a: no provider serves');
   });
 
   test('a logger that throws never breaks a request', async () => {

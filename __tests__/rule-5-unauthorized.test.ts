@@ -5,7 +5,7 @@ import {
   SYMBL_TOKEN_URL,
   authOf,
   deferred,
-  flush,
+  until,
   harness,
   issueSequentialTokens,
   type Harness,
@@ -62,7 +62,7 @@ describe('rule 5: a 401 makes one token request and one replay', () => {
     h.apiMock.onGet('/slow').reply((config) => (authOf(config) === 'Bearer token-1' ? slow.promise : [200, 'slow']));
     await h.auth.token();
     const slowRequest = h.api.get('/slow'); // sent with token-1, answered late
-    await flush();
+    await until(() => h.apiMock.history.length > 0);
     expect((await h.api.get('/fast')).data).toBe('fast'); // 401 → token-2 → replayed
     expect(h.tokenCalls()).toBe(2);
     slow.resolve(unauthorized());

@@ -456,6 +456,51 @@ describe('token manager: an endpoint that hands back the token we hold (Symbl)',
     await expectBackgroundHeldOff(manager, fetchToken, clock, 2);
   });
 
+  test('the same token and expiry handed back later is timed from when it was asked for: not expired, not asked for again', async () => {
+    const clock = { now: 1_000_000 };
+    const EXPIRES_AT = 1_000_000 + HOUR;
+    // The vendor's cached token, with the lifetime it has left: the same expiry each time.
+    const { manager, fetchToken, events } = setup(
+      {},
+      async () => token('same', clock.now, EXPIRES_AT - clock.now),
+      clock,
+    );
+    const first = await manager.get();
+    clock.now = first.expiredAt;
+    const handedBack = await manager.get();
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+    // 5 s left: the margin is a tenth of that, the window half of it.
+    expect(handedBack).toMatchObject({
+      generation: first.generation,
+      fingerprint: first.fingerprint,
+      token: { obtainedAt: clock.now, expiresAt: EXPIRES_AT },
+      expiredAt: EXPIRES_AT - 500,
+      refreshAt: EXPIRES_AT - 2_500,
+    });
+    expect(events.filter((e) => e.type === 'token-fetched')).toMatchObject([
+      { reason: 'missing' },
+      { reason: 'expired' },
+    ]);
+    for (let i = 0; i < 3; i++) await expect(manager.get()).resolves.toBe(handedBack);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+
+  test('the same token and expiry stored later by another handle is timed from its own obtainedAt', async () => {
+    const clock = { now: 1_000_000 };
+    const EXPIRES_AT = 1_000_000 + HOUR;
+    const shared = new MemoryTokenStore({ now: () => clock.now });
+    const a = setup({ store: shared }, async () => token('same', clock.now, EXPIRES_AT - clock.now), clock);
+    const first = await a.manager.get();
+    clock.now = first.expiredAt;
+    // Another handle was handed the same token now, and stored it.
+    await shared.set('key', token('same', clock.now, EXPIRES_AT - clock.now));
+    await expect(a.manager.get()).resolves.toMatchObject({ generation: first.generation, expiredAt: EXPIRES_AT - 500 });
+    expect(a.fetchToken).toHaveBeenCalledTimes(1);
+    expect(a.events.filter((e) => e.type === 'token-adopted')).toMatchObject([{ reason: 'expired' }]);
+    await a.manager.get();
+    expect(a.fetchToken).toHaveBeenCalledTimes(1);
+  });
+
   test('a token another handle stored is taken up with one token-adopted event and no token request', async () => {
     const clock = { now: 1_000_000 };
     const shared = new MemoryTokenStore({ now: () => clock.now });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
 import { getEventListeners } from 'node:events';
 import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../lib/index.js';
@@ -141,6 +141,18 @@ describe('requestToken', () => {
       });
     await expect(current.request()).resolves.toMatchObject({ token: { accessToken: 'alive' }, attempts: 2 });
     expect(current.retries).toMatchObject([{ code: 'ERR_TOKEN_EXPIRED', status: 200 }]);
+  });
+
+  test('the error says how long before its arrival the token had expired', async () => {
+    const clock = { now: NOW };
+    current = rig({ retries: 0 }, clock);
+    current.mock.onPost(SYMBL_TOKEN_URL).replyOnce(() => {
+      clock.now = NOW + 1_250;
+      return [200, { accessToken: 'dead', expiresIn: 1 }];
+    });
+    const error = await current.request();
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_EXPIRED', attempts: 1 });
+    expect(error['message']).toMatch(/\b250 ms\b/);
   });
 
   test('vendor text is one line, scrubbed, and cut after 200 characters', async () => {
@@ -306,7 +318,7 @@ describe('requestToken: transport failures', () => {
   });
 
   test('a thrown value that is not an error is an unknown error', async () => {
-    for (const thrown of ['boom', null, { code: 42, message: 7 }]) {
+    for (const thrown of ['boom', null, undefined, { code: 42, message: 7 }]) {
       const error = await failWith(thrown, 0);
       expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', attempts: 1 });
       expect(error['message']).toContain('could not be reached (unknown error)');
@@ -499,6 +511,7 @@ describe('requestToken: reading answers', () => {
     expect(await expiresAt(60)).toBe(NOW + 60_000);
     expect(await expiresAt('60')).toBe(NOW + 60_000);
     expect(await expiresAt(' 1.5 ')).toBe(NOW + 1_500);
+    expect(await expiresAt('1.25')).toBe(NOW + 1_250);
     expect(await expiresAt(60, customEndpoint({}, { expiresInUnit: 'milliseconds' }))).toBe(NOW + 60);
     expect(await expiresAt(0)).toBeNull();
     expect(await expiresAt(null)).toBeNull();
@@ -548,5 +561,121 @@ describe('requestToken: reading answers', () => {
       token: { accessToken: 'a', tokenType: 'Bearer', obtainedAt: NOW, expiresAt: NOW + 60_000 },
       attempts: 1,
     });
+  });
+});
+
+// What each failure leaves to the retry loop: only what retrying can fix is asked for again, an
+// abort stops it, and nothing of an attempt (timer, listener) outlives it.
+describe('requestToken: what is asked for again', () => {
+  let current: ReturnType<typeof rig> | undefined;
+  afterEach(() => {
+    current?.lifecycle.abort();
+    jest.useRealTimers();
+  });
+
+  test.each([
+    ['a body over maxBodyBytes', 200, '{"token":"abc"}'],
+    ['a body that is not JSON', 200, 'token=abc'],
+    ['a JSON array', 200, '[]'],
+    ['a 2xx refusal', 200, { success: false, token: 'a' }],
+    ['no token', 200, {}],
+    ['a token type that is not a scheme', 200, { token: 'a', type: 'a b' }],
+    ['a lifetime that is not a number', 200, { token: 'a', ttl: 'soon' }],
+    ['a redirect', 302, {}],
+    ['a refusal', 401, {}],
+    ['another status', 404, {}],
+  ])('%s fails at the first attempt, with no retry', async (_what, status, body) => {
+    current = rig({ retries: 2, maxBodyBytes: 14 });
+    current.mock.onPost(CUSTOM_URL).reply(status, body);
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ attempts: 1 });
+    expect(current.retries).toEqual([]);
+    expect(current.mock.history['post']).toHaveLength(1);
+  });
+
+  test('a lifetime that is not finite, or numeric text other than plain decimals, is refused', async () => {
+    current = rig({ retries: 0 });
+    for (const ttl of ['1e3', '0x10', '+5', '.5', '5.', '', ' ', 'Infinity', '1 2']) {
+      current.mock.onPost(CUSTOM_URL).replyOnce(200, { token: 'a', ttl });
+      await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+    }
+    current.mock.onPost(CUSTOM_URL).replyOnce(200, '{"token":"a","ttl":1e999}');
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_MALFORMED' });
+  });
+
+  test('Retry-After other than plain decimal seconds or a date is no Retry-After', () => {
+    for (const value of ['1e3', '0x10', 'x5', '5x', '5s', '-']) expect(parseRetryAfter(value, NOW)).toBeUndefined();
+    expect(parseRetryAfter('12.25', NOW)).toBe(12_250);
+    expect(parseRetryAfter('007', NOW)).toBe(7_000);
+  });
+
+  test('an abort while mayRetry decides ends the request with the answer it had, and no retry', async () => {
+    current = rig({ retries: 3 });
+    current.mock.onPost(CUSTOM_URL).reply(503, {});
+    const { lifecycle } = current;
+    const error = await requestToken('custom', customEndpoint(), {
+      ...current.context,
+      mayRetry: () => {
+        lifecycle.abort(new Error('ejected'));
+        return true;
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE', status: 503, attempts: 1 });
+    expect(current.retries).toEqual([]);
+    expect(current.mock.history['post']).toHaveLength(1);
+  });
+
+  test('retries need no onRetry listener', async () => {
+    current = rig({ retries: 1 });
+    current.mock.onPost(CUSTOM_URL).replyOnce(503, {}).onPost(CUSTOM_URL).replyOnce(200, { token: 'a' });
+    const context = { ...current.context, onRetry: undefined };
+    await expect(requestToken('custom', customEndpoint(), context)).resolves.toMatchObject({
+      token: { accessToken: 'a' },
+      attempts: 2,
+    });
+  });
+
+  test('an attempt leaves no timer behind, whatever its outcome', async () => {
+    jest.useFakeTimers({ now: NOW });
+    current = rig({ retries: 0, timeoutMs: 60_000 });
+    current.mock
+      .onPost(CUSTOM_URL)
+      .replyOnce(200, { token: 'a' })
+      .onPost(CUSTOM_URL)
+      .replyOnce(500, {})
+      .onPost(CUSTOM_URL)
+      .networkErrorOnce();
+    for (let i = 0; i < 3; i++) {
+      await current.request(customEndpoint());
+      expect(jest.getTimerCount()).toBe(0);
+    }
+  });
+
+  test('the signal an attempt gave the transport is left with no listener, whether it answered or hung', async () => {
+    current = rig({ retries: 0, timeoutMs: 20 });
+    const signals: AbortSignal[] = [];
+    current.mock
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return [200, { token: 'a' }];
+      })
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return Promise.reject(new Error('socket hang up'));
+      })
+      .onPost(CUSTOM_URL)
+      .replyOnce((config) => {
+        signals.push(config.signal as AbortSignal);
+        return new Promise<never>(() => undefined);
+      });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ attempts: 1 });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_UNAVAILABLE' });
+    await expect(current.request(customEndpoint())).resolves.toMatchObject({ code: 'ERR_TOKEN_TIMEOUT' });
+    expect(signals.map((signal) => [signal.aborted, getEventListeners(signal, 'abort').length])).toEqual([
+      [false, 0],
+      [false, 0],
+      [true, 0],
+    ]);
   });
 });

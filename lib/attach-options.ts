@@ -2,7 +2,8 @@ import axios, { type AxiosInstance } from 'axios';
 import { DEFAULTS } from './defaults.js';
 import { invalidOption } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
-import { createEventLogger, type TokenAuthLogger } from './logger.js';
+import type { TokenAuthLogger } from './logger.js';
+import { readLogger } from './logger-option.js';
 import { kSource, type TokenProvider } from './providers/endpoint.js';
 import type { TokenRequestSettings } from './providers/token-request/index.js';
 import type { TokenStore } from './store.js';
@@ -91,7 +92,9 @@ export interface TokenAuthOptions {
   onEvent?: (event: TokenAuthEvent) => void;
   /**
    * Writes every {@link TokenAuthEvent} as one line to a pino- or console-like logger, at a level
-   * that suits it; see {@link TokenAuthLogger}. Works alongside `onEvent`.
+   * that suits it; see {@link TokenAuthLogger}. Works alongside `onEvent`. The messages are loaded
+   * on demand, when a `logger` is passed (a chunk of its own in a code-split bundle): the lines of
+   * the first moments are written once they have loaded, in order.
    */
   logger?: TokenAuthLogger;
 }
@@ -251,7 +254,7 @@ function readTokenClient(value: unknown, instance: AxiosInstance): AxiosInstance
 function readEmit(options: TokenAuthOptions): (event: TokenAuthEvent) => void {
   checkFunction(options.onEvent, 'onEvent', CONTEXT);
   const { onEvent } = options;
-  const log = createEventLogger(options.logger, CONTEXT);
+  const log = readLogger(options.logger, CONTEXT);
   return (event) => {
     try {
       onEvent?.(event);

@@ -1,7 +1,8 @@
-import { invalidOption } from './errors.js';
 import type { TokenAuthEvent, TokenAuthEventType } from './events.js';
-import { errorFacts } from './redact.js';
-import { describe } from './validate.js';
+
+// The log messages. This module imports nothing at run time: lib/logger-option.ts loads it with
+// `import()` when a `logger` is passed, so a bundler makes it a chunk of its own that applications
+// without a logger never load.
 
 /** The levels tokenflight logs at. */
 export type TokenAuthLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -60,8 +61,6 @@ export interface TokenAuthLogger {
   error?(fields: TokenAuthLogFields, message: string): void;
 }
 
-const LEVELS: readonly TokenAuthLogLevel[] = ['debug', 'info', 'warn', 'error'];
-
 const REASONS = {
   missing: 'no token yet',
   expired: 'the previous one had expired',
@@ -79,8 +78,14 @@ function expiry(expiresAt: number | null): string {
   return expiresAt === null ? 'no known expiry' : `expires ${new Date(expiresAt).toISOString()}`;
 }
 
-/** The level and one-line message of an event; the message carries provider, timings and fingerprint. */
-function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | undefined): [TokenAuthLogLevel, string] {
+/**
+ * The level and one-line message of an event; the message carries provider, timings and
+ * fingerprint. `error` is the event's error as secret-free facts (`errorFacts`).
+ */
+export function describeEvent(
+  event: TokenAuthEvent,
+  error: Record<string, unknown> | undefined,
+): [TokenAuthLogLevel, string] {
   const who = event.provider ?? 'tokenflight';
   switch (event.type) {
     case 'token-fetched': {
@@ -138,35 +143,4 @@ function describeEvent(event: TokenAuthEvent, error: Record<string, unknown> | u
         `no token for ${event.url}: no provider serves ${event.origin ?? 'its URL'} (served: ${event.servedOrigins.join(', ')}); further requests to it are not reported`,
       ];
   }
-}
-
-/**
- * Checks the `logger` option and returns what writes events to it, or `undefined` without one.
- * The writer never throws: a logger's failure must never break a request.
- */
-export function createEventLogger(value: unknown, context: string): ((event: TokenAuthEvent) => void) | undefined {
-  if (value === undefined) return undefined;
-  const methods = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  const present = LEVELS.filter((level) => methods?.[level] !== undefined);
-  if (methods === undefined || present.length === 0 || present.some((level) => typeof methods[level] !== 'function')) {
-    throw invalidOption(
-      `${context}: expected \`logger\` to be an object with debug, info, warn or error methods (pino, console), got ${describe(value)}`,
-      'ERR_INVALID_ARG_TYPE',
-    );
-  }
-  const logger = value as TokenAuthLogger;
-  return (event) => {
-    try {
-      const error = 'error' in event ? errorFacts(event.error, []) : undefined;
-      const [level, message] = describeEvent(event, error);
-      const callbackError =
-        event.type === 'refresh-token-rotated' && event.callbackError !== undefined
-          ? { callbackError: errorFacts(event.callbackError, []) }
-          : {};
-      const fields: TokenAuthLogFields = { ...event, ...(error === undefined ? {} : { error }), ...callbackError };
-      logger[level]?.(fields, message);
-    } catch {
-      // A logger's failure must never break a request.
-    }
-  };
 }

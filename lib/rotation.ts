@@ -37,7 +37,8 @@ const WRITE_ATTEMPTS = 4;
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
   a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
 
-interface RotationOptions {
+/** What a rotation takes from its token manager's options. */
+export interface RotationOptions {
   source: { readonly name: string };
   store: TokenStore;
   now: () => number;

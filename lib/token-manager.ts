@@ -5,7 +5,7 @@ import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
-import { createRotation, type Rotation } from './rotation.js';
+import type { Rotation } from './rotation.js';
 import { followStore, reactionTo } from './store-sync.js';
 import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
@@ -261,7 +261,9 @@ function createAdopter(options: TokenManagerOptions, state: ManagerState, cooldo
     // nothing about it changed, it stays current as it is; a token request was still made, and is
     // reported like any other.
     if (sameToken) state.backgroundNotBefore = now() + options.backgroundRetryMs;
-    const unchanged = sameToken && previous.token.expiresAt === token.expiresAt;
+    // Timings count from `obtainedAt`: a later copy with the same expiry has less life left.
+    const unchanged =
+      sameToken && previous.token.expiresAt === token.expiresAt && previous.token.obtainedAt === token.obtainedAt;
     const next = unchanged ? previous : await nextCurrent(token, sameToken ? previous : undefined);
     state.current = next;
     if (how.kind === 'fetched' || !unchanged) options.emit(adoptionEvent(options.source.name, next, how));
@@ -379,7 +381,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     );
   const store = createStoreAccess(options, { signal: lifecycle.signal, knownTokens });
   if (source.rotation !== undefined) {
-    rotation = createRotation(options, source.rotation, { store, signal: lifecycle.signal });
+    rotation = source.rotation.rotate(options, { store, signal: lifecycle.signal });
   }
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });

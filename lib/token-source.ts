@@ -1,5 +1,7 @@
 import type { RefreshReason } from './events.js';
+import type { Rotation, RotationOptions } from './rotation.js';
 import type { StoredToken } from './store.js';
+import type { StoreAccess } from './token-manager.js';
 
 /** A token a source produced, and how many requests it took. */
 export interface FetchedToken {
@@ -33,6 +35,11 @@ export interface RotatingCredential {
   ): Promise<ExchangedToken>;
   /** Hands a rotated credential to the application, before the token it came with is used. */
   readonly onRotated: ((credential: string) => unknown) | undefined;
+  /**
+   * Makes the token manager's {@link Rotation} of this credential (lib/rotation.ts). The provider
+   * carries it, so that only applications that use a rotating credential bundle that code.
+   */
+  readonly rotate: (options: RotationOptions, parts: { store: StoreAccess; signal: AbortSignal }) => Rotation;
 }
 
 /** Where a token manager gets new tokens: one provider with one set of credentials. */

@@ -1,6 +1,7 @@
 import { sha256Hex } from '../async.js';
+import { createRotation } from '../rotation.js';
 import { isTokenRequestError, TokenRequestError } from '../errors.js';
-import type { TokenSource } from '../token-source.js';
+import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
 import { checkFunction, expectString, optionalString } from '../validate.js';
 import { freezeProvider, fullShape, path, readIdentity, readOptions, type ProviderOptions } from './define.js';
@@ -132,11 +133,8 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
   );
   const onRotated = given['onRefreshToken'] as ((refreshToken: string) => unknown) | undefined;
 
-  const create = (context: SourceContext): TokenSource => ({
-    name: identity.name,
-    key,
-    fetch: () => Promise.reject(new Error('a rotating source is used through its rotation')),
-    rotation: {
+  const create = (context: SourceContext): TokenSource => {
+    const rotation: RotatingCredential = {
       initial: refreshToken,
       url: displayUrl(url),
       onRotated,
@@ -158,7 +156,10 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
           throw error;
         }
       },
-    },
-  });
+      rotate: (manager, parts) => createRotation(manager, rotation, parts),
+    };
+    const fetch = (): Promise<never> => Promise.reject(new Error('a rotating source is used through its rotation'));
+    return { name: identity.name, key, fetch, rotation };
+  };
   return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, { rotating: true, create });
 }

@@ -17,7 +17,8 @@ const kTimedOut = Symbol('tokenflight.attempt-timed-out');
 
 /**
  * Settles like `promise`, or rejects as soon as `signal` aborts: the attempt ends on time even if
- * the transport (a custom adapter, a mock) ignores its signal and timeout.
+ * the transport (a custom adapter, a mock) ignores its signal and timeout. `signal` is the
+ * attempt's own, not aborted yet.
  */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -25,7 +26,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       const reason: unknown = signal.reason;
       reject(reason);
     };
-    if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
@@ -70,7 +70,8 @@ function send(endpoint: TokenEndpoint, context: TokenRequestContext, signal: Abo
     maxRedirects: 0,
     maxContentLength: context.settings.maxBodyBytes,
     responseType: 'text',
-    transformResponse: [(data: unknown) => data],
+    // No transform: the body stays the text that arrived, parsed by classify.ts alone.
+    transformResponse: [],
     validateStatus: () => true,
     withCredentials: false,
     withXSRFToken: false,
@@ -113,7 +114,8 @@ export async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequest
   const abandon = (): void => {
     attempt.abort(context.signal.reason);
   };
-  context.signal.addEventListener('abort', abandon, { once: true });
+  // Removed when the attempt ends, whatever its outcome.
+  context.signal.addEventListener('abort', abandon);
   const timer = unrefTimer(() => {
     attempt.abort(kTimedOut);
   }, context.settings.timeoutMs);

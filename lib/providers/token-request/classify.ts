@@ -40,7 +40,7 @@ function parseBody(data: unknown, maxBodyBytes: number): ParsedBody {
 
 /** `Retry-After` as delta-seconds or an HTTP-date, in ms from `now`; undefined if absent or unreadable. */
 export function parseRetryAfter(value: unknown, now: number): number | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
   const date = Date.parse(text);

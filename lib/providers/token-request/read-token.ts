@@ -80,7 +80,8 @@ function readExpiresIn(
   return malformed(`the lifetime at ${where(shape.expiresIn)} is not a non-negative number`, status);
 }
 
-const isFailure = (value: unknown): value is Failure => typeof value === 'object' && value !== null;
+/** The readers return a string, a number, undefined, or a failure: the only object. */
+const isFailure = (value: string | number | undefined | Failure): value is Failure => typeof value === 'object';
 
 /** RFC 6749 Appendix A.17: a refresh token is one or more visible ASCII characters or spaces. */
 export const REFRESH_TOKEN = /^[\x20-\x7E]+$/;
