@@ -4,6 +4,7 @@ const entry = {
   index: 'lib/index.ts',
   testing: 'lib/testing/index.ts',
   redis: 'lib/redis.ts',
+  browser: 'lib/browser.ts',
 };
 
 const shared: Options = {

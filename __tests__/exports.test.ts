@@ -1,5 +1,6 @@
 import { expect, test } from '@jest/globals';
 import * as tokenflight from '../lib/index.js';
+import * as browser from '../lib/browser.js';
 import * as testing from '../lib/testing/index.js';
 
 test('the public surface is exactly this list', () => {
@@ -28,6 +29,10 @@ test('the testing kit exports the simulation and its helpers', () => {
     'startProviderServer',
     'startSimulation',
   ]);
+});
+
+test('tokenflight/browser exports exactly the browser store and its defaults', () => {
+  expect(Object.keys(browser).sort()).toEqual(['BROWSER_STORE_DEFAULTS', 'BrowserTokenStore']);
 });
 
 test('errors are recognised across copies of the package by code and brand, not prototype alone', () => {

@@ -30,7 +30,7 @@ describe('the packed package', () => {
 
   test('ships the builds, their declarations, the README and the licence, and nothing else', () => {
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
-    for (const entry of ['index', 'testing', 'redis']) {
+    for (const entry of ['index', 'testing', 'redis', 'browser']) {
       for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts']) expect(files).toContain(`dist/${entry}${ext}`);
     }
     expect(files).toContain('dist/cli.js');
@@ -62,18 +62,18 @@ describe('the packed package', () => {
     const out = node([
       '--no-experimental-require-module',
       '-e',
-      "const t = require('tokenflight'); const k = require('tokenflight/testing'); const r = require('tokenflight/redis'); console.log(typeof t.attachTokenAuth, typeof t.symbl, typeof k.startSimulation, typeof r.RedisTokenStore)",
+      "const t = require('tokenflight'); const k = require('tokenflight/testing'); const r = require('tokenflight/redis'); const b = require('tokenflight/browser'); console.log(typeof t.attachTokenAuth, typeof t.symbl, typeof k.startSimulation, typeof r.RedisTokenStore, typeof b.BrowserTokenStore)",
     ]);
-    expect(out.trim()).toBe('function function function function');
+    expect(out.trim()).toBe('function function function function function');
   });
 
   test('import loads the ES module build', () => {
     const out = node([
       '--input-type=module',
       '-e',
-      "import { attachTokenAuth, TokenRequestError } from 'tokenflight'; import { startSimulation } from 'tokenflight/testing'; import { RedisTokenStore } from 'tokenflight/redis'; console.log(typeof attachTokenAuth, typeof TokenRequestError, typeof startSimulation, typeof RedisTokenStore)",
+      "import { attachTokenAuth, TokenRequestError } from 'tokenflight'; import { startSimulation } from 'tokenflight/testing'; import { RedisTokenStore } from 'tokenflight/redis'; import { BrowserTokenStore } from 'tokenflight/browser'; console.log(typeof attachTokenAuth, typeof TokenRequestError, typeof startSimulation, typeof RedisTokenStore, typeof BrowserTokenStore)",
     ]);
-    expect(out.trim()).toBe('function function function function');
+    expect(out.trim()).toBe('function function function function function');
   });
 
   test('startAuthorizationServer() names its optional peer when it is not installed, from require() and import', () => {

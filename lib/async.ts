@@ -39,19 +39,7 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () =
   });
 }
 
-const hex = (bytes: ArrayBuffer): string =>
-  Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
-
-/** SHA-256 of a string, in hex, with WebCrypto (Node 20+ and browsers). */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return hex(digest);
-}
-
-/** A short, one-way token fingerprint for logs and events: the first 8 hex digits of its SHA-256. */
-export async function fingerprint(token: string): Promise<string> {
-  return (await sha256Hex(token)).slice(0, 8);
-}
+export { fingerprint, sha256Hex } from './sha256.js';
 
 /** How a caller may stop waiting: its own signal, an axios `CancelToken`, a time limit. */
 export interface WaitLimits {

@@ -9,7 +9,9 @@ export type RefreshReason =
   /** The token was inside its refresh window: refreshed in the background while it stayed in use. */
   | 'refresh-window'
   /** The API answered 401 to the current token. */
-  | 'rejected';
+  | 'rejected'
+  /** Another tab or handle wrote a newer token to a store that tells of changes (`TokenStore.subscribe`). */
+  | 'store-changed';
 
 /**
  * What tokenflight reports through `onEvent`. Events carry a token's fingerprint (the first 8 hex
@@ -54,7 +56,8 @@ export type TokenAuthEvent =
       type: 'token-invalidated';
       provider: string;
       fingerprint: string;
-      reason: 'rejected' | 'manual';
+      /** `store-changed`: another tab or handle removed it from a store that tells of changes (`TokenStore.subscribe`). */
+      reason: 'rejected' | 'manual' | 'store-changed';
     }
   | {
       type: 'request-replayed';

@@ -66,6 +66,7 @@ const REASONS = {
   expired: 'the previous one had expired',
   'refresh-window': 'refreshed ahead of expiry',
   rejected: 'the API rejected the previous one',
+  'store-changed': 'another tab or handle stored a newer one',
 } as const;
 
 function errorSummary(error: Record<string, unknown>): string {

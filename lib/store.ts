@@ -58,6 +58,14 @@ export interface TokenStore {
    * Required for a `refreshTokenGrant()` provider.
    */
   lock?(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined>;
+  /**
+   * Optional: calls `listener` with the key of an entry that someone else (another tab, process or
+   * handle) wrote or removed, and returns the function that stops it. tokenflight then re-reads
+   * that entry (validated): it takes up a newer token there without a token request, and stops
+   * sending its own when the entry holding it was removed (the API rejected it elsewhere).
+   * `BrowserTokenStore` implements it with `storage` events.
+   */
+  subscribe?(listener: (key: string) => void): () => void;
 }
 
 /** True if `candidate` should replace `existing`: it expires later, or as late but was obtained later. */

@@ -6,6 +6,7 @@ import { tokenTimes } from './expiry.js';
 import { redactedError } from './redact.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import type { Rotation } from './rotation.js';
+import { followStore, reactionTo } from './store-sync.js';
 import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
 
@@ -315,6 +316,11 @@ function createFlightRunner(
           parts.rotation?.adopted();
           return await adopt(again, { kind: 'adopted', reason });
         }
+        // Taken up from another tab's write (TokenStore.subscribe) while this flight waited.
+        const { current } = state;
+        if (current !== undefined && now() < current.refreshAt && current.token.accessToken !== state.rejectedToken) {
+          return current;
+        }
         cooldown.throwIfActive();
         const { token, attempts }: FetchedToken =
           parts.rotation === undefined
@@ -380,6 +386,25 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
+  const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
+  const unfollow = followStore({
+    store: options.store,
+    key: source.key,
+    read: (key) => store.read(key),
+    changed: async (found) => {
+      const { current } = state;
+      const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
+      const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
+      if (reaction === 'drop' && current !== undefined) {
+        state.current = undefined;
+        const { fingerprint: shown } = current;
+        emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
+      }
+      if (reaction !== 'adopt' || found === undefined) return;
+      rotation?.adopted();
+      await adopt(found, { kind: 'adopted', reason: 'store-changed' });
+    },
+  });
 
   function peek(): CurrentToken | undefined {
     const token = state.current;
@@ -438,6 +463,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       await invalidate();
     },
     dispose() {
+      unfollow();
       state.current = undefined;
       lifecycle.abort(new Error('tokenflight handle ejected'));
     },

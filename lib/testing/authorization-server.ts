@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { describe } from '../validate.js';
+import { answerCors, type CorsOption } from './cors.js';
 import { readBody } from './read-body.js';
 
 /** The package the authorization server is built on: an optional peer dependency of tokenflight. */
@@ -87,6 +88,11 @@ export interface AuthorizationServerOptions {
   rotateRefreshTokens?: boolean;
   /** Delay of every API answer. @default 0 */
   apiLatencyMs?: number;
+  /**
+   * Lets web pages call it from a browser: `true` for any origin, or a list of page origins. CORS
+   * preflights are answered and not counted. @default false
+   */
+  cors?: CorsOption;
 }
 
 /** Options of {@link AuthorizationServer.issueRefreshToken}. */
@@ -446,6 +452,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   }
 
   const server: Server = createServer((request, response) => {
+    if (answerCors(options.cors, request, response)) return;
     let gone = false;
     response.once('close', () => (gone = true));
     void (async () => {

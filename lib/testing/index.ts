@@ -24,6 +24,7 @@ export type {
   IssueRefreshTokenOptions,
   RefreshTokenFamily,
 } from './authorization-server.js';
+export type { CorsOption } from './cors.js';
 export { startProviderServer } from './provider-server.js';
 export type {
   IssuedToken,

@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply } from './vendors.js';
+import { answerCors, type CorsOption } from './cors.js';
 import { readBody } from './read-body.js';
 
 /**
@@ -83,6 +84,11 @@ export interface ProviderServerOptions {
   clockOffsetMs?: number;
   /** How many requests `requests` keeps, newest last. @default 10_000 */
   maxLoggedRequests?: number;
+  /**
+   * Lets web pages call it from a browser: `true` for any origin, or a list of page origins. CORS
+   * preflights are answered and neither counted nor logged. @default false
+   */
+  cors?: CorsOption;
 }
 
 /** One simulated provider: its token endpoint and a protected API, on one loopback origin. */
@@ -330,6 +336,7 @@ export async function startProviderServer(
   }
 
   const server: Server = createServer((request, response) => {
+    if (answerCors(options.cors, request, response)) return;
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const body = await readBody(request);

@@ -5,6 +5,7 @@ import axios = require('axios');
 import tokenflight = require('tokenflight');
 import testing = require('tokenflight/testing');
 import redis = require('tokenflight/redis');
+import browser = require('tokenflight/browser');
 import IORedis = require('ioredis');
 import type { Token, TokenAuthEvent, TokenRequestErrorCode } from 'tokenflight';
 
@@ -51,6 +52,18 @@ async function main(): Promise<void> {
     store: new redis.RedisTokenStore(client, { prefix: 'app:tokens:' }),
   });
   client.disconnect();
+
+  const sessionLike: browser.BrowserStorage = {
+    length: 0,
+    key: () => null,
+    getItem: () => null,
+    setItem: () => undefined,
+    removeItem: () => undefined,
+  };
+  attachTokenAuth(axios.create(), {
+    providers: symbl({ appId: 'id', appSecret: 'secret' }),
+    store: new browser.BrowserTokenStore({ storage: sessionLike, locks: false, storageEvents: false }),
+  });
 
   const sim = await testing.startSimulation();
   attachTokenAuth(axios.create({ baseURL: sim.oauth2.url }), { providers: testing.simulatedProvider(sim.oauth2) });

@@ -21,6 +21,7 @@ import {
   type TokenProvider,
   type TokenRequestErrorCode,
 } from 'tokenflight';
+import { BrowserTokenStore, type BrowserStorage, type BrowserTokenStoreOptions } from 'tokenflight/browser';
 import { RedisTokenStore, type RedisTokenStoreOptions } from 'tokenflight/redis';
 import { simulatedProvider, startProviderServer, startSimulation, type ProviderServer } from 'tokenflight/testing';
 import { Redis } from 'ioredis';
@@ -142,6 +143,20 @@ auth.eject();
 const redisOptions: RedisTokenStoreOptions = { prefix: 'app:tokens:', commandTimeoutMs: 200 };
 const redis = new Redis({ lazyConnect: true });
 attachTokenAuth(axios.create(), { providers: providers[0]!, store: new RedisTokenStore(redis, redisOptions) });
+
+// Compiled without the DOM library: the browser store's types stand on their own.
+const entries = new Map<string, string>();
+const storage: BrowserStorage = {
+  get length() {
+    return entries.size;
+  },
+  key: (index) => [...entries.keys()][index] ?? null,
+  getItem: (key) => entries.get(key) ?? null,
+  setItem: (key, value) => void entries.set(key, value),
+  removeItem: (key) => void entries.delete(key),
+};
+const browserOptions: BrowserTokenStoreOptions = { storage, prefix: 'app:', locks: false, storageEvents: false };
+attachTokenAuth(axios.create(), { providers: providers[0]!, store: new BrowserTokenStore(browserOptions) });
 redis.disconnect();
 
 const server: ProviderServer = await startProviderServer('symbl', { tokenLifetimeSeconds: 2 });

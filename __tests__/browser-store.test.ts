@@ -1,0 +1,334 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import axios from 'axios';
+import { attachTokenAuth, symbl, type StoredToken, type TokenAuth, type TokenAuthEvent } from '../lib/index.js';
+import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
+import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
+import { reactionTo } from '../lib/store-sync.js';
+import { authOf, CREDS, mockOf, SYMBL_TOKEN_URL, SYMBL_URL, until } from './helpers/index.js';
+
+const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
+  accessToken,
+  tokenType: 'Bearer',
+  expiresAt,
+  obtainedAt,
+});
+
+/** A store in `tab` with no Web Locks and no storage events unless asked. */
+function storeIn(tab: FakeTab, options: ConstructorParameters<typeof BrowserTokenStore>[0] = {}): BrowserTokenStore {
+  return new BrowserTokenStore({ storage: tab.storage, locks: false, storageEvents: false, ...options });
+}
+
+describe('BrowserTokenStore entries', () => {
+  test('a write never replaces a newer token with an older one', async () => {
+    const store = storeIn(createOrigin().openTab(), { now: () => 0 });
+    await expect(store.set('k', token('newer', 2_000))).resolves.toMatchObject({ accessToken: 'newer' });
+    await expect(store.set('k', token('older', 1_000))).resolves.toMatchObject({ accessToken: 'newer' });
+    await expect(store.set('k', token('same-expiry-later', 2_000, 5))).resolves.toMatchObject({
+      accessToken: 'same-expiry-later',
+    });
+    await expect(store.get('k')).resolves.toEqual(token('same-expiry-later', 2_000, 5));
+  });
+
+  test('entries are JSON under {prefix}token:{key}, and two tabs see the same entry', async () => {
+    const origin = createOrigin();
+    await storeIn(origin.openTab(), { prefix: 'app:' }).set('k', token('t1', null));
+    expect(JSON.parse(origin.entries.get('app:token:k') ?? '')).toEqual(token('t1', null));
+    await expect(storeIn(origin.openTab(), { prefix: 'app:' }).get('k')).resolves.toMatchObject({ accessToken: 't1' });
+    await expect(storeIn(origin.openTab(), { prefix: 'other:' }).get('k')).resolves.toBeUndefined();
+  });
+
+  test('delete removes the entry only if it still holds the rejected token', async () => {
+    const store = storeIn(createOrigin().openTab());
+    await store.set('k', token('t2', null));
+    await expect(store.delete('k', 't1')).resolves.toBe(false);
+    await expect(store.get('k')).resolves.toMatchObject({ accessToken: 't2' });
+    await expect(store.delete('k', 't2')).resolves.toBe(true);
+    await expect(store.get('k')).resolves.toBeUndefined();
+  });
+
+  test('an expired entry is removed when read; a token without expiry stays', async () => {
+    let now = 0;
+    const origin = createOrigin();
+    const store = storeIn(origin.openTab(), { now: () => now });
+    await store.set('a', token('a', 100));
+    await store.set('b', token('b', null));
+    now = 100;
+    await expect(store.get('a')).resolves.toBeUndefined();
+    expect(origin.entries.has('tokenflight:token:a')).toBe(false);
+    await expect(store.get('b')).resolves.toMatchObject({ accessToken: 'b' });
+  });
+
+  test.each([
+    ['not JSON', '{"accessToken": "t1"', 'it is not JSON'],
+    ['a token with a header injection', JSON.stringify({ ...token('t1\r\nX-Evil: 1', null) }), 'characters'],
+    ['a foreign value', JSON.stringify({ theme: 'dark' }), 'missing or empty'],
+    ['a bad expiry', JSON.stringify({ ...token('t1', null), expiresAt: 'soon' }), '`expiresAt`'],
+  ])('an entry that is %s is dropped, never returned, and reported without its value', async (_, raw, reason) => {
+    const origin = createOrigin();
+    const events: BrowserTokenStoreEvent[] = [];
+    const store = storeIn(origin.openTab(), { onEvent: (event) => events.push(event) });
+    origin.entries.set('tokenflight:token:k', raw);
+    await expect(store.get('k')).resolves.toBeUndefined();
+    expect(origin.entries.has('tokenflight:token:k')).toBe(false);
+    expect(events).toEqual([{ type: 'browser-entry-dropped', key: 'k', reason: expect.stringContaining(reason) }]);
+    expect(JSON.stringify(events)).not.toContain('t1');
+  });
+
+  test('a write takes the place of an unreadable entry', async () => {
+    const origin = createOrigin();
+    const store = storeIn(origin.openTab());
+    origin.entries.set('tokenflight:token:k', '{"accessToken": 42}');
+    await expect(store.set('k', token('t1', null))).resolves.toMatchObject({ accessToken: 't1' });
+    await expect(store.get('k')).resolves.toMatchObject({ accessToken: 't1' });
+  });
+
+  test('the first write each sweepIntervalMs sweeps expired and unreadable entries and leases under the prefix only', async () => {
+    let now = 0;
+    const origin = createOrigin();
+    const store = storeIn(origin.openTab(), { now: () => now, sweepIntervalMs: 1_000 });
+    await store.set('old', token('old', 500));
+    origin.entries.set('tokenflight:token:junk', 'junk');
+    origin.entries.set('tokenflight:lock:ended', JSON.stringify({ owner: 'x', until: 400 }));
+    origin.entries.set('tokenflight:lock:running', JSON.stringify({ owner: 'x', until: 5_000 }));
+    origin.entries.set('unrelated', 'kept');
+    now = 600;
+    await store.set('fresh', token('fresh', 10_000));
+    // Not yet: the last sweep was at 0.
+    expect(origin.entries.has('tokenflight:token:old')).toBe(true);
+    now = 1_000;
+    await store.set('fresh', token('fresher', 20_000));
+    expect([...origin.entries.keys()].sort()).toEqual([
+      'tokenflight:lock:running',
+      'tokenflight:token:fresh',
+      'unrelated',
+    ]);
+  });
+});
+
+describe('BrowserTokenStore options', () => {
+  const { storage } = createOrigin().openTab();
+
+  test.each([
+    [{ storage: {} }, /expected `storage` to be a Web Storage object .* got an object/],
+    [{ storage, prefix: 7 }, /expected `prefix` to be a string, got a number/],
+    [{ storage, locks: 'yes' }, /expected `locks` to be a LockManager \(navigator.locks\) or false, got a string/],
+    [{ storage, storageEvents: {} }, /expected `storageEvents` to have addEventListener/],
+    [{ storage, lockPollMs: 0 }, /expected `lockPollMs` to be a finite number >= 1, got 0/],
+    [{ storage, onEvent: 'log' }, /expected `onEvent` to be a function, got a string/],
+    [{ storage, prefx: 'app:' }, /unknown option `prefx`/],
+  ])('rejects %p with an error naming the option', (options, message) => {
+    expect(() => new BrowserTokenStore(options as never)).toThrow(message);
+  });
+
+  test('without `storage` where there is no localStorage (Node), says to pass one', () => {
+    expect(() => new BrowserTokenStore()).toThrow(/there is no usable `localStorage` here: pass `storage`/);
+  });
+
+  test('uses the lease fallback where navigator.locks is missing, Web Locks where it is given', () => {
+    expect(new BrowserTokenStore({ storage }).usesWebLocks).toBe(false);
+    expect(new BrowserTokenStore({ storage, locks: createLockManager() }).usesWebLocks).toBe(true);
+  });
+
+  test('its defaults are exported in one place', () => {
+    expect(BROWSER_STORE_DEFAULTS).toEqual({
+      prefix: 'tokenflight:',
+      sweepIntervalMs: 60_000,
+      lockPollMs: 50,
+      leaseSettleMs: 50,
+      handoffWaitMs: 1_000,
+    });
+  });
+});
+
+const lockOptions = { ttlMs: 10_000, waitMs: 10_000 };
+
+describe.each([
+  ['Web Locks', (tab: FakeTab, locks: ReturnType<typeof createLockManager>) => storeIn(tab, { locks })],
+  ['the storage lease', (tab: FakeTab) => storeIn(tab, { lockPollMs: 5, leaseSettleMs: 5 })],
+])('BrowserTokenStore lock with %s', (_, makeStore) => {
+  const twoTabs = (): [BrowserTokenStore, BrowserTokenStore] => {
+    const origin = createOrigin();
+    const locks = createLockManager();
+    return [makeStore(origin.openTab(), locks), makeStore(origin.openTab(), locks)];
+  };
+
+  test('has one holder at a time across tabs; a waiter gets it when it is released', async () => {
+    const [a, b] = twoTabs();
+    const first = await a.lock('k', lockOptions);
+    expect(first).toBeDefined();
+    let second: unknown;
+    const waiting = b.lock('k', lockOptions).then((lock) => (second = lock));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(second).toBeUndefined();
+    await first?.release();
+    await waiting;
+    expect(second).toBeDefined();
+  });
+
+  test('locks of different keys do not wait for each other', async () => {
+    const [a, b] = twoTabs();
+    await a.lock('k1', lockOptions);
+    await expect(b.lock('k2', { ...lockOptions, waitMs: 0 })).resolves.toBeDefined();
+  });
+
+  test('a waiter gives up after waitMs, or when its signal aborts', async () => {
+    const [a, b] = twoTabs();
+    await a.lock('k', lockOptions);
+    await expect(b.lock('k', { ttlMs: 1_000, waitMs: 20 })).resolves.toBeUndefined();
+    const controller = new AbortController();
+    const waiting = b.lock('k', { ...lockOptions, signal: controller.signal });
+    controller.abort();
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
+  test('a holder that never releases loses the lock after ttlMs', async () => {
+    const [a, b] = twoTabs();
+    await a.lock('k', { ttlMs: 60, waitMs: 0 });
+    await expect(b.lock('k', { ttlMs: 1_000, waitMs: 5_000 })).resolves.toBeDefined();
+  });
+});
+
+describe('BrowserTokenStore subscribe', () => {
+  test('tells a tab the keys of entries its siblings write or remove, not its own, and stops when asked', async () => {
+    const origin = createOrigin();
+    const [one, two] = [origin.openTab(), origin.openTab()];
+    const store = (tab: FakeTab): BrowserTokenStore => storeIn(tab, { storageEvents: tab.window as never });
+    const [a, b] = [store(one), store(two)];
+    const seen: string[] = [];
+    const stop = a.subscribe((key) => seen.push(key));
+    await b.set('k', token('t1', null));
+    await a.set('mine', token('t0', null));
+    await b.delete('k', 't1');
+    two.storage.setItem('unrelated', 'x');
+    await b.lock('k', lockOptions);
+    stop();
+    await b.set('k', token('t2', null));
+    expect(seen).toEqual(['k', 'k']);
+  });
+});
+
+// Three tabs of one origin, each with its own axios instance, tokenflight handle and store, sharing
+// the storage (and its events) and the Web Locks.
+describe('tabs sharing a BrowserTokenStore, through attachTokenAuth', () => {
+  const handles: TokenAuth[] = [];
+  afterEach(() => handles.splice(0).forEach((auth) => auth.eject()));
+
+  function openTabs(count: number) {
+    const origin = createOrigin();
+    const locks = createLockManager();
+    const tokenClient = axios.create();
+    const tokenMock = mockOf(tokenClient);
+    let issued = 0;
+    tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => [200, { accessToken: `token-${++issued}`, expiresIn: 3600 }]);
+    const events: TokenAuthEvent[] = [];
+    const tabs = Array.from({ length: count }, (_, index) => {
+      const tab = origin.openTab();
+      const api = axios.create({ baseURL: SYMBL_URL });
+      const apiMock = mockOf(api);
+      const store = new BrowserTokenStore({ storage: tab.storage, locks, storageEvents: tab.window as never });
+      const auth = attachTokenAuth(api, {
+        providers: symbl(CREDS),
+        store,
+        tokenClient,
+        onEvent: (event) => events.push({ ...event, provider: `tab-${index}` } as TokenAuthEvent),
+      });
+      handles.push(auth);
+      return { api, apiMock, auth };
+    });
+    return { origin, tabs, events, tokenRequests: () => tokenMock.history.length };
+  }
+
+  test('make one token request between them, each tab sending the same token', async () => {
+    const { tabs, tokenRequests } = openTabs(3);
+    for (const tab of tabs) tab.apiMock.onGet('/v1/x').reply((config) => [200, { auth: authOf(config) }]);
+    const answers = await Promise.all(tabs.flatMap((tab) => [tab.api.get('/v1/x'), tab.api.get('/v1/x')]));
+    expect(tokenRequests()).toBe(1);
+    expect(new Set(answers.map((answer) => (answer.data as { auth: string }).auth))).toEqual(
+      new Set(['Bearer token-1']),
+    );
+  });
+
+  test('a tab takes up the token a sibling fetched, without a request, from the storage event', async () => {
+    const { tabs, events, tokenRequests } = openTabs(2);
+    const [a, b] = tabs as [(typeof tabs)[0], (typeof tabs)[0]];
+    await b.auth.token();
+    await a.auth.token();
+    expect(tokenRequests()).toBe(1);
+    // Tab b learns the API rejected token-1 elsewhere and fetches token-2: tab a follows.
+    await b.auth.invalidate();
+    await expect(b.auth.token()).resolves.toMatchObject({ accessToken: 'token-2' });
+    await until(() =>
+      events.some((e) => e.provider === 'tab-0' && e.type === 'token-adopted' && e.reason === 'store-changed'),
+    );
+    await expect(a.auth.token()).resolves.toMatchObject({ accessToken: 'token-2' });
+    expect(tokenRequests()).toBe(2);
+  });
+
+  test('a tab stops sending a token a sibling removed (rejected there): its next request waits for the new one', async () => {
+    const { tabs, events, tokenRequests } = openTabs(2);
+    const [a, b] = tabs as [(typeof tabs)[0], (typeof tabs)[0]];
+    const sentByA: Array<string | undefined> = [];
+    a.apiMock.onGet('/v1/x').reply((config) => {
+      sentByA.push(authOf(config));
+      return [200, {}];
+    });
+    await a.api.get('/v1/x');
+    await b.auth.token();
+    await b.auth.invalidate();
+    await until(() =>
+      events.some((e) => e.provider === 'tab-0' && e.type === 'token-invalidated' && e.reason === 'store-changed'),
+    );
+    await a.api.get('/v1/x');
+    expect(sentByA).toEqual(['Bearer token-1', 'Bearer token-2']);
+    expect(tokenRequests()).toBe(2);
+  });
+});
+
+// Chromium hands a Web Lock to the next tab with no ordering against localStorage: a write made
+// under the lock can reach the next holder's storage after it was granted the lock.
+describe('BrowserTokenStore lock hand-off between tabs whose storage lags', () => {
+  async function handOver(indexedDB: ReturnType<typeof createIndexedDB> | false): Promise<StoredToken | undefined> {
+    const origin = createOrigin({ propagationMs: 30 });
+    const locks = createLockManager();
+    const [a, b] = [origin.openTab(), origin.openTab()].map(
+      (tab) => new BrowserTokenStore({ storage: tab.storage, locks, storageEvents: false, indexedDB }),
+    ) as [BrowserTokenStore, BrowserTokenStore];
+    const held = await a.lock('k', lockOptions);
+    const waiting = b.lock('k', lockOptions);
+    await a.set('k', token('fetched-under-the-lock', null));
+    await held?.release();
+    const lock = await waiting;
+    const seen = await b.get('k');
+    await lock?.release();
+    return seen;
+  }
+
+  test('the next holder waits until the previous holder’s writes have reached its storage', async () => {
+    await expect(handOver(createIndexedDB())).resolves.toMatchObject({ accessToken: 'fetched-under-the-lock' });
+  });
+
+  test('without the IndexedDB count, it reads what its storage held before them', async () => {
+    await expect(handOver(false)).resolves.toBeUndefined();
+  });
+});
+
+describe('what a tab does when a sibling changed its entry', () => {
+  const held = (current: StoredToken | undefined, rejectedToken?: string) => ({ current, rejectedToken });
+  const never = (): boolean => false;
+
+  test.each([
+    ['the entry is gone while it holds a token: drops it', undefined, held(token('t1', 2_000)), 'drop'],
+    ['the entry is gone and it holds none: nothing', undefined, held(undefined), 'ignore'],
+    ['a newer token: takes it up', token('t2', 3_000), held(token('t1', 2_000)), 'adopt'],
+    ['a token while it holds none: takes it up', token('t2', 3_000), held(undefined), 'adopt'],
+    ['the token it holds: nothing', token('t1', 2_000), held(token('t1', 2_000)), 'ignore'],
+    ['an older token: nothing', token('t0', 1_000), held(token('t1', 2_000)), 'ignore'],
+    ['the token the API rejected: nothing', token('t0', 9_000), held(undefined, 't0'), 'ignore'],
+  ] as const)('%s', (_, found, state, reaction) => {
+    expect(reactionTo(found, state, never)).toBe(reaction);
+  });
+
+  test('an expired token: nothing', () => {
+    expect(reactionTo(token('t2', 3_000), held(undefined), () => true)).toBe('ignore');
+  });
+});

@@ -1,0 +1,116 @@
+import { sleep } from '../../async.js';
+import type { TokenStoreLock } from '../../store.js';
+import type { BrowserStorage } from './types.js';
+
+// Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted
+// the lock right after another released it may not have received the writes made under it yet
+// (measured: about 30 stale reads in 100 hand-offs; see docs/browser.md). The storage
+// lease has the same lag. So each holder
+// counts its hand-off twice: in IndexedDB, which every tab reads consistently, and last in
+// localStorage, where the count arrives after the writes it follows. The next holder reads the
+// count in IndexedDB and waits until its localStorage has caught up with it.
+
+/** What the store needs of `indexedDB`. */
+export interface BrowserIndexedDB {
+  /** Opens (or creates) the database `name`: an `IDBOpenDBRequest`. */
+  open(name: string, version?: number): unknown;
+}
+
+const DB_NAME = 'tokenflight-handoff';
+const STORE = 'handoffs';
+
+type Request<T> = { result: T; error: unknown; onsuccess: (() => void) | null; onerror: (() => void) | null };
+type Transaction = {
+  objectStore(name: string): { get(key: string): Request<unknown>; put(value: unknown, key: string): Request<unknown> };
+  oncomplete: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+};
+type Database = {
+  transaction(store: string, mode: 'readonly' | 'readwrite'): Transaction;
+  createObjectStore(name: string): unknown;
+  objectStoreNames: { contains(name: string): boolean };
+};
+
+function settle<T>(request: Request<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** The hand-off counts of one origin, in IndexedDB; opened on first use. */
+export function createHandoff(indexedDB: BrowserIndexedDB, storage: BrowserStorage) {
+  let opened: Promise<Database> | undefined;
+  const database = (): Promise<Database> => {
+    opened ??= new Promise<Database>((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, 1) as Request<Database> & { onupgradeneeded: (() => void) | null };
+      request.onupgradeneeded = () => {
+        if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+      };
+      settle(request).then(resolve, reject);
+    });
+    opened.catch(() => (opened = undefined));
+    return opened;
+  };
+  const counted = (markerKey: string): number => Number(storage.getItem(markerKey) ?? 0) || 0;
+
+  return {
+    /** The count the last holder left, once this tab's storage has caught up with it (waiting at most `waitMs`). */
+    async catchUp(name: string, markerKey: string, waitMs: number, signal: AbortSignal): Promise<number> {
+      const db = await database();
+      const count = Number(await settle(db.transaction(STORE, 'readonly').objectStore(STORE).get(name))) || 0;
+      for (let waited = 0; counted(markerKey) < count && waited < waitMs; waited += 5) await sleep(5, signal);
+      return count;
+    },
+    /** Counts one more hand-off: in localStorage after every write made under the lock, then in IndexedDB. */
+    async handOff(name: string, markerKey: string, count: number): Promise<void> {
+      const next = Math.max(count, counted(markerKey)) + 1;
+      storage.setItem(markerKey, String(next));
+      const db = await database();
+      const transaction = db.transaction(STORE, 'readwrite');
+      transaction.objectStore(STORE).put(next, name);
+      await new Promise<void>((resolve, reject) => {
+        transaction.oncomplete = () => resolve();
+        transaction.onerror = transaction.onabort = () =>
+          reject(new Error('IndexedDB did not take the hand-off count'));
+      });
+    },
+  };
+}
+
+export type Handoff = ReturnType<typeof createHandoff>;
+
+/** Where a lock's hand-off is counted: its name in IndexedDB, its marker key in the storage. */
+export interface HandoffPlace {
+  name: string;
+  markerKey: string;
+  waitMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * `lock`, once this tab's storage has caught up with the last holder's writes (at most
+ * `waitMs`); releasing it counts one more hand-off first. Best effort: when IndexedDB fails, the
+ * lock is held all the same.
+ */
+export async function withHandoff(
+  lock: TokenStoreLock | undefined,
+  handoff: Handoff,
+  place: HandoffPlace,
+): Promise<TokenStoreLock | undefined> {
+  if (lock === undefined) return undefined;
+  const { name, markerKey } = place;
+  const count = await handoff
+    .catchUp(name, markerKey, place.waitMs, place.signal ?? new AbortController().signal)
+    .catch(() => undefined);
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      await handoff.handOff(name, markerKey, count ?? 0).catch(() => undefined);
+      await lock.release();
+    },
+  };
+}
