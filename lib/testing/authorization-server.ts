@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { describe } from '../validate.js';
-import { answerCors, type CorsOption } from './cors.js';
-import { readBody } from './read-body.js';
+import { createGrantRegistry, opaqueToken, type AuthorizationTunables } from './authorization-grants.js';
+import { createAuthorizationListener } from './authorization-http.js';
+import type { CorsOption } from './cors.js';
 
 /** The package the authorization server is built on: an optional peer dependency of tokenflight. */
 const OAUTH2_SERVER_PACKAGE = '@node-oauth/oauth2-server';
@@ -149,38 +149,6 @@ export interface AuthorizationServer {
   close(): Promise<void>;
 }
 
-interface Family {
-  readonly id: string;
-  readonly clientId: string;
-  revoked: boolean;
-  rotations: number;
-  current: string;
-}
-
-interface RefreshRecord {
-  readonly family: Family;
-  readonly scope: string[] | undefined;
-  readonly expiresAt: Date;
-  used: boolean;
-}
-
-interface AccessRecord {
-  readonly family: Family;
-  readonly clientId: string;
-  readonly scope: string[] | undefined;
-  readonly expiresAt: Date;
-  revoked: boolean;
-}
-
-/** What the model hands the library as the token's `user`: it carries the family across a rotation. */
-interface GrantUser {
-  readonly id: string;
-  readonly familyId: string;
-}
-
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const opaqueToken = (): string => randomBytes(32).toString('base64url');
-
 /** Loads the optional peer dependency, or says which package to install. */
 async function loadOAuth2Server(): Promise<typeof OAuth2Server> {
   try {
@@ -198,25 +166,6 @@ async function loadOAuth2Server(): Promise<typeof OAuth2Server> {
       { cause: error },
     );
   }
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (response.destroyed || response.headersSent) return;
-  const payload = JSON.stringify(body);
-  response.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(payload),
-  });
-  response.end(payload);
-}
-
-function headersOf(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
 }
 
 function checkSeconds(value: unknown, option: string): number | undefined {
@@ -273,259 +222,56 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const [firstClient] = clients;
   if (firstClient === undefined)
     throw new TypeError('startAuthorizationServer(): `clients` must hold at least one client');
-  let accessTokenLifetimeSeconds =
-    checkSeconds(options.accessTokenLifetimeSeconds, 'accessTokenLifetimeSeconds') ?? 3600;
-  const refreshTokenLifetimeSeconds =
-    checkSeconds(options.refreshTokenLifetimeSeconds, 'refreshTokenLifetimeSeconds') ?? 1_209_600;
-  let tokenLatencyMs = options.tokenLatencyMs ?? 0;
-  let tokenAnswerDelayMs = options.tokenAnswerDelayMs ?? 0;
-  let apiLatencyMs = options.apiLatencyMs ?? 0;
-  let answersToDrop = 0;
-  const families: Family[] = [];
-  const familiesById = new Map<string, Family>();
-  const refreshTokens = new Map<string, RefreshRecord>();
-  const accessTokens = new Map<string, AccessRecord>();
-  const zero: AuthorizationServerStats = {
-    refreshRequests: 0,
-    refreshTokenUses: 0,
-    rotations: 0,
-    reuseDetections: 0,
-    revokedFamilies: 0,
-    droppedAnswers: 0,
-    apiRequests: 0,
-    apiSucceeded: 0,
-    apiUnauthorized: 0,
+  const tunables: AuthorizationTunables = {
+    accessTokenLifetimeSeconds: checkSeconds(options.accessTokenLifetimeSeconds, 'accessTokenLifetimeSeconds') ?? 3600,
+    refreshTokenLifetimeSeconds:
+      checkSeconds(options.refreshTokenLifetimeSeconds, 'refreshTokenLifetimeSeconds') ?? 1_209_600,
+    tokenLatencyMs: options.tokenLatencyMs ?? 0,
+    tokenAnswerDelayMs: options.tokenAnswerDelayMs ?? 0,
+    apiLatencyMs: options.apiLatencyMs ?? 0,
+    answersToDrop: 0,
   };
-  const stats: AuthorizationServerStats = { ...zero };
-
-  function revoke(family: Family): void {
-    if (family.revoked) return;
-    family.revoked = true;
-    stats.revokedFamilies++;
-  }
-
-  function userOf(family: Family): GrantUser {
-    return { id: `user-of-${family.id}`, familyId: family.id };
-  }
-
-  // The model's checks and updates are synchronous, so the event loop orders concurrent refreshes:
-  // the first to reach revokeToken() uses the token up, every later one is a reuse.
-  const model: OAuth2Server.RefreshTokenModel = {
-    getClient: (clientId, clientSecret) => {
-      const client = clients.find((candidate) => candidate.clientId === clientId);
-      const given = clientSecret === '' ? undefined : clientSecret;
-      if (client === undefined || given !== client.clientSecret) return Promise.resolve(false);
-      return Promise.resolve({ id: client.clientId, grants: ['refresh_token'] });
-    },
-    getRefreshToken: (refreshToken) => {
-      stats.refreshTokenUses++;
-      const record = refreshTokens.get(refreshToken);
-      if (record === undefined) return Promise.resolve(false);
-      if (record.used) {
-        stats.reuseDetections++;
-        revoke(record.family);
-      }
-      if (record.used || record.family.revoked) return Promise.resolve(false);
-      return Promise.resolve({
-        refreshToken,
-        refreshTokenExpiresAt: record.expiresAt,
-        ...(record.scope === undefined ? {} : { scope: record.scope }),
-        client: { id: record.family.clientId, grants: ['refresh_token'] },
-        user: userOf(record.family),
-      });
-    },
-    revokeToken: (token) => {
-      const record = refreshTokens.get(token.refreshToken);
-      if (record === undefined) return Promise.resolve(false);
-      if (record.used) {
-        // Another request used it since getRefreshToken() looked: a concurrent reuse.
-        stats.reuseDetections++;
-        revoke(record.family);
-        return Promise.resolve(false);
-      }
-      record.used = true;
-      return Promise.resolve(!record.family.revoked);
-    },
-    saveToken: (token, client, user) => {
-      const family = familiesById.get((user as GrantUser).familyId);
-      if (family === undefined) return Promise.resolve(false);
-      const scope = token.scope;
-      const expiresAt = new Date(Date.now() + accessTokenLifetimeSeconds * 1000);
-      accessTokens.set(token.accessToken, { family, clientId: client.id, scope, expiresAt, revoked: false });
-      // Without rotation (`rotateRefreshTokens: false`) the library issues no refresh token: the old one stays.
-      if (token.refreshToken !== undefined) {
-        refreshTokens.set(token.refreshToken, {
-          family,
-          scope,
-          expiresAt: token.refreshTokenExpiresAt ?? new Date(Date.now() + refreshTokenLifetimeSeconds * 1000),
-          used: false,
-        });
-        family.current = token.refreshToken;
-        family.rotations++;
-        stats.rotations++;
-      }
-      return Promise.resolve({ ...token, accessTokenExpiresAt: expiresAt, client, user });
-    },
-    getAccessToken: (accessToken) => {
-      const record = accessTokens.get(accessToken);
-      if (record === undefined || record.revoked || record.family.revoked) return Promise.resolve(false);
-      return Promise.resolve({
-        accessToken,
-        accessTokenExpiresAt: record.expiresAt,
-        ...(record.scope === undefined ? {} : { scope: record.scope }),
-        client: { id: record.clientId, grants: ['refresh_token'] },
-        user: userOf(record.family),
-      });
-    },
-  };
-
+  const grants = createGrantRegistry(clients, tunables);
   const oauth = new Library({
-    model,
-    accessTokenLifetime: accessTokenLifetimeSeconds,
-    refreshTokenLifetime: refreshTokenLifetimeSeconds,
+    model: grants.model,
+    accessTokenLifetime: tunables.accessTokenLifetimeSeconds,
+    refreshTokenLifetime: tunables.refreshTokenLifetimeSeconds,
     requireClientAuthentication: { refresh_token: false },
     alwaysIssueNewRefreshToken: options.rotateRefreshTokens ?? true,
   });
-
-  function libraryRequest(request: IncomingMessage, url: URL, body: Record<string, string>): OAuth2Server.Request {
-    return new Library.Request({
-      headers: headersOf(request),
-      method: request.method ?? 'GET',
-      query: Object.fromEntries(url.searchParams),
-      body,
-    });
-  }
-
-  async function handleToken(
-    request: IncomingMessage,
-    response: ServerResponse,
-    url: URL,
-    body: string,
-    isGone: () => boolean,
-  ): Promise<void> {
-    stats.refreshRequests++;
-    if (tokenLatencyMs > 0) await wait(tokenLatencyMs);
-    if (isGone()) return;
-    const drop = answersToDrop > 0;
-    if (drop) answersToDrop--;
-    const answer = new Library.Response();
-    try {
-      await oauth.token(
-        libraryRequest(request, url, Object.fromEntries(new URLSearchParams(body))),
-        answer,
-        // Per call, so that setAccessTokenLifetime() applies from the next request on.
-        { accessTokenLifetime: accessTokenLifetimeSeconds },
-      );
-      // The library rounds expires_in down to whole seconds (and leaves it out under one second).
-      (answer.body as Record<string, unknown>)['expires_in'] = accessTokenLifetimeSeconds;
-    } catch {
-      // `answer` holds the RFC 6749 §5.2 error body and status.
-    }
-    if (tokenAnswerDelayMs > 0) await wait(tokenAnswerDelayMs);
-    if (drop) {
-      stats.droppedAnswers++;
-      response.socket?.destroy();
-      return;
-    }
-    sendJson(response, answer.status ?? 500, answer.body, { ...answer.headers });
-  }
-
-  async function handleApi(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    stats.apiRequests++;
-    if (apiLatencyMs > 0) await wait(apiLatencyMs);
-    const answer = new Library.Response();
-    try {
-      const token = await oauth.authenticate(libraryRequest(request, url, {}), answer);
-      stats.apiSucceeded++;
-      sendJson(response, 200, { ok: true, clientId: token.client.id, method: request.method, path: url.pathname });
-    } catch (error) {
-      const oauthError = error as OAuth2Server.OAuthError;
-      const status = typeof oauthError.code === 'number' ? oauthError.code : 500;
-      if (status === 401) stats.apiUnauthorized++;
-      sendJson(
-        response,
-        status,
-        { error: oauthError.name, error_description: oauthError.message },
-        { ...answer.headers },
-      );
-    }
-  }
-
-  const server: Server = createServer((request, response) => {
-    if (answerCors(options.cors, request, response)) return;
-    let gone = false;
-    response.once('close', () => (gone = true));
-    void (async () => {
-      const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-      const body = await readBody(request);
-      if (url.pathname === '/oauth2/token' && request.method === 'POST')
-        return handleToken(request, response, url, body, () => gone);
-      if (url.pathname.startsWith('/api/')) return handleApi(request, response, url);
-      sendJson(response, 404, { error: 'not_found' });
-    })().catch(() => sendJson(response, 500, { error: 'server_error' }));
-  });
+  const listener = createAuthorizationListener({ Library, oauth, stats: grants.stats, tunables, cors: options.cors });
+  const server: Server = createServer(listener);
   server.keepAliveTimeout = 1_000;
-
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
-
-  const snapshot = (family: Family): RefreshTokenFamily => ({
-    id: family.id,
-    clientId: family.clientId,
-    revoked: family.revoked,
-    rotations: family.rotations,
-    currentRefreshToken: family.current,
-  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     url: origin,
     tokenUrl: `${origin}/oauth2/token`,
     clients,
-    stats,
+    stats: grants.stats,
     issueRefreshToken: ({ clientId = firstClient.clientId, scope } = {}) => {
       if (!clients.some((client) => client.clientId === clientId))
         throw new TypeError(`issueRefreshToken(): no client \`${clientId}\` is registered`);
-      const refreshToken = opaqueToken();
-      const family: Family = {
-        id: randomBytes(8).toString('hex'),
-        clientId,
-        revoked: false,
-        rotations: 0,
-        current: refreshToken,
-      };
-      families.push(family);
-      familiesById.set(family.id, family);
-      refreshTokens.set(refreshToken, {
-        family,
-        scope: scope === undefined ? undefined : scope.split(' ').filter((part) => part !== ''),
-        expiresAt: new Date(Date.now() + refreshTokenLifetimeSeconds * 1000),
-        used: false,
-      });
-      return refreshToken;
+      return grants.issueRefreshToken(clientId, scope);
     },
-    familyOf: (refreshToken) => {
-      const family = refreshTokens.get(refreshToken)?.family;
-      return family === undefined ? undefined : snapshot(family);
-    },
-    families: () => families.map(snapshot),
-    revokeAccessTokens: () => accessTokens.forEach((record) => (record.revoked = true)),
-    revokeFamily: (refreshToken) => {
-      const family = refreshTokens.get(refreshToken)?.family;
-      if (family !== undefined) revoke(family);
-    },
+    familyOf: (refreshToken) => grants.familyOf(refreshToken),
+    families: () => grants.families(),
+    revokeAccessTokens: () => grants.revokeAccessTokens(),
+    revokeFamily: (refreshToken) => grants.revokeFamily(refreshToken),
     setAccessTokenLifetime: (seconds) =>
-      void (accessTokenLifetimeSeconds = checkSeconds(seconds, 'seconds') ?? accessTokenLifetimeSeconds),
-    setTokenLatency: (ms) => void (tokenLatencyMs = ms),
-    setTokenAnswerDelay: (ms) => void (tokenAnswerDelayMs = ms),
-    setApiLatency: (ms) => void (apiLatencyMs = ms),
+      void (tunables.accessTokenLifetimeSeconds =
+        checkSeconds(seconds, 'seconds') ?? tunables.accessTokenLifetimeSeconds),
+    setTokenLatency: (ms) => void (tunables.tokenLatencyMs = ms),
+    setTokenAnswerDelay: (ms) => void (tunables.tokenAnswerDelayMs = ms),
+    setApiLatency: (ms) => void (tunables.apiLatencyMs = ms),
     dropNextTokenAnswer: () => {
-      answersToDrop++;
+      tunables.answersToDrop++;
     },
-    resetStats: () => void Object.assign(stats, zero),
+    resetStats: () => grants.resetStats(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
