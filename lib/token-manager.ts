@@ -347,6 +347,66 @@ function createFlightRunner(
   };
 }
 
+/** Dropping a token: here, then in the store (compare-and-delete), reported once. */
+function createInvalidation(
+  options: TokenManagerOptions,
+  state: ManagerState,
+  parts: { store: StoreAccess; cooldown: ReturnType<typeof createCooldown> },
+) {
+  const { source, emit } = options;
+  const { store, cooldown } = parts;
+
+  async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {
+    state.rejectedToken = token.accessToken;
+    const shown = tokenFingerprint ?? (await fingerprint(token.accessToken));
+    emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason });
+    const key = await source.key;
+    await store.call('delete', () => options.store.delete(key, token.accessToken), undefined);
+  }
+
+  async function invalidate(): Promise<void> {
+    const token = state.current;
+    state.current = undefined;
+    cooldown.end();
+    if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
+    const stored = await store.read(await source.key);
+    if (stored !== undefined) await forget(stored, 'manual');
+  }
+
+  return { forget, invalidate };
+}
+
+/**
+ * Follows what other tabs or processes do to this provider's store entry (stores with
+ * `subscribe`): takes up a newer token, or drops ours when the entry holding it was removed.
+ */
+function followSiblings(
+  options: TokenManagerOptions,
+  state: ManagerState,
+  parts: { store: StoreAccess; adopt: ReturnType<typeof createAdopter>; rotation: Rotation | undefined },
+): () => void {
+  const { source, now, emit } = options;
+  const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
+  const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
+  return followStore({
+    store: options.store,
+    key: source.key,
+    read: (key) => parts.store.read(key),
+    changed: async (found) => {
+      const { current } = state;
+      const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
+      if (reaction === 'drop' && current !== undefined) {
+        state.current = undefined;
+        const { fingerprint: shown } = current;
+        emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
+      }
+      if (reaction !== 'adopt' || found === undefined) return;
+      parts.rotation?.adopted();
+      await parts.adopt(found, { kind: 'adopted', reason: 'store-changed' });
+    },
+  });
+}
+
 /**
  * Cache, expiry, refresh window, single-flight and the stale-401 rule for one provider. Knows
  * nothing of axios: it is given a clock, a store and a function that fetches a token.
@@ -364,7 +424,7 @@ function createFlightRunner(
  *   current token: compare-and-delete it in the store, refresh, replay.
  */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
-  const { source, now, emit } = options;
+  const { source, now } = options;
   const lifecycle = new AbortController();
   const state: ManagerState = {
     current: undefined,
@@ -386,25 +446,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
   const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
-  const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
-  const unfollow = followStore({
-    store: options.store,
-    key: source.key,
-    read: (key) => store.read(key),
-    changed: async (found) => {
-      const { current } = state;
-      const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
-      const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
-      if (reaction === 'drop' && current !== undefined) {
-        state.current = undefined;
-        const { fingerprint: shown } = current;
-        emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
-      }
-      if (reaction !== 'adopt' || found === undefined) return;
-      rotation?.adopted();
-      await adopt(found, { kind: 'adopted', reason: 'store-changed' });
-    },
-  });
+  const unfollow = followSiblings(options, state, { store, adopt, rotation });
 
   function peek(): CurrentToken | undefined {
     const token = state.current;
@@ -417,22 +459,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return token;
   }
 
-  async function forget(token: StoredToken, reason: 'rejected' | 'manual', tokenFingerprint?: string): Promise<void> {
-    state.rejectedToken = token.accessToken;
-    const shown = tokenFingerprint ?? (await fingerprint(token.accessToken));
-    emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason });
-    const key = await source.key;
-    await store.call('delete', () => options.store.delete(key, token.accessToken), undefined);
-  }
-
-  async function invalidate(): Promise<void> {
-    const token = state.current;
-    state.current = undefined;
-    cooldown.end();
-    if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
-    const stored = await store.read(await source.key);
-    if (stored !== undefined) await forget(stored, 'manual');
-  }
+  const { forget, invalidate } = createInvalidation(options, state, { store, cooldown });
 
   return {
     name: source.name,
