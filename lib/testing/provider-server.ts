@@ -1,15 +1,10 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply } from './vendors.js';
 import { answerCors, type CorsOption } from './cors.js';
+import { handleApi } from './provider-api.js';
+import { createSimulation, handleToken, logRequest, resetStats, send } from './provider-simulation.js';
 import { readBody } from './read-body.js';
+import type { SimulatedCredentials, SimulatedKind } from './vendors.js';
 
 /**
  * A fault for the token endpoint (or the protected API) to play. Queued faults are used up one per
@@ -135,32 +130,6 @@ export interface ProviderServer {
   close(): Promise<void>;
 }
 
-function base64url(input: string | Buffer): string {
-  return Buffer.from(input).toString('base64url');
-}
-
-function signJwt(claims: Record<string, unknown>, secret: Buffer): string {
-  const head = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const body = base64url(JSON.stringify(claims));
-  const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${signature}`;
-}
-
-function send(response: ServerResponse, reply: SimulatedReply, date: number): void {
-  if (response.destroyed || response.headersSent) return;
-  const isText = typeof reply.body === 'string';
-  const payload = reply.body === undefined ? '' : isText ? (reply.body as string) : JSON.stringify(reply.body);
-  response.writeHead(reply.status, {
-    'Content-Type': isText ? 'text/plain; charset=utf-8' : 'application/json',
-    'Content-Length': Buffer.byteLength(payload),
-    Date: new Date(date).toUTCString(),
-    ...reply.headers,
-  });
-  response.end(payload);
-}
-
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Starts one simulated provider on `127.0.0.1` and a free port: its token endpoint, exactly as the
  * vendor documents it, and a protected API under `/api/` that answers 401 to missing, unknown,
@@ -184,156 +153,11 @@ export async function startProviderServer(
   kind: SimulatedKind,
   options: ProviderServerOptions = {},
 ): Promise<ProviderServer> {
-  const vendor = VENDORS[kind];
-  const tenants = options.credentials ?? vendor.defaultCredentials;
+  const simulation = createSimulation(kind, options);
+  const { tenants, stats, tokens, byToken, requests, vendor } = simulation;
   const [firstTenant] = tenants;
   if (firstTenant === undefined)
     throw new TypeError('startProviderServer(): `credentials` must hold at least one tenant');
-  const signingKey = randomBytes(32);
-  const maxLogged = options.maxLoggedRequests ?? 10_000;
-  let lifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
-  let tokenLatencyMs = options.tokenLatencyMs ?? 0;
-  let apiLatencyMs = options.apiLatencyMs ?? 0;
-  let apiAlwaysUnauthorized = false;
-  let persistentFault: TokenFault | undefined;
-  const queuedFaults: TokenFault[] = [];
-  const apiFaults: TokenFault[] = [];
-  const tokens: IssuedToken[] = [];
-  const byToken = new Map<string, IssuedToken>();
-  const requests: SeenRequest[] = [];
-  const hanging = new Set<ServerResponse>();
-  const stats: SimulationStats = {
-    tokenRequests: 0,
-    tokensIssued: 0,
-    apiRequests: 0,
-    apiSucceeded: 0,
-    apiUnauthorized: 0,
-  };
-  const now = (): number => Date.now() + (options.clockOffsetMs ?? 0);
-
-  function log(entry: SeenRequest): void {
-    requests.push(entry);
-    if (requests.length > maxLogged) requests.splice(0, requests.length - maxLogged);
-  }
-
-  function issue(tenant: number, scope: string | undefined): SimulatedReply {
-    const issuedAt = now();
-    if (options.reuseTokens === true) {
-      const reusable = tokens.find(
-        (t) => t.tenant === tenant && t.scope === scope && !t.revoked && t.expiresAt > issuedAt,
-      );
-      if (reusable !== undefined)
-        return vendor.issued(reusable.accessToken, Math.floor((reusable.expiresAt - issuedAt) / 1000));
-    }
-    const expiresAt = issuedAt + lifetimeSeconds * 1000;
-    const jti = randomBytes(12).toString('hex');
-    const accessToken = vendor.jwt
-      ? signJwt({ sub: `tenant-${tenant}`, iat: Math.floor(issuedAt / 1000), exp: expiresAt / 1000, jti }, signingKey)
-      : `${kind}.${jti}.${randomBytes(18).toString('base64url')}`;
-    const token: IssuedToken = { accessToken, tenant, scope, issuedAt, expiresAt, revoked: false };
-    tokens.push(token);
-    byToken.set(accessToken, token);
-    stats.tokensIssued++;
-    return vendor.issued(accessToken, lifetimeSeconds);
-  }
-
-  async function playFault(fault: TokenFault, response: ServerResponse): Promise<'handled' | 'continue'> {
-    if ('hang' in fault) {
-      hanging.add(response);
-      response.on('close', () => hanging.delete(response));
-      return 'handled';
-    }
-    if ('reset' in fault) {
-      response.socket?.destroy();
-      return 'handled';
-    }
-    if ('delayMs' in fault) {
-      await wait(fault.delayMs);
-      return 'continue';
-    }
-    if ('redirect' in fault) {
-      send(response, { status: fault.status ?? 307, body: '', headers: { Location: fault.redirect } }, now());
-      return 'handled';
-    }
-    if ('raw' in fault) {
-      if (!response.headersSent) {
-        response.writeHead(fault.status ?? 200, {
-          'Content-Type': fault.contentType ?? 'application/json',
-          Date: new Date(now()).toUTCString(),
-        });
-        response.end(fault.raw);
-      }
-      return 'handled';
-    }
-    send(
-      response,
-      { status: fault.status, body: fault.body ?? '', ...(fault.headers ? { headers: fault.headers } : {}) },
-      now(),
-    );
-    return 'handled';
-  }
-
-  async function handleToken(request: IncomingMessage, response: ServerResponse, body: string): Promise<void> {
-    stats.tokenRequests++;
-    const fault = queuedFaults.shift() ?? persistentFault;
-    if (tokenLatencyMs > 0) await wait(tokenLatencyMs);
-    if (fault !== undefined && (await playFault(fault, response)) === 'handled') return;
-    const checked = vendor.check({ headers: request.headers, body }, tenants);
-    send(response, 'reply' in checked ? checked.reply : issue(checked.tenant, checked.scope), now());
-  }
-
-  async function handleApi(request: IncomingMessage, response: ServerResponse, url: URL, body: string): Promise<void> {
-    stats.apiRequests++;
-    if (apiLatencyMs > 0) await wait(apiLatencyMs);
-    const fault = apiFaults.shift();
-    if (fault !== undefined && (await playFault(fault, response)) === 'handled') return;
-    const header = request.headers['authorization'];
-    const presented = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
-    const token = presented === undefined ? undefined : byToken.get(presented);
-    const valid = token !== undefined && !token.revoked && token.expiresAt > now();
-    if (!valid || apiAlwaysUnauthorized) {
-      stats.apiUnauthorized++;
-      const challenge =
-        presented === undefined ? 'Bearer realm="simulation"' : 'Bearer realm="simulation", error="invalid_token"';
-      send(response, { status: 401, body: vendor.apiUnauthorized, headers: { 'WWW-Authenticate': challenge } }, now());
-      return;
-    }
-    const statusMatch = /^\/api\/status\/(\d{3})$/.exec(url.pathname);
-    if (statusMatch?.[1] !== undefined) {
-      const status = Number(statusMatch[1]);
-      const headers: Record<string, string> =
-        status === 403 ? { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } : {};
-      if (status < 300) stats.apiSucceeded++;
-      send(response, { status, body: { status }, headers }, now());
-      return;
-    }
-    if (url.pathname === '/api/redirect') {
-      send(
-        response,
-        { status: 307, body: '', headers: { Location: url.searchParams.get('to') ?? '/api/echo' } },
-        now(),
-      );
-      return;
-    }
-    stats.apiSucceeded++;
-    send(
-      response,
-      {
-        status: 200,
-        body: {
-          ok: true,
-          provider: kind,
-          tenant: token.tenant,
-          method: request.method,
-          path: url.pathname,
-          query: url.search,
-          contentType: request.headers['content-type'] ?? null,
-          body,
-        },
-      },
-      now(),
-    );
-  }
 
   const server: Server = createServer((request, response) => {
     if (answerCors(options.cors, request, response)) return;
@@ -341,19 +165,22 @@ export async function startProviderServer(
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const body = await readBody(request);
       const isToken = url.pathname === vendor.tokenPath;
-      log({
+      const { authorization } = request.headers;
+      const method = request.method ?? 'GET';
+      logRequest(simulation, {
         kind: isToken ? 'token' : 'api',
-        method: request.method ?? 'GET',
+        method,
         path: url.pathname,
-        authorization: request.headers['authorization'],
+        authorization,
         headers: request.headers,
         body,
       });
-      if (isToken && request.method === 'POST') return handleToken(request, response, body);
-      if (url.pathname.startsWith('/api/')) return handleApi(request, response, url, body);
-      send(response, { status: 404, body: { message: 'Not Found' } }, now());
+      if (isToken && request.method === 'POST') return handleToken(simulation, request, response, body);
+      if (url.pathname.startsWith('/api/')) return handleApi(simulation, { request, response, url, body });
+      send(response, { status: 404, body: { message: 'Not Found' } }, simulation.now());
     })().catch(() => {
-      if (!response.headersSent) send(response, { status: 500, body: { message: 'simulation error' } }, now());
+      if (!response.headersSent)
+        send(response, { status: 500, body: { message: 'simulation error' } }, simulation.now());
     });
   });
   server.keepAliveTimeout = 1_000;
@@ -372,25 +199,22 @@ export async function startProviderServer(
     stats,
     tokens,
     requests,
-    setTokenLifetime: (seconds) => void (lifetimeSeconds = seconds),
-    setTokenLatency: (ms) => void (tokenLatencyMs = ms),
-    setApiLatency: (ms) => void (apiLatencyMs = ms),
+    setTokenLifetime: (seconds) => void (simulation.lifetimeSeconds = seconds),
+    setTokenLatency: (ms) => void (simulation.tokenLatencyMs = ms),
+    setApiLatency: (ms) => void (simulation.apiLatencyMs = ms),
     revokeAll: () => tokens.forEach((token) => (token.revoked = true)),
     revoke: (accessToken) => {
       const token = byToken.get(accessToken);
       if (token !== undefined) token.revoked = true;
     },
-    queueTokenFaults: (...faults) => void queuedFaults.push(...faults),
-    setTokenFault: (fault) => void (persistentFault = fault),
-    queueApiFaults: (...faults) => void apiFaults.push(...faults),
-    setApiAlwaysUnauthorized: (value) => void (apiAlwaysUnauthorized = value),
-    resetStats: () => {
-      Object.assign(stats, { tokenRequests: 0, tokensIssued: 0, apiRequests: 0, apiSucceeded: 0, apiUnauthorized: 0 });
-      requests.length = 0;
-    },
+    queueTokenFaults: (...faults) => void simulation.queuedFaults.push(...faults),
+    setTokenFault: (fault) => void (simulation.persistentFault = fault),
+    queueApiFaults: (...faults) => void simulation.apiFaults.push(...faults),
+    setApiAlwaysUnauthorized: (value) => void (simulation.apiAlwaysUnauthorized = value),
+    resetStats: () => resetStats(simulation),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const response of hanging) response.socket?.destroy();
+        for (const response of simulation.hanging) response.socket?.destroy();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
