@@ -61,121 +61,165 @@ export interface Rotation {
   secrets(): string[];
 }
 
+/** One session's state and what its steps work with. */
+interface RotationContext {
+  readonly options: RotationOptions;
+  readonly credential: RotatingCredential;
+  readonly parts: { store: StoreAccess; signal: AbortSignal };
+  readonly entries: ReturnType<typeof sharedEntry>;
+  /** The newest refresh token this process knows. */
+  latest: RefreshEntry;
+  /** Whether the session has been seen under way, so that `initial` may have been used. */
+  underway: boolean;
+  /** Whether `latest` was handed over by the application (`resume()`) and not presented yet. */
+  resumed: boolean;
+}
+
+function failure(
+  context: RotationContext,
+  code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
+  detail: string,
+): TokenRequestError {
+  const provider = context.options.source.name;
+  return new TokenRequestError(`Could not get a token for provider "${provider}": ${detail}`, {
+    code,
+    provider,
+    url: context.credential.url,
+    attempts: 0,
+  });
+}
+
+async function readShared(context: RotationContext, key: string): Promise<RefreshEntry | undefined> {
+  const entry = await context.entries.read(key);
+  if (entry === FAILED) {
+    throw failure(
+      context,
+      'ERR_TOKEN_STORE_UNAVAILABLE',
+      'the token store could not be read; no refresh token was presented',
+    );
+  }
+  if (entry !== undefined) context.underway = true;
+  return entry;
+}
+
+async function endSession(
+  context: RotationContext,
+  key: string,
+  held: RefreshEntry,
+  error: TokenRequestError,
+): Promise<void> {
+  context.latest = { ...held, ended: true, obtainedAt: Math.max(context.options.now(), held.obtainedAt + 1) };
+  await context.entries.write(key, context.latest);
+  const shown = await fingerprint(held.refreshToken);
+  context.options.emit({ type: 'session-ended', provider: context.options.source.name, fingerprint: shown, error });
+}
+
+async function storeRotated(context: RotationContext, key: string, held: RefreshEntry, next: string): Promise<void> {
+  const { options, parts } = context;
+  context.underway = true;
+  context.latest = { refreshToken: next, obtainedAt: Math.max(options.now(), held.obtainedAt + 1), ended: false };
+  // Still under the lock: until the store has the new one, the next holder would present the used one.
+  let stored = await context.entries.write(key, context.latest);
+  for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
+    await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
+    stored = await context.entries.write(key, context.latest);
+  }
+  let callbackError: Error | undefined;
+  try {
+    await context.credential.onRotated?.(next);
+  } catch (error) {
+    callbackError = redactedError(error, [next, held.refreshToken]);
+  }
+  const shown = await fingerprint(next);
+  options.emit({
+    type: 'refresh-token-rotated',
+    provider: options.source.name,
+    fingerprint: shown,
+    stored,
+    callbackError,
+  });
+}
+
+/** The refresh token to present under `lock`, or the reason none may be. */
+async function presentable(
+  context: RotationContext,
+  key: string,
+  lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
+): Promise<RefreshEntry> {
+  if (typeof lock !== 'object') {
+    throw failure(
+      context,
+      'ERR_TOKEN_STORE_UNAVAILABLE',
+      lock === 'timeout'
+        ? `another holder kept the token store's lock for longer than ${context.options.lockTtlMs} ms; no refresh token was presented`
+        : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
+    );
+  }
+  const shared = await readShared(context, key);
+  if (shared === undefined && context.underway && !context.resumed) {
+    throw failure(
+      context,
+      'ERR_TOKEN_SESSION_ENDED',
+      "the token store no longer holds the session's refresh token (restarted without persistence, or evicted); call auth.resumeSession() with the last one onRefreshToken received",
+    );
+  }
+  const held = newest(shared, context.latest);
+  context.latest = held;
+  if (held.ended) {
+    throw failure(
+      context,
+      'ERR_TOKEN_SESSION_ENDED',
+      'the session ended earlier (the server answered invalid_grant); call auth.resumeSession() with a new refresh token',
+    );
+  }
+  return held;
+}
+
 export function createRotation(
   options: RotationOptions,
   credential: RotatingCredential,
   parts: { store: StoreAccess; signal: AbortSignal },
 ): Rotation {
-  const { source, now, emit, lockTtlMs } = options;
-  const entries = sharedEntry(parts.store, options.store);
-  let latest: RefreshEntry = { refreshToken: credential.initial, obtainedAt: 0, ended: false };
-  /** Whether the session has been seen under way, so that `initial` may have been used. */
-  let underway = false;
-  /** Whether `latest` was handed over by the application (`resume()`) and not presented yet. */
-  let resumed = false;
-
-  const failure = (
-    code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
-    detail: string,
-  ): TokenRequestError =>
-    new TokenRequestError(`Could not get a token for provider "${source.name}": ${detail}`, {
-      code,
-      provider: source.name,
-      url: credential.url,
-      attempts: 0,
-    });
-
-  async function readShared(key: string): Promise<RefreshEntry | undefined> {
-    const entry = await entries.read(key);
-    if (entry === FAILED) {
-      throw failure('ERR_TOKEN_STORE_UNAVAILABLE', 'the token store could not be read; no refresh token was presented');
-    }
-    if (entry !== undefined) underway = true;
-    return entry;
-  }
-  const writeShared = (key: string, entry: RefreshEntry): Promise<boolean> => entries.write(key, entry);
-
-  async function end(key: string, held: RefreshEntry, error: TokenRequestError): Promise<void> {
-    latest = { ...held, ended: true, obtainedAt: Math.max(now(), held.obtainedAt + 1) };
-    await writeShared(key, latest);
-    emit({ type: 'session-ended', provider: source.name, fingerprint: await fingerprint(held.refreshToken), error });
-  }
-
-  async function rotated(key: string, held: RefreshEntry, next: string): Promise<void> {
-    underway = true;
-    latest = { refreshToken: next, obtainedAt: Math.max(now(), held.obtainedAt + 1), ended: false };
-    // Still under the lock: until the store has the new one, the next holder would present the used one.
-    let stored = await writeShared(key, latest);
-    for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
-      await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
-      stored = await writeShared(key, latest);
-    }
-    let callbackError: Error | undefined;
-    try {
-      await credential.onRotated?.(next);
-    } catch (error) {
-      callbackError = redactedError(error, [next, held.refreshToken]);
-    }
-    emit({
-      type: 'refresh-token-rotated',
-      provider: source.name,
-      fingerprint: await fingerprint(next),
-      stored,
-      callbackError,
-    });
-  }
-
+  const context: RotationContext = {
+    options,
+    credential,
+    parts,
+    entries: sharedEntry(parts.store, options.store),
+    latest: { refreshToken: credential.initial, obtainedAt: 0, ended: false },
+    underway: false,
+    resumed: false,
+  };
   return {
     async exchange(key, lock, reason) {
-      if (typeof lock !== 'object') {
-        throw failure(
-          'ERR_TOKEN_STORE_UNAVAILABLE',
-          lock === 'timeout'
-            ? `another holder kept the token store's lock for longer than ${lockTtlMs} ms; no refresh token was presented`
-            : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
-        );
-      }
-      const deadline = now() + lockTtlMs - options.storeTimeoutMs;
-      const shared = await readShared(key);
-      if (shared === undefined && underway && !resumed) {
-        throw failure(
-          'ERR_TOKEN_SESSION_ENDED',
-          "the token store no longer holds the session's refresh token (restarted without persistence, or evicted); call auth.resumeSession() with the last one onRefreshToken received",
-        );
-      }
-      const held = newest(shared, latest);
-      latest = held;
-      if (held.ended) {
-        throw failure(
-          'ERR_TOKEN_SESSION_ENDED',
-          'the session ended earlier (the server answered invalid_grant); call auth.resumeSession() with a new refresh token',
-        );
-      }
+      const deadline = options.now() + options.lockTtlMs - options.storeTimeoutMs;
+      const held = await presentable(context, key, lock);
       try {
-        resumed = false;
+        context.resumed = false;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
-        if (result.next !== undefined && result.next !== held.refreshToken) await rotated(key, held, result.next);
+        if (result.next !== undefined && result.next !== held.refreshToken)
+          await storeRotated(context, key, held, result.next);
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
-        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') await end(key, held, error);
+        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED')
+          await endSession(context, key, held, error);
         throw error;
       }
     },
     async resume(key, refreshToken) {
       let shared: RefreshEntry | undefined;
       try {
-        shared = await readShared(key);
+        shared = await readShared(context, key);
       } catch {
         // The store is down: the new session is held here, ordered after anything it may hold.
       }
-      const after = newest(shared, latest).obtainedAt + 1;
-      latest = { refreshToken, obtainedAt: Math.max(now(), after), ended: false };
-      resumed = true;
-      await writeShared(key, latest);
+      const after = newest(shared, context.latest).obtainedAt + 1;
+      context.latest = { refreshToken, obtainedAt: Math.max(options.now(), after), ended: false };
+      context.resumed = true;
+      await context.entries.write(key, context.latest);
     },
     adopted: () => {
-      underway = true;
+      context.underway = true;
     },
-    secrets: () => [latest.refreshToken, btoa(latest.refreshToken)],
+    secrets: () => [context.latest.refreshToken, btoa(context.latest.refreshToken)],
   };
 }
