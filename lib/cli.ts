@@ -234,6 +234,87 @@ interface Io {
   stderr: (text: string) => void;
 }
 
+type Values = ReturnType<typeof parseCommand>['values'];
+
+/** The provider command the positionals name; throws a UsageError naming what is wrong. */
+function selectCommand(positionals: readonly string[]): { name: string; command: ProviderCommand } {
+  const [commandName, providerName] = positionals;
+  if (commandName !== 'token') {
+    throw new UsageError(`unknown command ${shown(commandName ?? '')}; the only command is \`token\``);
+  }
+  if (providerName === undefined) throw new UsageError(`which provider? One of: ${Object.keys(PROVIDERS).join(', ')}`);
+  const command = Object.hasOwn(PROVIDERS, providerName) ? PROVIDERS[providerName] : undefined;
+  if (command === undefined) {
+    throw new UsageError(`unknown provider ${shown(providerName)}; one of: ${Object.keys(PROVIDERS).join(', ')}`);
+  }
+  return { name: providerName, command };
+}
+
+/** The provider's inputs, from flags or else the environment; refuses flags of other providers. */
+function readInputs(
+  selected: { name: string; command: ProviderCommand },
+  values: Values,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const { name, command } = selected;
+  const flags = new Set(command.inputs.map((item) => item.flag));
+  for (const flag of Object.keys(INPUT_FLAGS)) {
+    if (values[flag] === undefined || flags.has(flag)) continue;
+    const hint = flag === 'base-url' ? ': it takes --token-url' : '';
+    throw new UsageError(`--${flag} does not apply to ${name}${hint} (see tokenflight token ${name} --help)`);
+  }
+  const given: Record<string, string> = {};
+  const missing: Input[] = [];
+  for (const item of command.inputs) {
+    const flag = values[item.flag];
+    const value = typeof flag === 'string' && flag !== '' ? flag : env[item.env];
+    if (value !== undefined && value !== '') given[item.key] = value;
+    else if (item.required) missing.push(item);
+  }
+  if (missing.length > 0) {
+    throw new UsageError(
+      `missing ${missing.map((item) => `the ${item.label} (${item.env} or --${item.flag})`).join(', ')}`,
+    );
+  }
+  return given;
+}
+
+function createProvider(command: ProviderCommand, given: Record<string, string>, values: Values): TokenProvider {
+  try {
+    return command.create(given, values['allow-insecure-http'] === true);
+  } catch (error) {
+    // The factory's message names its options; name the flags instead.
+    let message = error instanceof Error ? error.message : String(error);
+    for (const item of command.inputs) message = message.split(`\`${item.key}\``).join(`--${item.flag}`);
+    throw new UsageError(message.replace('pass `allowInsecureHttp: true`', 'pass --allow-insecure-http'));
+  }
+}
+
+/** Fetches one token and prints it (the token alone, or JSON with its expiry). */
+async function printToken(
+  provider: TokenProvider,
+  options: { json: boolean; verbose: boolean },
+  io: Io,
+): Promise<void> {
+  const auth = attachTokenAuth(axios.create(), {
+    providers: provider,
+    ...(options.verbose ? { logger: stderrLogger(io.stderr) } : {}),
+  });
+  try {
+    const token = await auth.token();
+    if (!options.json) {
+      io.stdout(`${token.accessToken}\n`);
+      return;
+    }
+    const expiresIn = token.expiresAt === null ? null : Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000));
+    const expiresAt = token.expiresAt === null ? null : new Date(token.expiresAt).toISOString();
+    const shape = { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt, expiresIn };
+    io.stdout(`${JSON.stringify(shape, null, 2)}\n`);
+  } finally {
+    auth.eject();
+  }
+}
+
 /** Runs the command line; resolves to the exit code. */
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   // Known before parsing, so that even a malformed command line gets its error as JSON.
@@ -255,85 +336,20 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Pr
       io.stderr(USAGE);
       return EXIT.usage;
     }
-    if (commandName !== 'token') {
-      throw new UsageError(`unknown command ${shown(commandName)}; the only command is \`token\``);
-    }
-    if (providerName === undefined)
-      throw new UsageError(`which provider? One of: ${Object.keys(PROVIDERS).join(', ')}`);
-    const command = Object.hasOwn(PROVIDERS, providerName) ? PROVIDERS[providerName] : undefined;
-    if (command === undefined) {
-      throw new UsageError(`unknown provider ${shown(providerName)}; one of: ${Object.keys(PROVIDERS).join(', ')}`);
-    }
-    selected = command;
+    const chosen = selectCommand(positionals);
+    selected = chosen.command;
     if (help) {
-      io.stdout(providerUsage(providerName, command));
+      io.stdout(providerUsage(chosen.name, chosen.command));
       return EXIT.ok;
     }
     if (rest.length > 0) {
       throw new UsageError(
-        `unexpected argument${rest.length > 1 ? 's' : ''} after the provider name; credentials go in flags such as --${command.inputs[0]?.flag ?? 'app-id'} or in environment variables`,
+        `unexpected argument${rest.length > 1 ? 's' : ''} after the provider name; credentials go in flags such as --${chosen.command.inputs[0]?.flag ?? 'app-id'} or in environment variables`,
       );
     }
-
-    const flags = new Set(command.inputs.map((item) => item.flag));
-    for (const flag of Object.keys(INPUT_FLAGS)) {
-      if (values[flag] === undefined || flags.has(flag)) continue;
-      const hint = flag === 'base-url' ? ': it takes --token-url' : '';
-      throw new UsageError(
-        `--${flag} does not apply to ${providerName}${hint} (see tokenflight token ${providerName} --help)`,
-      );
-    }
-
-    const given: Record<string, string> = {};
-    const missing: Input[] = [];
-    for (const item of command.inputs) {
-      const flag = values[item.flag];
-      const value = typeof flag === 'string' && flag !== '' ? flag : env[item.env];
-      if (value !== undefined && value !== '') given[item.key] = value;
-      else if (item.required) missing.push(item);
-    }
-    if (missing.length > 0) {
-      throw new UsageError(
-        `missing ${missing.map((item) => `the ${item.label} (${item.env} or --${item.flag})`).join(', ')}`,
-      );
-    }
-
-    let provider: TokenProvider;
-    try {
-      provider = command.create(given, values['allow-insecure-http'] === true);
-    } catch (error) {
-      // The factory's message names its options; name the flags instead.
-      let message = error instanceof Error ? error.message : String(error);
-      for (const item of command.inputs) message = message.split(`\`${item.key}\``).join(`--${item.flag}`);
-      throw new UsageError(message.replace('pass `allowInsecureHttp: true`', 'pass --allow-insecure-http'));
-    }
-
-    const auth = attachTokenAuth(axios.create(), {
-      providers: provider,
-      ...(values['verbose'] === true ? { logger: stderrLogger(io.stderr) } : {}),
-    });
-    try {
-      const token = await auth.token();
-      const expiresIn =
-        token.expiresAt === null ? null : Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000));
-      io.stdout(
-        json
-          ? `${JSON.stringify(
-              {
-                accessToken: token.accessToken,
-                tokenType: token.tokenType,
-                expiresAt: token.expiresAt === null ? null : new Date(token.expiresAt).toISOString(),
-                expiresIn,
-              },
-              null,
-              2,
-            )}\n`
-          : `${token.accessToken}\n`,
-      );
-      return EXIT.ok;
-    } finally {
-      auth.eject();
-    }
+    const provider = createProvider(chosen.command, readInputs(chosen, values, env), values);
+    await printToken(provider, { json, verbose: values['verbose'] === true }, io);
+    return EXIT.ok;
   } catch (error) {
     return report(error, json, io, selected);
   }
