@@ -322,6 +322,8 @@ describe('what a tab does when a sibling changed its entry', () => {
     ['a newer token: takes it up', token('t2', 3_000), held(token('t1', 2_000)), 'adopt'],
     ['a token while it holds none: takes it up', token('t2', 3_000), held(undefined), 'adopt'],
     ['the token it holds: nothing', token('t1', 2_000), held(token('t1', 2_000)), 'ignore'],
+    // Its own refresh ahead of time reads the store first, and takes the longer life up then.
+    ['the token it holds, with a later expiry: nothing', token('t1', 5_000), held(token('t1', 2_000)), 'ignore'],
     ['an older token: nothing', token('t0', 1_000), held(token('t1', 2_000)), 'ignore'],
     ['the token the API rejected: nothing', token('t0', 9_000), held(undefined, 't0'), 'ignore'],
   ] as const)('%s', (_, found, state, reaction) => {
