@@ -319,13 +319,18 @@ describe('token manager: the exact boundaries', () => {
   const EXPIRED_AT = T0 + HOUR - DEFAULTS.expiryMarginMs;
 
   test('the refresh window starts exactly at refreshAt: one millisecond before, no background refresh', async () => {
-    const { manager, fetchToken, clock } = setup();
+    const clock = { now: 1_000_000 };
+    const store = new MemoryTokenStore({ now: () => clock.now });
+    const reads = jest.spyOn(store, 'get');
+    const { manager, fetchToken } = setup({ store }, undefined, clock);
     const first = await manager.get();
     expect([first.refreshAt, first.expiredAt]).toEqual([REFRESH_AT, EXPIRED_AT]);
+    const readsBefore = reads.mock.calls.length;
     clock.now = REFRESH_AT - 1;
     expect(manager.peek()).toBe(first);
     await flush();
-    expect(fetchToken).toHaveBeenCalledTimes(1);
+    // No flight at all: not even the store is asked (a flight reads it before any token request).
+    expect([fetchToken.mock.calls.length, reads.mock.calls.length]).toEqual([1, readsBefore]);
     clock.now = REFRESH_AT;
     expect(manager.peek()).toBe(first);
     await until(() => fetchToken.mock.calls.length === 2);
@@ -824,6 +829,81 @@ describe('token manager: store lock, reasons, generations and ended sessions', (
       expect(manager.peek()?.token.accessToken).toBe(kept ? 't1' : undefined);
       expect(events.find((event) => event.type === 'token-failed')).toMatchObject({ background: kept });
     }
+  });
+
+  describe('a store changed elsewhere (TokenStore.subscribe)', () => {
+    /** A memory store that tells of every write made through `sibling`, as another tab's would. */
+    function siblingStore(clock: { now: number }) {
+      const store = new MemoryTokenStore({ now: () => clock.now });
+      const listeners = new Set<(key: string) => void>();
+      const subscribing: TokenStore = Object.assign(store, {
+        subscribe(listener: (key: string) => void) {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+      });
+      const sibling = {
+        write: async (written: StoredToken) => {
+          await store.set('key', written);
+          listeners.forEach((listener) => listener('key'));
+        },
+        remove: async (accessToken: string) => {
+          await store.delete('key', accessToken);
+          listeners.forEach((listener) => listener('key'));
+        },
+      };
+      return { store: subscribing, sibling };
+    }
+    const typesOf = (events: TokenAuthEvent[]) => events.map((event) => event.type);
+
+    test("a sibling's newer token is taken up without a request, and nothing is invalidated", async () => {
+      const clock = { now: 1_000_000 };
+      const { store, sibling } = siblingStore(clock);
+      const { manager, fetchToken, events } = setup({ store }, undefined, clock);
+      await manager.get();
+      events.length = 0;
+      await sibling.write(token('from-sibling', clock.now + 10));
+      await until(() => manager.peek()?.token.accessToken === 'from-sibling');
+      expect(fetchToken).toHaveBeenCalledTimes(1);
+      expect(typesOf(events)).toEqual(['token-adopted']);
+      expect(events[0]).toMatchObject({ reason: 'store-changed' });
+    });
+
+    test("a sibling's older token is left alone", async () => {
+      const clock = { now: 1_000_000 };
+      const { store, sibling } = siblingStore(clock);
+      const { manager, events } = setup({ store }, undefined, clock);
+      const first = await manager.get();
+      events.length = 0;
+      // The store keeps the newer one; the notification still makes the manager look.
+      await sibling.write(token('older', clock.now - 60_000));
+      await flush();
+      expect(manager.peek()).toBe(first);
+      expect(events).toEqual([]);
+    });
+
+    test('a token a sibling wrote that is within the expiry margin is not taken up', async () => {
+      const clock = { now: 1_000_000 };
+      const { store, sibling } = siblingStore(clock);
+      const { manager, events } = setup({ store }, undefined, clock);
+      await sibling.write(token('dying', clock.now, DEFAULTS.expiryMarginMs / 2));
+      await flush();
+      expect(events).toEqual([]);
+      expect(manager.peek()).toBeUndefined();
+    });
+
+    test('the token a sibling removed (rejected there) is dropped here, with no request', async () => {
+      const clock = { now: 1_000_000 };
+      const { store, sibling } = siblingStore(clock);
+      const { manager, fetchToken, events } = setup({ store }, undefined, clock);
+      const first = await manager.get();
+      events.length = 0;
+      await sibling.remove(first.token.accessToken);
+      await until(() => manager.peek() === undefined);
+      expect(typesOf(events)).toEqual(['token-invalidated']);
+      expect(events[0]).toMatchObject({ reason: 'store-changed' });
+      expect(fetchToken).toHaveBeenCalledTimes(1);
+    });
   });
 
   test('resume needs a source whose refresh token rotates', async () => {
