@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
+import type { ProviderServer } from '../../lib/testing/index.js';
 import { describeBrowser, launchChromium, openPage } from './helpers/chromium.js';
 import type { PageConfig } from './helpers/page.js';
-import { bundlePage, startPageServer, type PageServer } from './helpers/page-server.js';
+import { startSymblSite, type PageServer } from './helpers/page-server.js';
 
 // One page in real headless Chromium, for each of axios's browser adapters. The page gets its
 // tokens from its own backend (a BFF that holds the Symbl app secret) and calls the simulated
@@ -14,12 +14,7 @@ let symbl: ProviderServer;
 let site: PageServer;
 
 beforeAll(async () => {
-  symbl = await startProviderServer('symbl', { cors: true });
-  const { appId = '', appSecret = '' } = symbl.credentials;
-  site = await startPageServer(await bundlePage(), {
-    tokenUrl: `${symbl.url}/oauth2/token:generate`,
-    body: { type: 'application', appId, appSecret },
-  });
+  ({ symbl, site } = await startSymblSite());
   chromium = await launchChromium();
 }, 60_000);
 

@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/
 import axios from 'axios';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { attachTokenAuth, MemoryTokenStore, type TokenStore } from '../../lib/index.js';
-import { startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
+import type { ProviderServer } from '../../lib/testing/index.js';
 import { describeBrowser, launchChromium, openPage } from './helpers/chromium.js';
 import type { Outcome, PageConfig } from './helpers/page.js';
 import { providerOf } from './helpers/page-provider.js';
-import { bundlePage, startPageServer, type PageServer } from './helpers/page-server.js';
+import { startSymblSite, type PageServer } from './helpers/page-server.js';
 
 // A page that is not a secure context: plain http on a hostname (tokenflight.test, mapped to
 // 127.0.0.1 by --host-resolver-rules), as a dev server on a LAN name is. It has no crypto.subtle
@@ -21,12 +21,7 @@ let origin: string;
 let config: PageConfig;
 
 beforeAll(async () => {
-  symbl = await startProviderServer('symbl', { cors: true });
-  const { appId = '', appSecret = '' } = symbl.credentials;
-  site = await startPageServer(await bundlePage(), {
-    tokenUrl: `${symbl.url}/oauth2/token:generate`,
-    body: { type: 'application', appId, appSecret },
-  });
+  ({ symbl, site } = await startSymblSite());
   origin = `http://${HOST}:${site.port}`;
   config = {
     adapter: 'fetch',

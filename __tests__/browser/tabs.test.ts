@@ -1,14 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  startAuthorizationServer,
-  startProviderServer,
-  type AuthorizationServer,
-  type ProviderServer,
-} from '../../lib/testing/index.js';
+import { startAuthorizationServer, type AuthorizationServer, type ProviderServer } from '../../lib/testing/index.js';
 import { describeBrowser, launchChromium, openPage } from './helpers/chromium.js';
 import type { Outcome, PageConfig } from './helpers/page.js';
-import { bundlePage, startPageServer, type PageServer } from './helpers/page-server.js';
+import { startSymblSite, type PageServer } from './helpers/page-server.js';
 
 // Three pages (tabs) of one origin in real headless Chromium, each with its own axios instance and
 // tokenflight handle, sharing a BrowserTokenStore on localStorage (and Web Locks). Everything is
@@ -22,13 +17,8 @@ let authServer: AuthorizationServer;
 let site: PageServer;
 
 beforeAll(async () => {
-  symbl = await startProviderServer('symbl', { cors: true });
+  ({ symbl, site } = await startSymblSite());
   authServer = await startAuthorizationServer({ cors: true });
-  const { appId = '', appSecret = '' } = symbl.credentials;
-  site = await startPageServer(await bundlePage(), {
-    tokenUrl: `${symbl.url}/oauth2/token:generate`,
-    body: { type: 'application', appId, appSecret },
-  });
   chromium = await launchChromium();
 }, 60_000);
 

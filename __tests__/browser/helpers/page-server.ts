@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { startProviderServer, type ProviderServer } from '../../../lib/testing/index.js';
 
 const root = process.cwd();
 
@@ -108,4 +109,15 @@ export async function startPageServer(script: string, target: BffTarget): Promis
         server.closeAllConnections();
       }),
   };
+}
+
+/** The simulated Symbl provider (CORS on) and a page server whose BFF asks it for tokens. */
+export async function startSymblSite(): Promise<{ symbl: ProviderServer; site: PageServer }> {
+  const symbl = await startProviderServer('symbl', { cors: true });
+  const { appId = '', appSecret = '' } = symbl.credentials;
+  const site = await startPageServer(await bundlePage(), {
+    tokenUrl: `${symbl.url}/oauth2/token:generate`,
+    body: { type: 'application', appId, appSecret },
+  });
+  return { symbl, site };
 }
