@@ -869,27 +869,44 @@ describe('token manager: store lock, reasons, generations and ended sessions', (
       expect(events[0]).toMatchObject({ reason: 'store-changed' });
     });
 
+    // The follower handles changes in order, one at a time: once the first change has been read
+    // and a later, newer token has then been taken up, the first change has been handled too.
+    async function thenAdopts(
+      manager: ReturnType<typeof setup>['manager'],
+      sibling: ReturnType<typeof siblingStore>['sibling'],
+      reads: { mock: { calls: unknown[] } },
+      at: number,
+    ) {
+      await until(() => reads.mock.calls.length > 0);
+      await sibling.write(token('sentinel', at, 2 * HOUR));
+      await until(() => manager.peek()?.token.accessToken === 'sentinel');
+    }
+
     test("a sibling's older token is left alone", async () => {
       const clock = { now: 1_000_000 };
       const { store, sibling } = siblingStore(clock);
       const { manager, events } = setup({ store }, undefined, clock);
-      const first = await manager.get();
+      await manager.get();
       events.length = 0;
+      const reads = jest.spyOn(store, 'get');
       // The store keeps the newer one; the notification still makes the manager look.
       await sibling.write(token('older', clock.now - 60_000));
-      await flush();
-      expect(manager.peek()).toBe(first);
-      expect(events).toEqual([]);
+      await thenAdopts(manager, sibling, reads, clock.now);
+      expect(events.map((event) => [event.type, (event as { expiresAt?: number }).expiresAt])).toEqual([
+        ['token-adopted', clock.now + 2 * HOUR],
+      ]);
     });
 
-    test('a token a sibling wrote that is within the expiry margin is not taken up', async () => {
+    test('a token a sibling wrote that is within its expiry margin is not taken up', async () => {
       const clock = { now: 1_000_000 };
       const { store, sibling } = siblingStore(clock);
       const { manager, events } = setup({ store }, undefined, clock);
-      await sibling.write(token('dying', clock.now, DEFAULTS.expiryMarginMs / 2));
-      await flush();
-      expect(events).toEqual([]);
-      expect(manager.peek()).toBeUndefined();
+      const reads = jest.spyOn(store, 'get');
+      // An hour-long token with a second left: inside its margin, so expired for tokenflight.
+      await sibling.write(token('dying', clock.now - HOUR + 1_000));
+      await thenAdopts(manager, sibling, reads, clock.now);
+      expect(events.map((event) => event.type)).toEqual(['token-adopted']);
+      expect(events[0]).toMatchObject({ expiresAt: clock.now + 2 * HOUR });
     });
 
     test('the token a sibling removed (rejected there) is dropped here, with no request', async () => {
