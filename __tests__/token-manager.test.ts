@@ -897,13 +897,17 @@ describe('token manager: store lock, reasons, generations and ended sessions', (
       ]);
     });
 
-    test('a token a sibling wrote that is within its expiry margin is not taken up', async () => {
+    test.each([
+      // An hour-long token with a second left: inside its margin, so expired for tokenflight.
+      ['with a second left', 1_000],
+      // Exactly at its expiredAt (expiresAt minus the margin).
+      ['exactly at the end of its margin', DEFAULTS.expiryMarginMs],
+    ])('a token a sibling wrote that is within its expiry margin (%s) is not taken up', async (_, leftMs) => {
       const clock = { now: 1_000_000 };
       const { store, sibling } = siblingStore(clock);
       const { manager, events } = setup({ store }, undefined, clock);
       const reads = jest.spyOn(store, 'get');
-      // An hour-long token with a second left: inside its margin, so expired for tokenflight.
-      await sibling.write(token('dying', clock.now - HOUR + 1_000));
+      await sibling.write(token('dying', clock.now - HOUR + leftMs));
       await thenAdopts(manager, sibling, reads, clock.now);
       expect(events.map((event) => event.type)).toEqual(['token-adopted']);
       expect(events[0]).toMatchObject({ expiresAt: clock.now + 2 * HOUR });
