@@ -43,6 +43,8 @@ const config = {
   coverageAnalysis: 'perTest',
   mutate: [
     'lib/token-manager.ts',
+    'lib/cooldown.ts',
+    'lib/store-access.ts',
     'lib/expiry.ts',
     'lib/redact.ts',
     'lib/providers/token-request/**/*.ts',

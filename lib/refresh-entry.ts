@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults.js';
 import type { StoredToken, TokenStore } from './store.js';
-import type { StoreAccess } from './token-manager.js';
+import type { StoreAccess } from './store-access.js';
 
 // A rotating refresh token as the store keeps it: an entry of its own beside the access token's,
 // shaped like a token so that every store (and RedisTokenStore's encryption) keeps it as it keeps

@@ -4,7 +4,7 @@ import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
 import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
 import type { TokenStore, TokenStoreLock } from './store.js';
-import type { StoreAccess } from './token-manager.js';
+import type { StoreAccess } from './store-access.js';
 import type { FetchedToken, RotatingCredential } from './token-source.js';
 
 /**

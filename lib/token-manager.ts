@@ -1,13 +1,13 @@
 import pMemoize from 'p-memoize';
-import { fingerprint, withDeadline } from './async.js';
-import { isTokenRequestError, TokenflightError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
+import { fingerprint } from './async.js';
+import { createCooldown, type Cooldown } from './cooldown.js';
+import { isTokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
-import { redactedError } from './redact.js';
-import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import type { Rotation } from './rotation.js';
+import type { StoredToken, TokenStore } from './store.js';
+import { createStoreAccess, type StoreAccess } from './store-access.js';
 import { followStore, reactionTo } from './store-sync.js';
-import { checkStoredToken } from './token-check.js';
 import type { FetchedToken, TokenSource } from './token-source.js';
 
 export type { TokenSource } from './token-source.js';
@@ -59,154 +59,7 @@ export interface TokenManager {
   dispose(): void;
 }
 
-/**
- * Refusals: answers that another request straight away would not change. Consecutive ones put the
- * provider in a cool-down (see {@link cooldownDelayMs}); a single one is never remembered.
- */
-const COOLDOWN_CODES: ReadonlySet<TokenRequestErrorCode> = new Set([
-  'ERR_TOKEN_CREDENTIALS',
-  'ERR_TOKEN_HTTP_STATUS',
-  'ERR_TOKEN_REDIRECT',
-  'ERR_TOKEN_MALFORMED',
-  'ERR_TOKEN_TOO_LARGE',
-  'ERR_TOKEN_RATE_LIMITED',
-  'ERR_TOKEN_EXPIRED',
-]);
-
-/** The cool-down after the second consecutive refusal is this share of `cooldownMs`; it doubles with each one after. */
-const COOLDOWN_FIRST_SHARE = 1 / 8;
-
-/**
- * How long to fail fast after `refusals` consecutive refusals (rule 6): nothing after the first;
- * then 1/8, 1/4, 1/2 and all of `capMs`, each with equal jitter (between half and all of it); never
- * less than the endpoint's `Retry-After` (already capped at `maxRetryAfterMs`), never more than
- * `capMs`.
- */
-export function cooldownDelayMs(
-  refusals: number,
-  capMs: number,
-  retryAfterMs: number | undefined,
-  random: () => number,
-): number {
-  if (refusals < 2) return 0;
-  const step = Math.min(capMs, capMs * COOLDOWN_FIRST_SHARE * 2 ** (refusals - 2));
-  const jittered = step / 2 + (random() * step) / 2;
-  return Math.min(capMs, Math.max(jittered, retryAfterMs ?? 0));
-}
-
 const noop = (): void => undefined;
-
-type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
-
-/** Consecutive refusals of the token endpoint and the cool-down they earn (rule 6). */
-function createCooldown(options: Pick<TokenManagerOptions, 'cooldownMs' | 'now' | 'random'>) {
-  const { now } = options;
-  let refusals = 0;
-  let until = 0;
-  let cause: TokenRequestError | undefined;
-  return {
-    /** Counts a failed flight; a refusal may start a cool-down. */
-    failed(failure: Error): void {
-      if (!isTokenRequestError(failure) || !COOLDOWN_CODES.has(failure.code) || failure.attempts === 0) return;
-      refusals++;
-      const delayMs = cooldownDelayMs(refusals, options.cooldownMs, failure.retryAfterMs, options.random);
-      // A zero delay (the first refusal) ends at once: throwIfActive lets the next flight through.
-      [until, cause] = [now() + delayMs, failure];
-    },
-    /** A token came, or the user invalidated: the endpoint is asked again at once. */
-    end(): void {
-      [refusals, until, cause] = [0, 0, undefined];
-    },
-    /** During a cool-down: the refusal again, with `attempts: 0`, and no token request. */
-    throwIfActive(): void {
-      const remainingMs = Math.ceil(until - now());
-      if (cause === undefined || remainingMs <= 0) return;
-      throw new TokenRequestError(`${cause.message}; not asked again for ${remainingMs} ms (cool-down)`, {
-        code: cause.code,
-        provider: cause.provider,
-        url: cause.url,
-        status: cause.status,
-        providerCode: cause.providerCode,
-        attempts: 0,
-        retryAfterMs: cause.retryAfterMs,
-      });
-    },
-  };
-}
-
-/**
- * The store as the token manager uses it: every call bounded and never fatal (on error or
- * timeout, carry on as if the store had nothing, with a `store-failed` event), and every entry
- * read validated like a token response (rule 10).
- */
-export type StoreAccess = ReturnType<typeof createStoreAccess>;
-
-function createStoreAccess(
-  options: TokenManagerOptions,
-  context: { signal: AbortSignal; knownTokens: () => string[] },
-) {
-  const { store, source, emit, storeTimeoutMs, lockTtlMs } = options;
-
-  async function call<T, F>(
-    operation: StoreOperation,
-    run: () => Promise<T>,
-    fallback: F,
-    { timeoutMs = storeTimeoutMs, tokens = [] as readonly string[] } = {},
-  ): Promise<T | F> {
-    try {
-      return await withDeadline(
-        run(),
-        timeoutMs,
-        () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
-      );
-    } catch (error) {
-      const redacted = redactedError(error, [...tokens, ...context.knownTokens()]);
-      emit({ type: 'store-failed', provider: source.name, operation, error: redacted });
-      return fallback;
-    }
-  }
-
-  /** `found` if it is a valid token; otherwise it is reported, dropped from the store, and treated as missing. */
-  async function checked(key: string, found: unknown, operation: 'get' | 'set'): Promise<StoredToken | undefined> {
-    if (found === undefined) return undefined;
-    const result = checkStoredToken(found, options.now());
-    if (typeof result !== 'string') return result;
-    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${result}`, {
-      code: 'ERR_STORE_ENTRY_INVALID',
-      provider: source.name,
-    });
-    emit({ type: 'store-failed', provider: source.name, operation, error });
-    const { accessToken } = found as { accessToken?: unknown };
-    if (typeof accessToken === 'string') {
-      await call('delete', () => store.delete(key, accessToken), undefined, { tokens: [accessToken] });
-    }
-    return undefined;
-  }
-
-  return {
-    call,
-    checked,
-    /** The entry for `key`, if there is one and it is a valid token. */
-    async read(key: string): Promise<StoredToken | undefined> {
-      return checked(key, await call('get', () => store.get(key), undefined), 'get');
-    },
-    /** The token this store keeps after offering it `token` (the newer of the two wins). */
-    async write(key: string, token: StoredToken): Promise<StoredToken> {
-      const held = await call('set', () => store.set(key, token), token, { tokens: [token.accessToken] });
-      return held === token ? token : ((await checked(key, held, 'set')) ?? token);
-    },
-    /** The lock; `none` when the store has no lock, `failed` when it failed, `timeout` when another holder kept it past the wait. */
-    async lock(key: string): Promise<TokenStoreLock | 'none' | 'failed' | 'timeout'> {
-      if (store.lock === undefined) return 'none';
-      const takeLock = store.lock.bind(store);
-      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
-      const lock = await call('lock', () => takeLock(key, lockOptions), 'failed' as const, {
-        timeoutMs: lockTtlMs + storeTimeoutMs,
-      });
-      return lock ?? 'timeout';
-    },
-  };
-}
 
 type Adoption =
   | { kind: 'adopted'; reason: RefreshReason }
@@ -276,8 +129,8 @@ function createFlightRunner(
   options: TokenManagerOptions,
   state: ManagerState,
   parts: {
-    store: ReturnType<typeof createStoreAccess>;
-    cooldown: ReturnType<typeof createCooldown>;
+    store: StoreAccess;
+    cooldown: Cooldown;
     adopt: ReturnType<typeof createAdopter>;
     rotation: Rotation | undefined;
     signal: AbortSignal;
@@ -351,7 +204,7 @@ function createFlightRunner(
 function createInvalidation(
   options: TokenManagerOptions,
   state: ManagerState,
-  parts: { store: StoreAccess; cooldown: ReturnType<typeof createCooldown> },
+  parts: { store: StoreAccess; cooldown: Cooldown },
 ) {
   const { source, emit } = options;
   const { store, cooldown } = parts;

@@ -1,7 +1,7 @@
 import type { RefreshReason } from './events.js';
 import type { Rotation, RotationOptions } from './rotation.js';
 import type { StoredToken } from './store.js';
-import type { StoreAccess } from './token-manager.js';
+import type { StoreAccess } from './store-access.js';
 
 /** A token a source produced, and how many requests it took. */
 export interface FetchedToken {

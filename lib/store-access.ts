@@ -1,0 +1,82 @@
+import { withDeadline } from './async.js';
+import { TokenflightError } from './errors.js';
+import { redactedError } from './redact.js';
+import type { StoredToken, TokenStoreLock } from './store.js';
+import { checkStoredToken } from './token-check.js';
+import type { TokenManagerOptions } from './token-manager.js';
+
+type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
+
+/**
+ * The store as the token manager uses it: every call bounded and never fatal (on error or
+ * timeout, carry on as if the store had nothing, with a `store-failed` event), and every entry
+ * read validated like a token response (rule 10).
+ */
+export type StoreAccess = ReturnType<typeof createStoreAccess>;
+
+export function createStoreAccess(
+  options: TokenManagerOptions,
+  context: { signal: AbortSignal; knownTokens: () => string[] },
+) {
+  const { store, source, emit, storeTimeoutMs, lockTtlMs } = options;
+
+  async function call<T, F>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    fallback: F,
+    { timeoutMs = storeTimeoutMs, tokens = [] as readonly string[] } = {},
+  ): Promise<T | F> {
+    try {
+      return await withDeadline(
+        run(),
+        timeoutMs,
+        () => new Error(`token store ${operation} took longer than ${timeoutMs} ms`),
+      );
+    } catch (error) {
+      const redacted = redactedError(error, [...tokens, ...context.knownTokens()]);
+      emit({ type: 'store-failed', provider: source.name, operation, error: redacted });
+      return fallback;
+    }
+  }
+
+  /** `found` if it is a valid token; otherwise it is reported, dropped from the store, and treated as missing. */
+  async function checked(key: string, found: unknown, operation: 'get' | 'set'): Promise<StoredToken | undefined> {
+    if (found === undefined) return undefined;
+    const result = checkStoredToken(found, options.now());
+    if (typeof result !== 'string') return result;
+    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${result}`, {
+      code: 'ERR_STORE_ENTRY_INVALID',
+      provider: source.name,
+    });
+    emit({ type: 'store-failed', provider: source.name, operation, error });
+    const { accessToken } = found as { accessToken?: unknown };
+    if (typeof accessToken === 'string') {
+      await call('delete', () => store.delete(key, accessToken), undefined, { tokens: [accessToken] });
+    }
+    return undefined;
+  }
+
+  return {
+    call,
+    checked,
+    /** The entry for `key`, if there is one and it is a valid token. */
+    async read(key: string): Promise<StoredToken | undefined> {
+      return checked(key, await call('get', () => store.get(key), undefined), 'get');
+    },
+    /** The token this store keeps after offering it `token` (the newer of the two wins). */
+    async write(key: string, token: StoredToken): Promise<StoredToken> {
+      const held = await call('set', () => store.set(key, token), token, { tokens: [token.accessToken] });
+      return held === token ? token : ((await checked(key, held, 'set')) ?? token);
+    },
+    /** The lock; `none` when the store has no lock, `failed` when it failed, `timeout` when another holder kept it past the wait. */
+    async lock(key: string): Promise<TokenStoreLock | 'none' | 'failed' | 'timeout'> {
+      if (store.lock === undefined) return 'none';
+      const takeLock = store.lock.bind(store);
+      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
+      const lock = await call('lock', () => takeLock(key, lockOptions), 'failed' as const, {
+        timeoutMs: lockTtlMs + storeTimeoutMs,
+      });
+      return lock ?? 'timeout';
+    },
+  };
+}
