@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { describe } from '../validate.js';
 import { createGrantRegistry, opaqueToken, type AuthorizationTunables } from './authorization-grants.js';
 import { createAuthorizationListener } from './authorization-http.js';
+import { listenOnLoopback } from './listen.js';
 import type { CorsOption } from './cors.js';
 
 /** The package the authorization server is built on: an optional peer dependency of tokenflight. */
@@ -241,12 +241,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   });
   const listener = createAuthorizationListener({ Library, oauth, stats: grants.stats, tunables, cors: options.cors });
   const server: Server = createServer(listener);
-  server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 
   return {
     url: origin,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { answerCors, type CorsOption } from './cors.js';
 import { handleApi } from './provider-api.js';
+import { listenOnLoopback } from './listen.js';
 import { createSimulation, handleToken, logRequest, resetStats, send } from './provider-simulation.js';
 import { readBody } from './read-body.js';
 import type { SimulatedCredentials, SimulatedKind } from './vendors.js';
@@ -183,13 +183,7 @@ export async function startProviderServer(
         send(response, { status: 500, body: { message: 'simulation error' } }, simulation.now());
     });
   });
-  server.keepAliveTimeout = 1_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     kind,

@@ -4,9 +4,9 @@
 import { build, type Plugin } from 'esbuild';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startProviderServer, type ProviderServer } from '../../../lib/testing/index.js';
+import { listenOnLoopback } from '../../../lib/testing/listen.js';
 
 const root = process.cwd();
 
@@ -91,12 +91,7 @@ export async function startPageServer(script: string, target: BffTarget): Promis
     });
     response.end(body);
   });
-  server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
