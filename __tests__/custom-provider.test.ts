@@ -191,6 +191,6 @@ describe('customProvider', () => {
     expect(() => customProvider({ ...base, origins: undefined as never })).toThrow('expected `origins`');
     expect(() => customProvider({ ...base, name: '' })).toThrow('expected `name` to be a non-empty string');
     expect(() => customProvider({ ...base, extra: 1 } as never)).toThrow('unknown option `extra`');
-    expect(Object.keys(customProvider(base))).toEqual(['name', 'origins', 'tokenUrl']);
+    expect(Object.keys(customProvider(base))).toEqual(['name', 'origins', 'originsFrom', 'tokenUrl']);
   });
 });

@@ -355,8 +355,8 @@ describe('the logger option', () => {
     await until(() => calls.length === 2);
 
     expect(calls.map((call) => [call.level, fieldsOf(call)['origin']])).toEqual([
-      ['debug', 'http://first.invalid'],
-      ['debug', 'http://second.invalid'],
+      ['warn', 'http://first.invalid'],
+      ['warn', 'http://second.invalid'],
     ]);
     expect(messageOf(calls[0]!)).toContain('no token for http://first.invalid/a: no provider serves');
   });

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { readAttachOptions, type AttachSettings, type TokenAuthOptions } from './attach-options.js';
 import { createBoundary, type TokenRuntime } from './boundary.js';
 import { invalidOption } from './errors.js';
+import { originsOnInstance } from './provider-origins.js';
 import { kSource, type TokenProvider } from './providers/endpoint.js';
 import { REFRESH_TOKEN } from './providers/token-request/read-token.js';
 import { createRouter } from './routing.js';
@@ -48,7 +49,11 @@ export interface TokenAuth {
 
 const kAttached = Symbol.for('tokenflight.attached');
 
-function createRuntime(provider: TokenProvider, settings: AttachSettings): TokenRuntime & { rotating: boolean } {
+function createRuntime(
+  provider: TokenProvider,
+  origins: readonly string[],
+  settings: AttachSettings,
+): TokenRuntime & { rotating: boolean } {
   const { emit, tokenRequest } = settings;
   const source = provider[kSource].create({
     http: settings.tokenClient,
@@ -72,7 +77,7 @@ function createRuntime(provider: TokenProvider, settings: AttachSettings): Token
   });
   return {
     name: provider.name,
-    origins: provider.origins,
+    origins,
     manager,
     sent: undefined,
     rotating: source.rotation !== undefined,
@@ -86,6 +91,11 @@ function createRuntime(provider: TokenProvider, settings: AttachSettings): Token
  * and one replay that no other interceptor sees.
  *
  * Attaching again to the same instance replaces the previous attachment.
+ *
+ * An OAuth grant given no `origins` serves the origin of the instance's `baseURL` (as it is when
+ * `attachTokenAuth` runs), or its token URL's origin when the instance has none. The first request
+ * to an origin that no provider serves is reported: a `request-unrouted` event, and a warning
+ * through `logger`.
  *
  * @param instance - The axios instance whose requests get tokens, made by `axios.create()`.
  * @param options - At least `providers`; see {@link TokenAuthOptions}.
@@ -107,7 +117,12 @@ function createRuntime(provider: TokenProvider, settings: AttachSettings): Token
 export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptions): TokenAuth {
   const settings = readAttachOptions(instance, options);
   const { emit } = settings;
-  const runtimes = new Map(settings.providers.map((provider) => [provider.name, createRuntime(provider, settings)]));
+  const origins = settings.providers.map((provider) =>
+    originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
+  );
+  const runtimes = new Map(
+    settings.providers.map((provider, index) => [provider.name, createRuntime(provider, origins[index]!, settings)]),
+  );
   const router = createRouter([...runtimes.values()], (report) =>
     emit({ type: 'request-unrouted', provider: null, ...report }),
   );

@@ -18,7 +18,7 @@ export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/cli
 export { customProvider } from './providers/custom.js';
 export type { CustomProviderOptions, CustomToken, GetTokenContext } from './providers/custom.js';
 export type { ProviderOptions } from './providers/define.js';
-export type { TokenProvider } from './providers/endpoint.js';
+export type { OriginsSource, TokenProvider } from './providers/endpoint.js';
 export { jsonProvider } from './providers/json.js';
 export type { JsonProviderOptions, JsonValue } from './providers/json.js';
 export { marsview } from './providers/marsview.js';

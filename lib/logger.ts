@@ -36,7 +36,7 @@ export interface TokenAuthLogFields {
  * | `token-invalidated` | `info` when the API rejected the token, `debug` when `auth.invalidate()` was called |
  * | `request-replayed` | `info` |
  * | `store-failed` | `warn` |
- * | `request-unrouted` | `debug` |
+ * | `request-unrouted` | `warn` (once per origin) |
  * | `refresh-token-rotated` | `info`, or `warn` when the store did not take it or `onRefreshToken` failed |
  * | `session-ended` | `error` |
  *
@@ -51,11 +51,11 @@ export interface TokenAuthLogFields {
  * ```
  */
 export interface TokenAuthLogger {
-  /** Tokens taken from a shared store, manual invalidations, requests no provider serves. */
+  /** Tokens taken from a shared store, manual invalidations. */
   debug?(fields: TokenAuthLogFields, message: string): void;
   /** New tokens, tokens rejected by the API, replays. */
   info?(fields: TokenAuthLogFields, message: string): void;
-  /** Token request retries, failed background refreshes, store failures. */
+  /** Token request retries, failed background refreshes, store failures, requests no provider serves. */
   warn?(fields: TokenAuthLogFields, message: string): void;
   /** A token could not be had: requests that needed it failed. */
   error?(fields: TokenAuthLogFields, message: string): void;
@@ -139,8 +139,8 @@ export function describeEvent(
       ];
     case 'request-unrouted':
       return [
-        'debug',
-        `no token for ${event.url}: no provider serves ${event.origin ?? 'its URL'} (served: ${event.servedOrigins.join(', ')}); further requests to it are not reported`,
+        'warn',
+        `no token for ${event.url}: no provider serves ${event.origin ?? 'its URL'} (served: ${event.servedOrigins.join(', ')}); if it needs one, add it to a provider's \`origins\`. Further requests to it are not reported`,
       ];
   }
 }

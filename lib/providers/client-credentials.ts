@@ -31,8 +31,9 @@ export interface ClientCredentialsOptions extends ProviderOptions {
 /**
  * The standard OAuth 2.0 client-credentials grant (RFC 6749 §4.4): a form-encoded
  * `grant_type=client_credentials` request, `scope` and `audience` when given, RFC 6749 §5.2 error
- * bodies (`error` becomes the `providerCode`). Its tokens go only to `origins`, which default to
- * the token URL's origin: set them to your API's.
+ * bodies (`error` becomes the `providerCode`). Its tokens go only to `origins`: set them to your
+ * API's. Without them, attached to an axios instance that has a `baseURL`, it serves that
+ * `baseURL`'s origin; otherwise its token URL's origin (see {@link OriginsSource}).
  *
  * @example
  * ```ts
@@ -79,6 +80,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     context,
     options: given,
     defaultName: 'oauth2',
+    originsFromInstance: true,
     endpoint: {
       kind: 'oauth2',
       url,

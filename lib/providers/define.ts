@@ -4,7 +4,9 @@ import { describe, expectBoolean, expectKnownKeys, expectOptions, expectString }
 import {
   endpointKey,
   kEndpoint,
+  kInsecureHttp,
   kSource,
+  type OriginsSource,
   type ResponseShape,
   type SourceSpec,
   type TokenEndpoint,
@@ -22,7 +24,9 @@ export interface ProviderOptions {
   /**
    * The origins its tokens may be sent to, such as `['https://api.example.com']`. A request gets
    * the token only if its final URL has one of these origins.
-   * @default the origin of the provider's base URL or token URL
+   * @default the origin of the provider's base URL or token URL; for the OAuth grants
+   * (`clientCredentials`, `refreshTokenGrant`) attached to an axios instance that has a `baseURL`,
+   * the origin of that `baseURL`
    */
   origins?: readonly string[];
   /**
@@ -39,6 +43,8 @@ export interface ProviderInput {
   context: string;
   options: Record<string, unknown>;
   defaultName: string;
+  /** An OAuth grant: without `origins`, the boundary decides where its tokens go ({@link OriginsSource}). */
+  originsFromInstance?: boolean;
   endpoint: Omit<TokenEndpoint, 'url' | 'response'> & {
     url: URL;
     response: Partial<ResponseShape> & Pick<ResponseShape, 'token'>;
@@ -74,18 +80,32 @@ export function endpointUrl(
   return new URL(`${prefix}${path}`);
 }
 
-/** A provider's `name` and `origins` options, checked; `defaultOrigin` is used when `origins` is not given. */
+/** A provider's name, origins, where its origins came from and whether plain http is allowed. */
+export interface ProviderIdentity {
+  name: string;
+  origins: readonly string[];
+  originsFrom: OriginsSource;
+  allowInsecureHttp: boolean;
+}
+
+/**
+ * A provider's `name` and `origins` options, checked; `defaults.origin` is used when `origins` is
+ * not given (marked `'instance'` for an OAuth grant, `defaults.fromInstance`, else `'endpoint'`).
+ */
 export function readIdentity(
   options: Record<string, unknown>,
   context: string,
-  defaults: { name: string; origin: string | undefined },
-): { name: string; origins: readonly string[] } {
+  defaults: { name: string; origin: string | undefined; fromInstance?: boolean },
+): ProviderIdentity {
   const allowInsecureHttp = insecureAllowed(options, context);
   const name = options['name'] === undefined ? defaults.name : expectString(options['name'], 'name', context);
   if (/\s/.test(name))
     throw invalidOption(`${context}: expected \`name\` to have no spaces, got ${JSON.stringify(name)}`);
   const givenOrigins = options['origins'];
-  if (givenOrigins === undefined && defaults.origin !== undefined) return { name, origins: [defaults.origin] };
+  if (givenOrigins === undefined && defaults.origin !== undefined) {
+    const originsFrom = defaults.fromInstance === true ? 'instance' : 'endpoint';
+    return { name, origins: [defaults.origin], originsFrom, allowInsecureHttp };
+  }
   if (!Array.isArray(givenOrigins) || givenOrigins.length === 0) {
     throw invalidOption(
       `${context}: expected \`origins\` to be a non-empty array of origins, got ${describe(givenOrigins)}`,
@@ -95,17 +115,23 @@ export function readIdentity(
   const origins = givenOrigins.map((origin: unknown, index) =>
     expectOrigin(origin, `origins[${index}]`, context, allowInsecureHttp),
   );
-  return { name, origins: [...new Set(origins)] };
+  return { name, origins: [...new Set(origins)], originsFrom: 'option', allowInsecureHttp };
 }
 
 /** The frozen provider object; what makes its tokens sits behind non-enumerable symbols. */
 export function freezeProvider(
-  identity: { name: string; origins: readonly string[]; tokenUrl: string },
+  identity: ProviderIdentity & { tokenUrl: string },
   spec: SourceSpec,
   endpoint?: TokenEndpoint,
 ): TokenProvider {
-  const provider = { name: identity.name, origins: Object.freeze([...identity.origins]), tokenUrl: identity.tokenUrl };
+  const provider = {
+    name: identity.name,
+    origins: Object.freeze([...identity.origins]),
+    originsFrom: identity.originsFrom,
+    tokenUrl: identity.tokenUrl,
+  };
   Object.defineProperty(provider, kSource, { value: spec, enumerable: false });
+  Object.defineProperty(provider, kInsecureHttp, { value: identity.allowInsecureHttp, enumerable: false });
   if (endpoint !== undefined) Object.defineProperty(provider, kEndpoint, { value: endpoint, enumerable: false });
   return Object.freeze(provider) as TokenProvider;
 }
@@ -128,7 +154,11 @@ export function defineProvider(input: ProviderInput): TokenProvider {
   const { context, options } = input;
   const url = input.endpoint.url;
   expectHttpUrl(url.href, 'tokenUrl', context, insecureAllowed(options, context));
-  const identity = readIdentity(options, context, { name: input.defaultName, origin: url.origin });
+  const identity = readIdentity(options, context, {
+    name: input.defaultName,
+    origin: url.origin,
+    fromInstance: input.originsFromInstance === true,
+  });
   const endpoint: TokenEndpoint = { ...input.endpoint, response: fullShape(input.endpoint.response) };
   const spec: SourceSpec = {
     rotating: false,

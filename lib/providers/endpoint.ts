@@ -41,6 +41,21 @@ export interface TokenEndpoint {
 export const kEndpoint = Symbol.for('tokenflight.endpoint');
 /** @internal The key under which every provider keeps its {@link SourceSpec}. */
 export const kSource = Symbol.for('tokenflight.source');
+/** @internal The key under which a provider keeps its `allowInsecureHttp` option, for origins decided by a boundary. */
+export const kInsecureHttp = Symbol.for('tokenflight.allowInsecureHttp');
+
+/**
+ * Where a provider's `origins` came from:
+ *
+ * - `'option'`: its `origins` option;
+ * - `'endpoint'`: the origin of its base URL or token URL (a vendor whose token endpoint and API
+ *   share one origin);
+ * - `'instance'`: an OAuth grant ({@link clientCredentials}, {@link refreshTokenGrant}) given no
+ *   `origins`. Its token endpoint is an authorization server, rarely the API, so the boundary
+ *   decides: `attachTokenAuth` serves the origin of the axios instance's `baseURL` when it has one
+ *   (the token endpoint's origin, `origins`, otherwise); a boundary without a base URL refuses it.
+ */
+export type OriginsSource = 'option' | 'endpoint' | 'instance';
 
 /** @internal What a provider's token source is made with, once per `attachTokenAuth`. */
 export interface SourceContext {
@@ -68,12 +83,20 @@ export interface SourceSpec {
 export interface TokenProvider {
   /** The name used by `auth.token(name)`, `auth.invalidate(name)` and `tokenAuth: { provider }`. */
   readonly name: string;
-  /** The origins this provider's tokens may be sent to. */
+  /**
+   * The origins this provider's tokens may be sent to. For an OAuth grant given no `origins`
+   * (`originsFrom: 'instance'`), the origin of its token URL, which `attachTokenAuth` replaces with
+   * that of the instance's `baseURL` when the instance has one.
+   */
   readonly origins: readonly string[];
+  /** Whether `origins` was given, or which default it is: see {@link OriginsSource}. */
+  readonly originsFrom: OriginsSource;
   /** The token endpoint, without query string; `custom:<name>` for a {@link customProvider}. */
   readonly tokenUrl: string;
   /** @internal */
   readonly [kSource]: SourceSpec;
+  /** @internal */
+  readonly [kInsecureHttp]: boolean;
 }
 
 export function readPath(value: unknown, path: JsonPath): unknown {

@@ -70,7 +70,9 @@ function sessionEnded(error: TokenRequestError): TokenRequestError {
  * the server. A rotated refresh token replaces the old one in the store (encrypted at rest with the
  * Redis store's encryption, like access tokens) and is handed to `onRefreshToken`; an answer
  * without one keeps the old one. `invalid_grant` ends the session (`ERR_TOKEN_SESSION_ENDED`,
- * never retried) until `auth.resumeSession(refreshToken)`.
+ * never retried) until `auth.resumeSession(refreshToken)`. Without `origins`, attached to an axios
+ * instance that has a `baseURL`, it serves that `baseURL`'s origin; otherwise its token URL's
+ * origin (see {@link OriginsSource}).
  *
  * @example
  * ```ts
@@ -104,7 +106,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
   }
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
-  const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin });
+  const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin, fromInstance: true });
   const body: Record<string, string> = { grant_type: 'refresh_token', ...auth.body };
   if (scope !== undefined) body['scope'] = scope;
   const endpoint: TokenEndpoint = {
