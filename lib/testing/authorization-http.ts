@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import type { AuthorizationServerStats } from './authorization-server.js';
 import type { AuthorizationTunables } from './authorization-grants.js';
+import { isUnderApiPath } from './api-path.js';
 import { answerCors, type CorsOption } from './cors.js';
 import { readBody } from './read-body.js';
 
@@ -15,6 +16,8 @@ export interface AuthorizationHttpContext {
   readonly stats: AuthorizationServerStats;
   readonly tunables: AuthorizationTunables;
   readonly cors: CorsOption | undefined;
+  /** The protected API's path prefix (`/`: every path but the token endpoint's). */
+  readonly apiPath: string;
 }
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -108,7 +111,7 @@ async function handleApi(
   }
 }
 
-/** The server's request listener: `POST /oauth2/token`, `/api/…`, 404 otherwise. */
+/** The server's request listener: `POST /oauth2/token`, the API at every other path under `apiPath`, 404 otherwise. */
 export function createAuthorizationListener(
   context: AuthorizationHttpContext,
 ): (request: IncomingMessage, response: ServerResponse) => void {
@@ -119,9 +122,10 @@ export function createAuthorizationListener(
     void (async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       const body = await readBody(request);
-      if (url.pathname === '/oauth2/token' && request.method === 'POST')
+      const isToken = url.pathname === '/oauth2/token';
+      if (isToken && request.method === 'POST')
         return handleToken(context, { request, response, url, body }, () => gone);
-      if (url.pathname.startsWith('/api/')) return handleApi(context, request, response, url);
+      if (!isToken && isUnderApiPath(url.pathname, context.apiPath)) return handleApi(context, request, response, url);
       sendJson(response, 404, { error: 'not_found' });
     })().catch(() => sendJson(response, 500, { error: 'server_error' }));
   };

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type OAuth2Server from '@node-oauth/oauth2-server';
 import { describe } from '../validate.js';
 import { createGrantRegistry, opaqueToken, type AuthorizationTunables } from './authorization-grants.js';
+import { readApiPath } from './api-path.js';
 import { createAuthorizationListener } from './authorization-http.js';
 import { listenOnLoopback } from './listen.js';
 import type { CorsOption } from './cors.js';
@@ -37,7 +38,7 @@ export interface AuthorizationServerStats {
   revokedFamilies: number;
   /** Token answers dropped by `dropNextTokenAnswer()`. */
   droppedAnswers: number;
-  /** Requests to the protected API under `/api/`. */
+  /** Requests to the protected API (every path but the token endpoint's, or under `apiPath`). */
   apiRequests: number;
   /** API requests answered 200. */
   apiSucceeded: number;
@@ -93,6 +94,11 @@ export interface AuthorizationServerOptions {
    * preflights are answered and not counted. @default false
    */
   cors?: CorsOption;
+  /**
+   * The protected API answers every path under this prefix but `/oauth2/token`, such as your real
+   * API's `/v1/me`; other paths get 404. @default '/' (every path)
+   */
+  apiPath?: string;
 }
 
 /** Options of {@link AuthorizationServer.issueRefreshToken}. */
@@ -193,7 +199,7 @@ function checkSeconds(value: unknown, option: string): number | undefined {
  *   refresh and access token descending from the same original grant, including those a concurrent
  *   refresh is issuing) and is answered `400 {"error":"invalid_grant"}`. Of two simultaneous uses of
  *   one refresh token, exactly one succeeds, and its tokens are revoked with the family.
- * - The protected API under `/api/` answers 401 with `WWW-Authenticate: Bearer realm="Service"`
+ * - The protected API, at every other path (or under `apiPath`), answers 401 with `WWW-Authenticate: Bearer realm="Service"`
  *   when no token is sent and `Bearer realm="Service",error="invalid_token"` for an unknown,
  *   expired or revoked one (RFC 6750 §3.1); otherwise 200 with `{ ok, clientId, method, path }`.
  *
@@ -214,6 +220,7 @@ function checkSeconds(value: unknown, option: string): number | undefined {
  * ```
  */
 export async function startAuthorizationServer(options: AuthorizationServerOptions = {}): Promise<AuthorizationServer> {
+  const apiPath = readApiPath(options.apiPath, 'startAuthorizationServer()');
   const Library = await loadOAuth2Server();
   const clients = options.clients ?? [
     { clientId: 'confidential-client', clientSecret: opaqueToken() },
@@ -239,7 +246,14 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     requireClientAuthentication: { refresh_token: false },
     alwaysIssueNewRefreshToken: options.rotateRefreshTokens ?? true,
   });
-  const listener = createAuthorizationListener({ Library, oauth, stats: grants.stats, tunables, cors: options.cors });
+  const listener = createAuthorizationListener({
+    Library,
+    oauth,
+    stats: grants.stats,
+    tunables,
+    cors: options.cors,
+    apiPath,
+  });
   const server: Server = createServer(listener);
   const origin = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 

@@ -50,13 +50,13 @@ export interface SimulationOptions extends ProviderServerOptions {
 
 /** The four simulated providers, each on its own loopback origin. */
 export interface Simulation {
-  /** Symbl: `POST /oauth2/token:generate` and the API under `/api/`. */
+  /** Symbl: `POST /oauth2/token:generate` and the API at every other path. */
   readonly symbl: ProviderServer;
-  /** Marsview: `POST /cb/v1/auth/create_access_token` and the API under `/api/`. */
+  /** Marsview: `POST /cb/v1/auth/create_access_token` and the API at every other path. */
   readonly marsview: ProviderServer;
-  /** SingleView: `POST /v1/api/observice/token` (JWT tokens, `expires_in: 0`) and the API under `/api/`. */
+  /** SingleView: `POST /v1/api/observice/token` (JWT tokens, `expires_in: 0`) and the API at every other path. */
   readonly singleview: ProviderServer;
-  /** OAuth 2.0 client credentials: `POST /oauth2/token` and the API under `/api/`. */
+  /** OAuth 2.0 client credentials: `POST /oauth2/token` and the API at every other path. */
   readonly oauth2: ProviderServer;
   /** All four, for loops. */
   readonly servers: readonly ProviderServer[];

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { playFault, send, wait, type Simulation } from './provider-simulation.js';
 
-// The simulated provider's protected API under /api/: 401 to missing, unknown, expired or revoked
-// tokens (RFC 6750 challenges), `/api/status/<code>`, `/api/redirect?to=`, and an echo otherwise.
+// The simulated provider's protected API, at every path but the token endpoint's (or under the
+// server's `apiPath`): 401 to missing, unknown, expired or revoked tokens (RFC 6750 challenges),
+// `/api/status/<code>`, `/api/redirect?to=`, and an echo otherwise.
 
 function unauthorized(simulation: Simulation, response: ServerResponse, presented: string | undefined): void {
   simulation.stats.apiUnauthorized++;

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { isUnderApiPath, readApiPath } from './api-path.js';
 import { answerCors, type CorsOption } from './cors.js';
 import { handleApi } from './provider-api.js';
 import { listenOnLoopback } from './listen.js';
@@ -84,6 +85,11 @@ export interface ProviderServerOptions {
    * preflights are answered and neither counted nor logged. @default false
    */
   cors?: CorsOption;
+  /**
+   * The protected API answers every path under this prefix but the token endpoint's, such as your
+   * real API's `/v1/conversations`; other paths get 404. @default '/' (every path)
+   */
+  apiPath?: string;
 }
 
 /** One simulated provider: its token endpoint and a protected API, on one loopback origin. */
@@ -132,8 +138,9 @@ export interface ProviderServer {
 
 /**
  * Starts one simulated provider on `127.0.0.1` and a free port: its token endpoint, exactly as the
- * vendor documents it, and a protected API under `/api/` that answers 401 to missing, unknown,
- * expired or revoked tokens and otherwise echoes the request (`{ ok, method, path, body, ... }`).
+ * vendor documents it, and a protected API at every other path (or under `apiPath`) that answers 401
+ * to missing, unknown, expired or revoked tokens and otherwise echoes the request
+ * (`{ ok, method, path, body, ... }`), so a client can be tested at its real API's paths.
  *
  * - `/api/status/<code>` answers `<code>` to a valid token (`/api/status/403` with
  *   `insufficient_scope`), `/api/redirect?to=<url>` answers 307 to `<url>`.
@@ -153,6 +160,7 @@ export async function startProviderServer(
   kind: SimulatedKind,
   options: ProviderServerOptions = {},
 ): Promise<ProviderServer> {
+  const apiPath = readApiPath(options.apiPath, 'startProviderServer()');
   const simulation = createSimulation(kind, options);
   const { tenants, stats, tokens, byToken, requests, vendor } = simulation;
   const [firstTenant] = tenants;
@@ -176,7 +184,8 @@ export async function startProviderServer(
         body,
       });
       if (isToken && request.method === 'POST') return handleToken(simulation, request, response, body);
-      if (url.pathname.startsWith('/api/')) return handleApi(simulation, { request, response, url, body });
+      if (!isToken && isUnderApiPath(url.pathname, apiPath))
+        return handleApi(simulation, { request, response, url, body });
       send(response, { status: 404, body: { message: 'Not Found' } }, simulation.now());
     })().catch(() => {
       if (!response.headersSent)
