@@ -2,9 +2,8 @@
  * `npm run bench`: every benchmark in one run, side by side with bare axios and axios-auth-refresh,
  * then docs/benchmarks.md and its SVG charts are written from what was measured.
  *
- * Options: --quick (fewer rounds and requests, for a smoke run),
- * --only=hot,amplification,latency,fleet,scale,refresh (the sections not run keep the figures of
- * the last run that measured them, from docs/benchmarks/results.json).
+ * Options: --quick, --only=<sections>, --help (bench/lib/args.ts; `npm run bench -- --help`). An
+ * unknown option is refused with exit code 2 before anything runs.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,16 +22,26 @@ import {
 } from './hot-path.js';
 import { runLatency, type LatencyRow } from './latency.js';
 import { runRefresh, type RefreshResult } from './refresh.js';
+import { BenchUsageError, readBenchArgs, USAGE, type BenchArgs } from './lib/args.js';
 import { barChart, lineChart } from './lib/svg.js';
 import { fixed, percent, type Spread } from './lib/stats.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args
-  .find((arg) => arg.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
-const wanted = (name: string): boolean => only === undefined || only.includes(name);
+function readArgsOrExit(): BenchArgs {
+  try {
+    return readBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`npm run bench: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { help, quick, only } = readArgsOrExit();
+if (help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const wanted = (name: string): boolean => only === undefined || (only as readonly string[]).includes(name);
 const root = join(import.meta.dirname, '..');
 const docs = join(root, 'docs');
 const charts = join(docs, 'benchmarks');
