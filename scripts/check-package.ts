@@ -9,15 +9,21 @@
  * 5. for every subpath in `exports`: `import`s it, `require`s it with
  *    `--no-experimental-require-module` (a real CJS build), and compares the two export lists;
  * 6. type-checks a strict TypeScript consumer (scripts/consumer/) compiled as ESM and as CJS;
- * 7. runs the `tokenflight` bin from the app's node_modules/.bin.
+ * 7. runs the `tokenflight` bin from the app's node_modules/.bin;
+ * 8. runs the testing kit under Jest (CommonJS and ES modules), Vitest and node:test
+ *    (scripts/runners/, scripts/lib/runners.ts);
+ * 9. type-checks every TypeScript sample of README.md and docs/ in one `tsc` run, as this app would
+ *    import the package, and runs the complete programs among them (scripts/lib/samples.ts).
  *
  * A new entry point in `exports` is imported and required with no change here; add a line using
  * it to scripts/consumer/ to type-check it. Run with `npm run check:package`.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareRunners, RUNNER_PACKAGES } from './lib/runners.js';
+import { locateErrors, runProgram, samplesTsconfig, SAMPLE_PACKAGES, writeSamples } from './lib/samples.js';
 import { installInto, pack } from './lib/tarball.js';
 
 interface PackageJson {
@@ -72,6 +78,28 @@ function entryPoints(): string[] {
     .map((subpath) => (subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`));
 }
 
+/** Writes the samples into `app/samples/`, type-checks them in one `tsc` run and runs the `ts run` ones. */
+function checkSamples(app: string): string {
+  const dir = join(app, 'samples');
+  const files = writeSamples(root, dir);
+  writeFileSync(join(dir, 'tsconfig.json'), samplesTsconfig('out'));
+  try {
+    run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], {
+      cwd: app,
+    });
+  } catch (error) {
+    throw new StepError(`the samples do not compile:\n${locateErrors((error as Error).message, files, dir, app)}`);
+  }
+  const programs = files.filter((entry) => entry.sample.run);
+  for (const { sample, file } of programs) {
+    const failure = runProgram(join(dir, 'out', file.replace(/\.mts$/, '.mjs')), app);
+    if (failure !== undefined)
+      throw new StepError(`the sample at ${sample.doc}:${sample.line - 1} (a \`ts run\` program) ${failure}`);
+  }
+  const docs = new Set(files.map((entry) => entry.sample.doc)).size;
+  return `${files.length} samples from ${docs} files type-checked; ${programs.length} run`;
+}
+
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'tokenflight-check-'));
   const app = join(scratch, 'app');
@@ -97,7 +125,12 @@ async function main(): Promise<void> {
 
     await step('install the tarball into a scratch app', () => {
       cpSync(join(root, 'scripts', 'consumer'), app, { recursive: true });
-      const packages = [...Object.keys(pkg.peerDependencies ?? {}), '@types/node'];
+      const packages = [
+        ...Object.keys(pkg.peerDependencies ?? {}),
+        '@types/node',
+        ...RUNNER_PACKAGES,
+        ...SAMPLE_PACKAGES,
+      ];
       installInto(app, tarball, packages);
       return `with ${packages.join(', ')}`;
     });
@@ -153,6 +186,16 @@ async function main(): Promise<void> {
         return `${name} --version: ${version}`;
       });
     }
+    for (const runner of prepareRunners(root, app)) {
+      await step(`the testing kit under ${runner.name}: startAuthorizationServer() and refreshTokenGrant`, () => {
+        const [command, ...args] = runner.command;
+        run(command!, args, { cwd: app, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', NODE_OPTIONS: '' } });
+        return undefined;
+      });
+    }
+    await step('type-check the samples of README.md and docs/ (one tsc run), run the complete programs', () =>
+      checkSamples(app),
+    );
     passed = true;
   } finally {
     if (passed) rmSync(scratch, { recursive: true, force: true });
