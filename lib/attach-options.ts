@@ -32,7 +32,11 @@ export interface RejectionContext {
  * ```
  */
 export interface TokenRequestOptions extends TokenRequestSettings {
-  /** After a refusal that retrying cannot fix, fail fast for this long without a request, in ms. @default 5_000 */
+  /**
+   * The cap of the cool-down after refusals in a row that retrying cannot fix (bad credentials…),
+   * in ms: no request is sent for ⅛, ¼, ½, then all of it (with jitter); a single refusal is never
+   * remembered, and `0` turns the cool-down off. @default 5_000
+   */
   cooldownMs: number;
 }
 
@@ -120,7 +124,8 @@ export interface AttachSettings {
 }
 
 const CONTEXT = 'attachTokenAuth()';
-const TOKEN_AUTH_KEYS: readonly (keyof TokenAuthOptions)[] = [
+/** Every option `attachTokenAuth` takes (a key not listed is refused). */
+export const TOKEN_AUTH_KEYS: readonly (keyof TokenAuthOptions)[] = [
   'providers',
   'store',
   'refreshWindowMs',
