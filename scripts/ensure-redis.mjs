@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes sure `redis-server` is on PATH for the Redis test suites.
 // - Already there: says so and exits 0.
-// - Missing, running as root with apt-get: `apt-get update && apt-get install -y redis-server`.
+// - Missing, running as root with apt-get: says so on one line, then
+//   `apt-get update && apt-get install -y redis-server` (each command printed before it runs).
 // - Otherwise: prints how to install it. Exits 1 under CI=true (the Redis suites must run there),
 //   0 elsewhere (the suites are then skipped, with a notice).
 import { spawnSync } from 'node:child_process';
@@ -38,6 +39,10 @@ if (found !== undefined) {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (isRoot && onPath('apt-get') !== undefined) {
+  console.log(
+    '[ensure-redis] redis-server is not on PATH: installing it with apt-get, as root (the Redis suites need it; ' +
+      'install it yourself beforehand to skip this)',
+  );
   if (run('apt-get', ['update']) && run('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'])) {
     const installed = onPath('redis-server');
     if (installed !== undefined) {
