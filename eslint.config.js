@@ -4,7 +4,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // scripts/consumer/ is type-checked against the packed tarball by `npm run check:package`;
+  // scripts/consumer/ is type-checked, and scripts/runners/ (Jest, Vitest and node:test projects of
+  // a user) run, against the packed tarball by `npm run check:package`;
   // __tests__/.generated/ holds API clients that __tests__/generated-client.test.ts generates and removes.
   {
     ignores: [
@@ -14,6 +15,7 @@ export default tseslint.config(
       '.tmp/',
       'node_modules/',
       'scripts/consumer/',
+      'scripts/runners/',
       '__tests__/.generated/',
       'reports/',
       'stryker/',

@@ -48,7 +48,7 @@ function setup(provider: TokenProvider | TokenProvider[], baseURL: string | unde
       ? {}
       : {
           logger: {
-            warn: (fields: TokenAuthLogFields, message: string) => logged.push([String(fields.type), message]),
+            warn: (fields: TokenAuthLogFields, message: string) => logged.push([fields.type, message]),
           },
         };
   const auth = attachTokenAuth(api, {
@@ -219,8 +219,8 @@ describe('a boundary without a baseURL (the fetch boundary)', () => {
         error = caught;
       }
       expect(error).toMatchObject({ name: 'TypeError', message: expect.stringContaining('needs `origins`') });
-      expect(String((error as Error).message)).toContain(`provider "${provider.name}"`);
-      expect(String((error as Error).message)).not.toContain('secret-SECRET');
+      expect((error as Error).message).toContain(`provider "${provider.name}"`);
+      expect((error as Error).message).not.toContain('secret-SECRET');
     }
   });
 

@@ -117,11 +117,13 @@ function createRuntime(
 export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptions): TokenAuth {
   const settings = readAttachOptions(instance, options);
   const { emit } = settings;
-  const origins = settings.providers.map((provider) =>
-    originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
-  );
+  // Every provider's origins first: a refused one must leave no token manager behind.
+  const routes = settings.providers.map((provider) => ({
+    provider,
+    origins: originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
+  }));
   const runtimes = new Map(
-    settings.providers.map((provider, index) => [provider.name, createRuntime(provider, origins[index]!, settings)]),
+    routes.map(({ provider, origins }) => [provider.name, createRuntime(provider, origins, settings)]),
   );
   const router = createRouter([...runtimes.values()], (report) =>
     emit({ type: 'request-unrouted', provider: null, ...report }),

@@ -114,8 +114,9 @@ export function defaultsDisagreements(rows: readonly OptionRow[], defaults: Reco
     let value: unknown = defaults;
     for (const key of name.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
     if (value === undefined || typeof value === 'object') continue;
-    if (defaultValue.replace(/_/g, '') !== String(value)) {
-      problems.push(`\`${name}\`: @default ${defaultValue}, but DEFAULTS says ${String(value)}`);
+    const expected = String(value as string | number | boolean);
+    if (defaultValue.replace(/_/g, '') !== expected) {
+      problems.push(`\`${name}\`: @default ${defaultValue}, but DEFAULTS says ${expected}`);
     }
   }
   return problems;
