@@ -113,8 +113,8 @@ export function defaultsDisagreements(rows: readonly OptionRow[], defaults: Reco
   for (const { name, defaultValue } of rows) {
     let value: unknown = defaults;
     for (const key of name.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
-    if (value === undefined || typeof value === 'object') continue;
-    const expected = String(value as string | number | boolean);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+    const expected = String(value);
     if (defaultValue.replace(/_/g, '') !== expected) {
       problems.push(`\`${name}\`: @default ${defaultValue}, but DEFAULTS says ${expected}`);
     }
