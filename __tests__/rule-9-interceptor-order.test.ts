@@ -328,11 +328,12 @@ describe.each(ORDERS)('%s', (order) => {
 });
 
 describe('requests no provider serves', () => {
-  test('are reported once per origin, with the origins the providers serve, and logged at debug level', async () => {
+  test('are reported once per origin, with the origins the providers serve, and logged as a warning', async () => {
     const lines: { level: string; message: string }[] = [];
     const logger = {
       debug: (_fields: unknown, message: string) => void lines.push({ level: 'debug', message }),
       info: (_fields: unknown, message: string) => void lines.push({ level: 'info', message }),
+      warn: (_fields: unknown, message: string) => void lines.push({ level: 'warn', message }),
     };
     const typo = axios.create({ baseURL: foreign.url.replace('127.0.0.1', 'localhost') });
     auth = attachTokenAuth(typo, {
@@ -349,7 +350,7 @@ describe('requests no provider serves', () => {
     expect(unrouted.every((event) => event.servedOrigins.join() === server.url)).toBe(true);
     expect(JSON.stringify(unrouted)).not.toContain('SECRET');
     const logged = lines.filter((line) => line.message.includes('no provider serves'));
-    expect(logged.map((line) => line.level)).toEqual(['debug', 'debug']);
+    expect(logged.map((line) => line.level)).toEqual(['warn', 'warn']);
     expect(logged[0]?.message).toContain(server.url);
     expect(server.stats.tokenRequests).toBe(0);
   });
