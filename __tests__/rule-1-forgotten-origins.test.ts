@@ -140,6 +140,15 @@ describe('rule 1: an OAuth grant given no origins', () => {
   test('a plain-http baseURL to another machine is refused at attach time, naming `origins`; loopback and allowInsecureHttp are accepted', () => {
     const api = axios.create({ baseURL: 'http://api.example.com' });
     expect(() => attachTokenAuth(api, { providers: grant() })).toThrow(/no `origins`.*plain http/);
+    const withUserInfo = axios.create({ baseURL: 'http://user:pass-SECRET@api.example.com/v1' });
+    let refused: unknown;
+    try {
+      attachTokenAuth(withUserInfo, { providers: grant() });
+    } catch (error) {
+      refused = error;
+    }
+    expect((refused as Error).message).toContain('(http://api.example.com)');
+    expect((refused as Error).message).not.toContain('SECRET');
     const insecure = attachTokenAuth(axios.create({ baseURL: 'http://api.example.com' }), {
       providers: clientCredentials({
         tokenUrl: TOKEN_URL,

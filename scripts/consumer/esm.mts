@@ -17,6 +17,7 @@ import {
   type Token,
   type TokenAuth,
   type TokenAuthEvent,
+  type OriginsSource,
   type TokenAuthLogger,
   type TokenProvider,
   type TokenRequestErrorCode,
@@ -66,6 +67,10 @@ const providers: TokenProvider[] = [
     origins: ['https://api.example.com'],
   }),
 ];
+
+// Where each provider's origins came from (an OAuth grant without `origins` follows the instance).
+const originsFrom: OriginsSource[] = providers.map((provider) => provider.originsFrom);
+void originsFrom;
 
 // @ts-expect-error customProvider needs its origins
 customProvider({ name: 'x', getToken: () => 't' });
