@@ -216,5 +216,6 @@ export function secretSigningKey(clientSecret: string): SigningKey {
       false,
       ['sign'],
     ));
-  return opaque('SigningKey', { alg: 'HS256', keyId: undefined }, { cryptoKey });
+  const facts: Pick<SigningKey, 'alg' | 'keyId'> = { alg: 'HS256', keyId: undefined };
+  return opaque('SigningKey', facts, { cryptoKey });
 }
