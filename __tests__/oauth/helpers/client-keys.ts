@@ -13,7 +13,7 @@ function clientKey(kid: string, pair: { privateKey: KeyObject; publicKey: KeyObj
   return {
     kid,
     pem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    privateJwk: pair.privateKey.export({ format: 'jwk' }) as JsonWebKey,
+    privateJwk: pair.privateKey.export({ format: 'jwk' }),
     publicJwk: { ...(pair.publicKey.export({ format: 'jwk' }) as JsonWebKey), kid } as JsonWebKey,
     keyObject: pair.privateKey,
   };

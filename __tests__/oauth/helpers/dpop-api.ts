@@ -120,7 +120,7 @@ export async function startDpopApi(options: { issuer: string; resource: string }
       throw new Refusal('invalid_dpop_proof', 'not exactly one DPoP header');
     const head = json(proof.split('.')[0] ?? '');
     const alg = typeof head['alg'] === 'string' ? head['alg'] : '';
-    const jwk = head['jwk'] as Record<string, unknown> | undefined;
+    const jwk = head['jwk'] as Record<string, unknown> | null | undefined;
     if (head['typ'] !== 'dpop+jwt') throw new Refusal('invalid_dpop_proof', 'typ');
     const family = ALGS[alg];
     if (family === undefined || typeof jwk !== 'object' || jwk === null)
