@@ -61,7 +61,10 @@ function token68(scanner: Scanner): string | undefined {
   return undefined;
 }
 
-/** The parameters after a scheme; stops before the next challenge's scheme. `false` on a syntax error. */
+/**
+ * The parameters after a scheme; stops before the next challenge's scheme. `false` on a syntax error
+ * (a value that is neither a token nor a closed quoted string, a missing comma).
+ */
 function readParams(scanner: Scanner, params: Record<string, string>): boolean {
   for (;;) {
     scanner.skipWhitespace();
@@ -81,7 +84,8 @@ function readParams(scanner: Scanner, params: Record<string, string>): boolean {
     // RFC 9110: a parameter name occurs once per challenge; a repeat does not replace the first.
     if (!Object.prototype.hasOwnProperty.call(params, key)) params[key] = value;
     scanner.skipWhitespace();
-    if (scanner.peek() !== ',') return true;
+    if (scanner.peek() === '') return true;
+    if (scanner.peek() !== ',') return false;
     scanner.at++;
   }
 }
