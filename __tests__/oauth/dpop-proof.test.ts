@@ -178,13 +178,8 @@ describe('the dpop option', () => {
     );
   });
 
-  const ecPair = () =>
-    crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
-      'sign',
-      'verify',
-    ]);
-  const edPair = () =>
-    crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  const ecPair = () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const edPair = () => crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
 
   test('a key pair takes its algorithm from its keys', async () => {
     const pair = await edPair();
@@ -194,10 +189,7 @@ describe('the dpop option', () => {
   test('every wrong key pair is refused when the factory runs', async () => {
     const ec = await ecPair();
     const ed = await edPair();
-    const p384 = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, [
-      'sign',
-      'verify',
-    ]));
+    const p384 = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, false, ['sign', 'verify']);
     const verifyOnly = await crypto.subtle.importKey(
       'jwk',
       await crypto.subtle.exportKey('jwk', ec.publicKey),
@@ -205,9 +197,7 @@ describe('the dpop option', () => {
       false,
       ['verify'],
     );
-    const ecdh = (await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, [
-      'deriveBits',
-    ]));
+    const ecdh = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
     const privateNoSign = ecdh.privateKey;
     const publicNoVerify = await crypto.subtle.importKey(
       'jwk',
@@ -289,11 +279,11 @@ describe('the DPoP key of a provider', () => {
   });
 
   test('a given key pair is used as it is once its halves are shown to match', async () => {
-    const pair = (await crypto.subtle.generateKey(
+    const pair = await crypto.subtle.generateKey(
       { name: 'RSA-PSS', hash: 'SHA-256', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
       false,
       ['sign', 'verify'],
-    ));
+    );
     const key = await createDpopKeySource(readDpopOption({ keyPair: pair }, 'test()')!, 'test()').key();
     expect(key.privateKey).toBe(pair.privateKey);
     expect(key.alg).toBe('PS256');

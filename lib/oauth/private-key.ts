@@ -1,5 +1,5 @@
 import { invalidOption } from '../errors.js';
-import { describe, isPlainObject, optionalString } from '../validate.js';
+import { describe, optionalString } from '../validate.js';
 import { isAsymmetricAlgorithm, type AsymmetricAlgorithm, type JwsAlgorithm } from './jws.js';
 import {
   FAMILY_ALGORITHMS,
@@ -58,6 +58,13 @@ const JWK_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 type Refuse = (what: string) => never;
+
+/** A plain object from any realm (a JWK parsed in a worker, exported by Node's crypto). */
+function isJwkObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+  return prototype === null || (Object.getPrototypeOf(prototype) === null && prototype.constructor?.name === 'Object');
+}
 
 function chooseAlg(
   candidates: readonly AsymmetricAlgorithm[],
@@ -184,7 +191,7 @@ export function readPrivateKey(
   const keyId = optionalString(given.keyId, 'keyId', context);
   let read: { alg: AsymmetricAlgorithm; load: () => Promise<CryptoKey>; kid: string | undefined };
   if (isCryptoKey(privateKey)) read = readCryptoKey(privateKey, wanted, refuse);
-  else if (isPlainObject(privateKey)) read = readJwk(privateKey, wanted, refuse);
+  else if (isJwkObject(privateKey)) read = readJwk(privateKey, wanted, refuse);
   else if (typeof privateKey === 'string' && privateKey.trim() !== '') read = readPem(privateKey, wanted, refuse);
   else {
     throw invalidOption(
