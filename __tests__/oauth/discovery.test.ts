@@ -414,6 +414,36 @@ describe('createDiscovery', () => {
     await expect(discovery.metadata({ signal: gone.signal })).resolves.toBe(await staying);
   });
 
+  test('a transport that ignores its signal and never answers is given up after timeoutMs, its signal aborted', async () => {
+    const signals: AbortSignal[] = [];
+    const deaf: HttpClient = {
+      send: (request) => {
+        signals.push(request.signal);
+        return new Promise(() => undefined);
+      },
+    };
+    expect(await failure(discover(deaf, { timeoutMs: 50 }).metadata())).toMatchObject({
+      code: 'ERR_TOKEN_TIMEOUT',
+      attempts: 1,
+    });
+    expect(signals.map((signal) => signal.aborted)).toEqual([true]);
+  });
+
+  test('close() ends a request whose transport ignores its signal, at once', async () => {
+    const signals: AbortSignal[] = [];
+    const deaf: HttpClient = {
+      send: (request) => {
+        signals.push(request.signal);
+        return new Promise(() => undefined);
+      },
+    };
+    const discovery = discover(deaf, { timeoutMs: 60_000 });
+    const pending = discovery.metadata();
+    discovery.close();
+    expect(await failure(pending)).toMatchObject({ code: 'ERR_TOKEN_ABORTED' });
+    expect(signals.map((signal) => signal.aborted)).toEqual([true]);
+  });
+
   test('close() ends the request in flight and every later call with ERR_TOKEN_ABORTED', async () => {
     server.answer(() => 'hang');
     const discovery = discover();

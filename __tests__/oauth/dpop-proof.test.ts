@@ -312,6 +312,19 @@ describe('the DPoP key of a provider', () => {
     );
   });
 
+  test('the read option and the key made from a given pair show no private key material', async () => {
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const { d } = await crypto.subtle.exportKey('jwk', pair.privateKey);
+    const settings = readDpopOption({ keyPair: pair }, 'test()')!;
+    const key = await createDpopKeySource(settings, 'test()').key();
+    for (const holder of [settings, key]) {
+      expect(`${JSON.stringify(holder)} ${inspect(holder, { showHidden: true, depth: 10 })}`).not.toContain(d);
+    }
+  });
+
   test('the key object shows its algorithm, public key and thumbprint, never the private key', async () => {
     const key = await keyFor('ES256');
     const shown = `${JSON.stringify(key)} ${inspect(key, { showHidden: true, depth: 5 })}`;

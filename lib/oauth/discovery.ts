@@ -1,6 +1,6 @@
 import { waitWithAbort } from '../async.js';
 import type { HttpClient, HttpResponse } from '../core/http.js';
-import { isHttpClientError } from '../core/http.js';
+import { HttpClientError, isHttpClientError } from '../core/http.js';
 import { TokenRequestError, type TokenRequestErrorCode } from '../errors.js';
 import { displayUrl } from '../url.js';
 import { metadataUrls, parseMetadata, type AuthorizationServerMetadata } from './metadata.js';
@@ -116,17 +116,38 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       cause,
     });
 
+  /** One request, ended on time and by close() even if the transport ignores its signal and limits. */
+  const send = (url: string): Promise<HttpResponse> => {
+    const attempt = new AbortController();
+    return waitWithAbort(
+      () =>
+        http.send({
+          method: 'GET',
+          url,
+          headers: { accept: 'application/json' },
+          signal: attempt.signal,
+          timeoutMs: settings.timeoutMs,
+          maxBodyBytes: settings.maxBodyBytes,
+        }),
+      {
+        signal: closing.signal,
+        timeoutMs: settings.timeoutMs,
+        onAbort: () => {
+          attempt.abort();
+          return new HttpClientError('aborted', 'the handle was closed');
+        },
+        onTimeout: () => {
+          attempt.abort();
+          return new HttpClientError('timeout', 'the metadata URL did not answer in time');
+        },
+      },
+    );
+  };
+
   const get = async (url: string): Promise<HttpResponse> => {
     sent++;
     try {
-      return await http.send({
-        method: 'GET',
-        url,
-        headers: { accept: 'application/json' },
-        signal: closing.signal,
-        timeoutMs: settings.timeoutMs,
-        maxBodyBytes: settings.maxBodyBytes,
-      });
+      return await send(url);
     } catch (error) {
       const code = isHttpClientError(error) ? TRANSPORT[error.reason] : undefined;
       throw fail(
