@@ -1,5 +1,5 @@
 // Mutation testing of the DPoP nonce and proof logic (lib/oauth/: nonces and their challenges, the
-// WWW-Authenticate parser, proofs, DPoP keys, JWS signing, thumbprints) over their unit suites:
+// WWW-Authenticate parser, proofs and their JWS signing) over their unit suites:
 // `nice -n 10 npx stryker run stryker/oauth-dpop.config.mjs`. See docs/development.md.
 import base from '../stryker.config.mjs';
 
@@ -16,8 +16,6 @@ const config = {
         '**/__tests__/oauth/dpop-nonce.test.ts',
         '**/__tests__/oauth/www-authenticate.test.ts',
         '**/__tests__/oauth/dpop-proof.test.ts',
-        '**/__tests__/oauth/private-key.test.ts',
-        '**/__tests__/oauth/client-assertion.test.ts',
       ],
     },
   },
@@ -25,11 +23,7 @@ const config = {
     'lib/oauth/dpop-nonce.ts',
     'lib/oauth/www-authenticate.ts',
     'lib/oauth/dpop-proof.ts',
-    'lib/oauth/dpop-key.ts',
     'lib/oauth/jws.ts',
-    'lib/oauth/jwk-thumbprint.ts',
-    'lib/oauth/base64url.ts',
-    'lib/oauth/random.ts',
   ],
   concurrency: 1,
   incrementalFile: 'stryker/incremental-oauth-dpop.json',

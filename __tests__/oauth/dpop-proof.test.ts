@@ -316,7 +316,7 @@ describe('the DPoP key of a provider', () => {
     const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
-    ])) as CryptoKeyPair;
+    ]));
     const { d } = await crypto.subtle.exportKey('jwk', pair.privateKey);
     const settings = readDpopOption({ keyPair: pair }, 'test()')!;
     const key = await createDpopKeySource(settings, 'test()').key();
