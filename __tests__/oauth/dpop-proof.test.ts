@@ -313,10 +313,7 @@ describe('the DPoP key of a provider', () => {
   });
 
   test('the read option and the key made from a given pair show no private key material', async () => {
-    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-      'sign',
-      'verify',
-    ]));
+    const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
     const { d } = await crypto.subtle.exportKey('jwk', pair.privateKey);
     const settings = readDpopOption({ keyPair: pair }, 'test()')!;
     const key = await createDpopKeySource(settings, 'test()').key();

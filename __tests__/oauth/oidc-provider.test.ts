@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import axios from 'axios';
+import { attachTokenAuth, clientCredentials } from '../../lib/index.js';
 import { createClientAssertion, clientAssertionFields } from '../../lib/oauth/client-assertion.js';
 import { createDiscovery } from '../../lib/oauth/discovery.js';
 import { createDpopKeySource, readDpopOption, type DpopKey } from '../../lib/oauth/dpop-key.js';
@@ -137,6 +139,25 @@ describe('private_key_jwt against oidc-provider', () => {
     const answer = await postForm(await assertionForm(server.clients.keyJwt.clientId, key));
     expect(answer.status).toBe(401);
   });
+});
+
+test('today’s clientCredentials with client_secret_basic gets a token from the same server', async () => {
+  const { clientId, clientSecret } = server.clients.basic;
+  const auth = attachTokenAuth(axios.create(), {
+    providers: clientCredentials({
+      tokenUrl: metadata.tokenEndpoint,
+      clientId,
+      clientSecret,
+      origins: ['https://api.example.test'],
+    }),
+  });
+  try {
+    const token = await auth.token();
+    expect(token.tokenType).toBe('Bearer');
+    expect(claimsOf(token.accessToken)).toMatchObject({ aud: server.resource, client_id: clientId });
+  } finally {
+    auth.eject();
+  }
 });
 
 describe('client_secret_jwt against oidc-provider', () => {
