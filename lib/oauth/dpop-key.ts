@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.js';
 import { describe, expectBoolean, expectKnownKeys, isPlainObject } from '../validate.js';
-import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, signJws, type AsymmetricAlgorithm } from './jws.js';
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, signParams, type AsymmetricAlgorithm } from './jws.js';
 import { cryptoKeyAlgorithms, generateParams, isCryptoKey } from './key-family.js';
 import { jwkThumbprint, publicMembers } from './jwk-thumbprint.js';
 import { opaque } from './opaque.js';
@@ -121,18 +121,9 @@ export function chooseDpopAlgorithm(
 }
 
 async function provePair(pair: CryptoKeyPair, alg: AsymmetricAlgorithm, context: string): Promise<void> {
-  const probe = await signJws({ alg }, {}, pair.privateKey, alg);
-  const [header, payload, signature] = probe.split('.') as [string, string, string];
-  const bytes = Uint8Array.from(atob(signature.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-  const { name } = pair.privateKey.algorithm;
-  const params =
-    name === 'RSA-PSS' ? { name, saltLength: 32 } : name === 'ECDSA' ? { name, hash: 'SHA-256' } : { name };
-  const valid = await globalThis.crypto.subtle.verify(
-    params,
-    pair.publicKey,
-    bytes,
-    new TextEncoder().encode(`${header}.${payload}`),
-  );
+  const probe = new TextEncoder().encode('tokenflight: do these keys belong together?');
+  const signature = await globalThis.crypto.subtle.sign(signParams(alg), pair.privateKey, probe);
+  const valid = await globalThis.crypto.subtle.verify(signParams(alg), pair.publicKey, signature, probe);
   if (!valid) throw invalidOption(`${context}: \`dpop.keyPair\` holds a public key that is not the private key's`);
 }
 
