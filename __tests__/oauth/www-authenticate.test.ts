@@ -51,6 +51,11 @@ test.each([
   ['Bearer error="x", =y', [{ scheme: 'bearer', params: { error: 'x' } }]],
   ['Bearer realm="a" DPoP error="use_dpop_nonce"', [{ scheme: 'bearer', params: { realm: 'a' } }]],
   ['"quoted"', []],
+  ['Basic\tabc==', [{ scheme: 'basic', params: {}, token68: 'abc==' }]],
+  ['Bearer/abc, DPoP', [{ scheme: 'bearer', params: {} }]],
+  ['Bearer a=b, c=,DPoP error="use_dpop_nonce"', [{ scheme: 'bearer', params: { a: 'b' } }]],
+  ['Bearer a=b, c="unclosed\\", DPoP', [{ scheme: 'bearer', params: { a: 'b' } }]],
+  ['Bearer realm="" , DPoP', [{ scheme: 'bearer', params: { realm: '' } }, { scheme: 'dpop', params: {} }]],
 ])('%j is read as its challenges', (header, expected) => {
   expect(parseChallenges(header)).toEqual(expected);
 });

@@ -93,8 +93,9 @@ export interface NonceAnswer {
 export function isTokenEndpointNonceChallenge(answer: NonceAnswer): boolean {
   if (answer.status !== 400 || answer.body === undefined) return false;
   try {
-    const json: unknown = JSON.parse(answer.body);
-    return typeof json === 'object' && json !== null && (json as { error?: unknown }).error === 'use_dpop_nonce';
+    // Reading `error` of a string or number gives undefined, and of null throws: both are "no".
+    const json = JSON.parse(answer.body) as { error?: unknown } | null;
+    return json?.error === 'use_dpop_nonce';
   } catch {
     return false;
   }

@@ -86,13 +86,14 @@ export function createAthCache(): (accessToken: string) => Promise<string> {
  * ```
  */
 export function createDpopProof(key: DpopKey, request: ProofRequest, context: ProofContext): Promise<string> {
-  const claims: Record<string, unknown> = {
+  // JSON leaves out the members that are undefined: `nonce` and `ath` appear only when given.
+  const claims = {
     jti: newJti(context.randomBytes),
     htm: proofMethod(request.method),
     htu: proofUrl(request.url),
     iat: Math.floor(context.now() / 1000),
+    nonce: request.nonce,
+    ath: request.ath,
   };
-  if (request.nonce !== undefined) claims['nonce'] = request.nonce;
-  if (request.ath !== undefined) claims['ath'] = request.ath;
   return signJws({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk }, claims, key.privateKey, key.alg);
 }

@@ -14,6 +14,7 @@ export interface Challenge {
 
 const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]+/y;
 const TOKEN68 = /[A-Za-z0-9\-._~+/]+=*/y;
+const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/y;
 const WHITESPACE = /[ \t]*/y;
 
 /** Headers longer than this are not parsed past it: a challenge is a few hundred characters. */
@@ -25,7 +26,7 @@ class Scanner {
   match(pattern: RegExp): string | undefined {
     pattern.lastIndex = this.at;
     const found = pattern.exec(this.text);
-    if (found === null || found[0] === '') return undefined;
+    if (found === null) return undefined;
     this.at = pattern.lastIndex;
     return found[0];
   }
@@ -35,19 +36,15 @@ class Scanner {
   peek(): string {
     return this.text.charAt(this.at);
   }
-  /** A quoted-string's value, its backslash escapes resolved; `undefined` if it is not closed. */
+  /** A quoted-string's value, its backslash escapes resolved; `undefined` if there is none, closed. */
   quoted(): string | undefined {
-    let value = '';
-    for (let index = this.at + 1; index < this.text.length; index++) {
-      const char = this.text.charAt(index);
-      if (char === '"') {
-        this.at = index + 1;
-        return value;
-      }
-      if (char === '\\') index++;
-      value += this.text.charAt(index);
-    }
-    return undefined;
+    return this.match(QUOTED)
+      ?.slice(1, -1)
+      .replace(/\\([\s\S])/g, '$1');
+  }
+  /** Ends the scan: nothing after a syntax error is read. */
+  stop(): void {
+    this.at = this.text.length;
   }
 }
 
@@ -56,36 +53,41 @@ function token68(scanner: Scanner): string | undefined {
   const start = scanner.at;
   const value = scanner.match(TOKEN68);
   scanner.skipWhitespace();
-  if (value !== undefined && (scanner.peek() === '' || scanner.peek() === ',')) return value;
+  if (scanner.peek() === '' || scanner.peek() === ',') return value;
   scanner.at = start;
   return undefined;
 }
 
 /**
- * The parameters after a scheme; stops before the next challenge's scheme. `false` on a syntax error
- * (a value that is neither a token nor a closed quoted string, a missing comma).
+ * The parameters after a scheme, up to the next challenge's scheme. A syntax error (a value that
+ * is neither a token nor a closed quoted string, a missing comma) ends the scan.
  */
-function readParams(scanner: Scanner, params: Record<string, string>): boolean {
+function readParams(scanner: Scanner, params: Record<string, string>): void {
   for (;;) {
     scanner.skipWhitespace();
     const start = scanner.at;
     const name = scanner.match(TOKEN);
-    if (name === undefined) return true;
+    if (name === undefined) return;
     scanner.skipWhitespace();
     if (scanner.peek() !== '=') {
       scanner.at = start; // a scheme: the next challenge begins here
-      return true;
+      return;
     }
     scanner.at++;
     scanner.skipWhitespace();
     const value = scanner.peek() === '"' ? scanner.quoted() : scanner.match(TOKEN);
-    if (value === undefined) return false;
+    if (value === undefined) {
+      scanner.stop();
+      return;
+    }
     const key = name.toLowerCase();
     // RFC 9110: a parameter name occurs once per challenge; a repeat does not replace the first.
-    if (!Object.prototype.hasOwnProperty.call(params, key)) params[key] = value;
+    if (!(key in params)) params[key] = value;
     scanner.skipWhitespace();
-    if (scanner.peek() === '') return true;
-    if (scanner.peek() !== ',') return false;
+    if (scanner.peek() !== ',') {
+      scanner.stop();
+      return;
+    }
     scanner.at++;
   }
 }
@@ -108,15 +110,15 @@ export function parseChallenges(header: string): Challenge[] {
     const scheme = scanner.match(TOKEN);
     if (scheme === undefined) return challenges;
     const params: Record<string, string> = Object.create(null) as Record<string, string>;
-    const next = scanner.peek();
+    // A token68 or parameters follow the scheme after a space (RFC 9110 §11.6.1: 1*SP).
+    const spaced = /[ \t]/.test(scanner.peek());
     scanner.skipWhitespace();
-    const token = next === ' ' || next === '\t' ? token68(scanner) : undefined;
-    const ok = token !== undefined || next === '' || next === ',' || readParams(scanner, params);
+    const token = spaced ? token68(scanner) : undefined;
+    if (token === undefined) readParams(scanner, params);
     challenges.push(
       token === undefined
         ? { scheme: scheme.toLowerCase(), params }
         : { scheme: scheme.toLowerCase(), params, token68: token },
     );
-    if (!ok) return challenges;
   }
 }
