@@ -52,10 +52,17 @@ test.each([
   ['Bearer realm="a" DPoP error="use_dpop_nonce"', [{ scheme: 'bearer', params: { realm: 'a' } }]],
   ['"quoted"', []],
   ['Basic\tabc==', [{ scheme: 'basic', params: {}, token68: 'abc==' }]],
+  ['DPoP error_description="a\\ b\\\tc"', [{ scheme: 'dpop', params: { error_description: 'a b\tc' } }]],
   ['Bearer/abc, DPoP', [{ scheme: 'bearer', params: {} }]],
   ['Bearer a=b, c=,DPoP error="use_dpop_nonce"', [{ scheme: 'bearer', params: { a: 'b' } }]],
   ['Bearer a=b, c="unclosed\\", DPoP', [{ scheme: 'bearer', params: { a: 'b' } }]],
-  ['Bearer realm="" , DPoP', [{ scheme: 'bearer', params: { realm: '' } }, { scheme: 'dpop', params: {} }]],
+  [
+    'Bearer realm="" , DPoP',
+    [
+      { scheme: 'bearer', params: { realm: '' } },
+      { scheme: 'dpop', params: {} },
+    ],
+  ],
 ])('%j is read as its challenges', (header, expected) => {
   expect(parseChallenges(header)).toEqual(expected);
 });
