@@ -31,6 +31,10 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  *   presented only under the store's lock, and the store failed, was too slow, or its lock was held
  *   by another process for longer than its wait. No refresh token was presented; the next request
  *   tries again.
+ * - `ERR_TOKEN_DISCOVERY`: the authorization server's metadata (found from `issuer`) is unusable:
+ *   neither well-known URL serves it (404 at both, another 4xx, a status other than 200), it is not
+ *   a JSON object, its `issuer` differs from the one configured (compared exactly, RFC 8414 §3.3),
+ *   or its `token_endpoint` is missing or not https. No token request is sent.
  */
 export type TokenRequestErrorCode =
   | 'ERR_TOKEN_CREDENTIALS'
@@ -45,7 +49,8 @@ export type TokenRequestErrorCode =
   | 'ERR_TOKEN_ABORTED'
   | 'ERR_TOKEN_SOURCE_FAILED'
   | 'ERR_TOKEN_SESSION_ENDED'
-  | 'ERR_TOKEN_STORE_UNAVAILABLE';
+  | 'ERR_TOKEN_STORE_UNAVAILABLE'
+  | 'ERR_TOKEN_DISCOVERY';
 
 /**
  * Why an operation of a `RedisTokenStore` (`tokenflight/redis`) failed:

@@ -1,0 +1,31 @@
+// Mutation testing of the DPoP nonce and proof logic (lib/oauth/: nonces and their challenges, the
+// WWW-Authenticate parser, proofs and their JWS signing) over their unit suites:
+// `nice -n 10 npx stryker run stryker/oauth-dpop.config.mjs`. See docs/development.md.
+import base from '../stryker.config.mjs';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+const config = {
+  ...base,
+  jest: {
+    ...base.jest,
+    // The unit suites only: the oidc-provider suite starts a server per run and must not be what
+    // kills a mutant of these pure functions.
+    config: {
+      ...base.jest.config,
+      testMatch: [
+        '**/__tests__/oauth/dpop-nonce.test.ts',
+        '**/__tests__/oauth/www-authenticate.test.ts',
+        '**/__tests__/oauth/dpop-proof.test.ts',
+      ],
+    },
+  },
+  mutate: [
+    'lib/oauth/dpop-nonce.ts',
+    'lib/oauth/www-authenticate.ts',
+    'lib/oauth/dpop-proof.ts',
+    'lib/oauth/jws.ts',
+  ],
+  concurrency: 1,
+  incrementalFile: 'stryker/incremental-oauth-dpop.json',
+};
+export default config;
