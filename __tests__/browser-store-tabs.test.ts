@@ -133,6 +133,26 @@ describe('sessionStorage tabs that do not share a storage', () => {
     expect(Date.now() - startedAt).toBeLessThan(1_000);
   });
 
+  test('`sharedBy` may not contradict the page’s own storages', () => {
+    const [local, session] = [createTabStorage().storage, createTabStorage().storage];
+    setGlobals({ localStorage: local, sessionStorage: session });
+    expect(() => new BrowserTokenStore({ storage: local, sharedBy: 'tab' })).toThrow(
+      "expected `sharedBy` to be 'origin' for localStorage, got 'tab'",
+    );
+    expect(() => new BrowserTokenStore({ storage: session, sharedBy: 'origin' })).toThrow(
+      "expected `sharedBy` to be 'tab' for sessionStorage, got 'origin'",
+    );
+    expect(
+      () =>
+        new BrowserTokenStore({
+          storage: createTabStorage().storage,
+          sharedBy: 'tab',
+          locks: false,
+          broadcastChannel: false,
+        }),
+    ).not.toThrow();
+  });
+
   test('two stores of one tab share its id, and so its lock', async () => {
     const browser = createBrowser();
     const page = browser.page();
@@ -184,8 +204,13 @@ describe('a tab that starts with a copy of another live tab’s sessionStorage',
     const browser = createBrowser();
     const original = await signedInTab(browser);
     original.page.channels.freeze();
-    const duplicate = tabStore(original.tab.copy(), browser.page());
+    const copy = original.tab.copy();
+    const duplicate = tabStore(copy, browser.page());
     await expect(settled(duplicate.get('k:refresh'))).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
+    // Unsure whether that page shares its storage, it keeps its new id in memory and leaves the storage's alone.
+    expect(copy.entries.get(TAB_ID_KEY)).toBe(original.tab.entries.get(TAB_ID_KEY));
+    await settled(duplicate.set('mine', token('copy-token')));
+    await expect(settled(duplicate.get('mine'))).resolves.toMatchObject({ accessToken: 'copy-token' });
   });
 
   test('a copy whose original has closed carries on its session, and so does a reload', async () => {
@@ -237,6 +262,19 @@ describe('a tab that starts with a copy of another live tab’s sessionStorage',
     const held = await settled(first.lock('mine', lockOptions));
     await expect(settled(second.lock('mine', { ...lockOptions, waitMs: 0 }))).resolves.toBeUndefined();
     await settled(held!.release());
+  });
+
+  test('a lock manager that never answers cannot hang the store: past the check’s deadline it goes on with an id of its own, refusing what it cannot tell is its own', async () => {
+    const browser = createBrowser();
+    const original = await signedInTab(browser);
+    const silent: BrowserTokenStoreOptions['locks'] = { request: () => new Promise(() => undefined) };
+    const store = tabStore(original.tab.copy(), browser.page(), { locks: silent });
+    const read = store.get('k');
+    await jest.advanceTimersByTimeAsync(4_900);
+    expect(store.seen).toEqual([]);
+    await expect(settled(read)).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
+    await settled(store.set('mine', token('t1')));
+    await expect(settled(store.get('mine'))).resolves.toMatchObject({ accessToken: 't1' });
   });
 
   test('a tab id that is not one the store made is replaced, and a stranger’s message on the channel is ignored', async () => {

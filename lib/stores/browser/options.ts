@@ -155,13 +155,25 @@ function readPrefix(given: unknown): string {
   return prefix;
 }
 
+/** Who shares the storage; `sharedBy` may not contradict what the page's own storages are. */
 function readSharedBy(given: unknown, storage: BrowserStorage): 'origin' | 'tab' {
-  if (given === undefined) return storage === globalValue('sessionStorage') ? 'tab' : 'origin';
-  if (given === 'origin' || given === 'tab') return given;
-  throw invalidOption(
-    `${CONTEXT}: expected \`sharedBy\` to be 'origin' or 'tab', got ${describe(given)}`,
-    typeof given === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE',
-  );
+  const isSession = storage === globalValue('sessionStorage');
+  if (given === undefined) return isSession ? 'tab' : 'origin';
+  if (given !== 'origin' && given !== 'tab') {
+    throw invalidOption(
+      `${CONTEXT}: expected \`sharedBy\` to be 'origin' or 'tab', got ${describe(given)}`,
+      typeof given === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE',
+    );
+  }
+  const actual = isSession ? 'tab' : storage === globalValue('localStorage') ? 'origin' : given;
+  if (given !== actual) {
+    const storageName = isSession ? 'sessionStorage' : 'localStorage';
+    throw invalidOption(
+      `${CONTEXT}: expected \`sharedBy\` to be '${actual}' for ${storageName}, got '${given}'`,
+      'ERR_INVALID_ARG_VALUE',
+    );
+  }
+  return given;
 }
 
 function readBroadcastChannel(given: unknown): ((name: string) => BrowserChannel) | undefined {

@@ -24,7 +24,7 @@ import {
 import { createHandoff, withHandoff, type Handoff } from './handoff.js';
 import { releaseOnPagehide, takeLeaseLock } from './lease-lock.js';
 import { readBrowserStoreOptions, type BrowserStoreSettings } from './options.js';
-import { probeKey, randomId, resolveTabIdentity, tabLockName, type TabIdentity } from './tab-identity.js';
+import { probeKey, resolveTabIdentity, tabLockName, type TabIdentity } from './tab-identity.js';
 import type { BrowserEntryDroppedEvent, BrowserStorageEvent, BrowserTokenStoreOptions } from './types.js';
 import { takeWebLock } from './web-lock.js';
 
@@ -227,8 +227,7 @@ export class BrowserTokenStore implements TokenStore {
   async #resolveTab(): Promise<TabIdentity> {
     const { storage, prefix, locks, broadcastChannel, tabCheckMs, now } = this.#settings;
     const settings = { storage, prefix, locks, channel: broadcastChannel, checkMs: tabCheckMs, now };
-    // A storage that throws (full, or blocked): this page binds what it writes to an id of its own.
-    const identity = await resolveTabIdentity(settings).catch(() => ({ id: randomId(), copiedFrom: undefined }));
+    const identity = await resolveTabIdentity(settings);
     this.#tabId = identity.id;
     if (identity.copiedFrom !== undefined) {
       this.#emit({ type: 'browser-tab-duplicated', copiedEntries: this.#entriesOf(identity.copiedFrom) });

@@ -1,4 +1,4 @@
-import { unrefTimer } from '../../async.js';
+import { unrefTimer, withDeadline } from '../../async.js';
 import { bindingFields } from './entry.js';
 import type { BrowserChannel, BrowserLockManager, BrowserStorage } from './types.js';
 
@@ -13,14 +13,18 @@ import type { BrowserChannel, BrowserLockManager, BrowserStorage } from './types
 // - A page that finds the id it read already claimed asks the holder, over a BroadcastChannel,
 //   whether they share a storage (a same-origin frame of the same tab does): it writes a probe into
 //   its storage, and the holder answers whether its storage has that probe. Sharing: the id is
-//   theirs too. Not sharing, or no answer (a second claim failing too): this page is a copy. It
-//   takes a new id, and the entries it copied, recorded for the old id, are refused from then on.
+//   theirs too. Not sharing: this page is a copy. It takes a new id, and the entries it copied,
+//   recorded for the old id, are refused from then on. No answer (and a second claim failing
+//   too): it is taken for a copy as well, but its new id is kept in memory only, so that a page
+//   which did share the storage (and was too busy to answer) keeps its id and entries.
 // - Without Web Locks, nothing tells that a holder is alive: a page that read an id asks, and with
 //   no answer within `checkMs` takes the id for its own.
 
 const ID = /^[0-9a-z]{16,64}$/;
 /** A probe left behind by a page that went away while asking is swept after this long. */
 const PROBE_LIFE_MS = 60_000;
+/** The check never takes longer than this (or four times `checkMs`), whatever the browser's APIs do. */
+const CHECK_DEADLINE_MS = 5_000;
 
 /** A tab's id, and the one its page started with when that was a copy of another live tab's. */
 export interface TabIdentity {
@@ -38,7 +42,7 @@ export interface TabIdentitySettings {
   now: () => number;
 }
 
-type Verdict = 'own' | 'shared' | 'copy';
+type Verdict = 'own' | 'shared' | 'copy' | 'unsure';
 
 /** The name of the Web Lock that claims `id`, and the prefix of the tab's other names. */
 export const tabLockName = (prefix: string, id: string): string => `${prefix}tab:${id}`;
@@ -138,6 +142,8 @@ function startAnswering(
   const { storage, prefix } = settings;
   let current: { id: string; mayAnswer: Promise<boolean> } | undefined;
   const channel = open(`${prefix}tabs`);
+  // Open for the page's life; where channels keep a process alive (Node), this one does not.
+  (channel as { unref?: () => void }).unref?.();
   channel.addEventListener('message', (event) => {
     const { data } = event;
     const answering = current;
@@ -169,21 +175,38 @@ async function verdictFor(
   const claimed = claim(locks, tabLockName(prefix, id));
   answerAs?.(id, claimed);
   if (await claimed) return 'own';
-  if (channel === undefined) return 'copy';
+  if (channel === undefined) return 'unsure';
   const answer = await ask(settings, channel, id);
   if (answer !== undefined) return answer === 'same' ? 'shared' : 'copy';
   // No answer: the holder may have been a page on its way out (a reload); else it does not answer.
   const again = claim(locks, tabLockName(prefix, id));
   answerAs?.(id, again);
-  return (await again) ? 'own' : 'copy';
+  return (await again) ? 'own' : 'unsure';
 }
 
 /**
  * Works out this page's tab id (see the rules above): resolves once the page owns it, or shares
  * it with a page of the same storage; a page that holds a copy of a live tab's storage gets a new
- * id, and `copiedFrom` says which it copied.
+ * id, and `copiedFrom` says which it copied. Never rejects, and never takes longer than its
+ * deadline: a storage that throws, or a lock manager or channel that never answers, leaves the
+ * page an id of its own in memory, and whatever the storage held counts as copied (refused).
  */
 export async function resolveTabIdentity(settings: TabIdentitySettings): Promise<TabIdentity> {
+  const deadlineMs = Math.max(CHECK_DEADLINE_MS, 4 * settings.checkMs);
+  try {
+    return await withDeadline(workOutIdentity(settings), deadlineMs, () => new Error('the tab check took too long'));
+  } catch {
+    let stored: string | undefined;
+    try {
+      stored = readId(settings.storage, `${settings.prefix}tab`);
+    } catch {
+      // A storage that throws on reads holds nothing this page could use.
+    }
+    return { id: randomId(), copiedFrom: stored };
+  }
+}
+
+async function workOutIdentity(settings: TabIdentitySettings): Promise<TabIdentity> {
   const { storage, prefix, channel } = settings;
   const idKey = `${prefix}tab`;
   const answerAs = channel === undefined ? undefined : startAnswering(settings, channel);
@@ -193,15 +216,16 @@ export async function resolveTabIdentity(settings: TabIdentitySettings): Promise
     const stored = readId(storage, idKey);
     const id = stored ?? writeNewId(storage, idKey);
     const verdict = await verdictFor(settings, { id, isNew: stored === undefined }, answerAs);
-    if (verdict !== 'copy') {
+    if (verdict === 'own' || verdict === 'shared') {
       answerAs?.(id, Promise.resolve(true));
       return { id, copiedFrom };
     }
     copiedFrom ??= id;
+    // A live page holds the id and did not say whether it shares this storage (a frozen tab, or
+    // no BroadcastChannel): this page keeps an id of its own, in memory only, and leaves the
+    // storage's id alone in case that page shares it after all.
+    if (verdict === 'unsure') break;
     if (readId(storage, idKey) === id) writeNewId(storage, idKey);
   }
-  // The storage's id kept changing under this page: it keeps one of its own, never a copied one.
-  const id = writeNewId(storage, idKey);
-  answerAs?.(id, settings.locks === undefined ? Promise.resolve(true) : claim(settings.locks, tabLockName(prefix, id)));
-  return { id, copiedFrom };
+  return { id: randomId(), copiedFrom };
 }
