@@ -93,7 +93,7 @@ describe('BrowserTokenStore entries', () => {
     ],
     ['a bad expiry', entry('k', { expiresAt: 'soon' }), '`expiresAt`'],
     ['an entry copied from another key', entry('other-tenant', {}), 'another key'],
-    ['an entry of a store of one tab', entry('k', { tab: 'a1b2c3d4e5f6a7b8c9d0' }), "sharedBy: 'tab'"],
+    ['an entry of a store of one tab', entry('k', { tab: 'a1b2c3d4e5f6a7b8c9d0' }), 'another `sharedBy`'],
   ])(
     'an entry that is %s is refused: the read rejects with ERR_STORE_ENTRY_INVALID, it is reported without its value, and left in place',
     async (_, raw, reason) => {

@@ -8,6 +8,11 @@ import { checkStoredToken } from '../../token-check.js';
 // from another key, a copy of another tab's storage) is refused, and the sweep removes only what
 // carries this proof.
 
+/** The name of the Web Lock that claims `id`, and the prefix of the tab's other names. */
+export const tabLockName = (prefix: string, id: string): string => `${prefix}tab:${id}`;
+/** Where a page asking about its tab id writes its probe. */
+export const probeKey = (prefix: string, nonce: string): string => `${prefix}tab-probe:${nonce}`;
+
 /** Marks what the store writes (entries, leases, probes); the sweep removes nothing without it. */
 export const ENTRY_FORMAT = 'tokenflight/1';
 
@@ -30,8 +35,8 @@ export type Refusal = Extract<ReadEntry, { refused: string }>;
 export function refusalError(key: string, refusal: Refusal): TokenflightError {
   const message =
     refusal.code === 'ERR_STORE_TAB_DUPLICATED'
-      ? `BrowserTokenStore: the entry for key ${key} was copied from another tab that is still open (this tab started with a copy of its sessionStorage: "Duplicate tab", or window.open); its tokens belong to that tab and are never used here: sign in again in this tab (auth.resumeSession)`
-      : `BrowserTokenStore: the entry for key ${key} is not one this store wrote for it (${refusal.refused}); it is not used, and the next write replaces it`;
+      ? `BrowserTokenStore: entry ${key} was copied from another tab that is still open (a duplicated tab); it is not used here: sign in again in this tab (auth.resumeSession)`
+      : `BrowserTokenStore: entry ${key} is not one this store wrote for it (${refusal.refused}); it is not used`;
   return new TokenflightError(message, { code: refusal.code });
 }
 
@@ -72,16 +77,9 @@ function tabRefusal(value: Record<string, unknown>, binding: EntryBinding): Read
   const { tab } = value;
   if (tab === binding.tab) return undefined;
   if (typeof tab === 'string' && binding.tab !== undefined) {
-    return {
-      refused: 'it was copied from another tab that is still open (this tab started with a copy of its sessionStorage)',
-      code: 'ERR_STORE_TAB_DUPLICATED',
-    };
+    return { refused: 'it was copied from another tab that is still open', code: 'ERR_STORE_TAB_DUPLICATED' };
   }
-  return invalid(
-    binding.tab === undefined
-      ? "it was written by a store of one tab (sharedBy: 'tab'), not one shared by the origin"
-      : "it was written by a store shared by the origin (sharedBy: 'origin'), not one of this tab",
-  );
+  return invalid('it was written by a store with another `sharedBy`');
 }
 
 /**

@@ -51,6 +51,8 @@ export interface BrowserStoreSettings {
   now: () => number;
 }
 
+const LISTENS = ['addEventListener', 'removeEventListener'];
+
 const hasMethods = (value: unknown, names: readonly string[]): boolean =>
   typeof value === 'object' &&
   value !== null &&
@@ -108,18 +110,22 @@ function readIndexedDB(given: unknown): BrowserIndexedDB | undefined {
   return found as BrowserIndexedDB;
 }
 
-function readStorageEvents(given: unknown): StorageEventSource | undefined {
+/**
+ * A window-like source of events (`storageEvents`, `pageEvents`): the page's window by default
+ * (nothing where there is none), `false` for none.
+ */
+function readEventSource(given: unknown, option: string, methods: readonly string[]): object | undefined {
   if (given === false) return undefined;
   const source = given ?? globalThis;
-  const usable = hasMethods(source, ['addEventListener', 'removeEventListener']);
-  if (given === undefined) return usable ? (source as StorageEventSource) : undefined;
+  const usable = hasMethods(source, methods);
+  if (given === undefined) return usable ? source : undefined;
   if (!usable) {
     throw invalidOption(
-      `${CONTEXT}: expected \`storageEvents\` to have addEventListener and removeEventListener (a window), or be false, got ${describe(given)}`,
+      `${CONTEXT}: expected \`${option}\` to have ${methods.join(' and ')} (a window), or be false, got ${describe(given)}`,
       'ERR_INVALID_ARG_TYPE',
     );
   }
-  return given as StorageEventSource;
+  return given as object;
 }
 
 /** `globalThis[name]`, or `undefined` where reading it throws (a sandboxed frame). */
@@ -186,20 +192,6 @@ function readBroadcastChannel(given: unknown): ((name: string) => BrowserChannel
   return given as (name: string) => BrowserChannel;
 }
 
-function readPageEvents(given: unknown): PageEventSource | undefined {
-  if (given === false) return undefined;
-  const source = given ?? globalThis;
-  const usable = hasMethods(source, ['addEventListener']);
-  if (given === undefined) return usable ? (source as PageEventSource) : undefined;
-  if (!usable) {
-    throw invalidOption(
-      `${CONTEXT}: expected \`pageEvents\` to have addEventListener (a window), or be false, got ${describe(given)}`,
-      'ERR_INVALID_ARG_TYPE',
-    );
-  }
-  return given as PageEventSource;
-}
-
 /** Checks a store's options when it is made; a wrong one throws an `InvalidOptionError` naming it. */
 export function readBrowserStoreOptions(options: BrowserTokenStoreOptions): BrowserStoreSettings {
   const given = expectOptions(options, CONTEXT);
@@ -216,7 +208,7 @@ export function readBrowserStoreOptions(options: BrowserTokenStoreOptions): Brow
     storage,
     prefix,
     locks: readLocks(given['locks']),
-    storageEvents: readStorageEvents(given['storageEvents']),
+    storageEvents: readEventSource(given['storageEvents'], 'storageEvents', LISTENS) as StorageEventSource | undefined,
     sweepIntervalMs: number('sweepIntervalMs', 0),
     lockPollMs: number('lockPollMs', 1),
     leaseSettleMs: number('leaseSettleMs', 0),
@@ -225,7 +217,7 @@ export function readBrowserStoreOptions(options: BrowserTokenStoreOptions): Brow
     sharedBy,
     broadcastChannel: sharedBy === 'tab' ? readBroadcastChannel(given['broadcastChannel']) : undefined,
     tabCheckMs: number('tabCheckMs', 0),
-    pageEvents: readPageEvents(given['pageEvents']),
+    pageEvents: readEventSource(given['pageEvents'], 'pageEvents', LISTENS.slice(0, 1)) as PageEventSource | undefined,
     onEvent: options.onEvent,
     now: options.now ?? Date.now,
   };

@@ -16,7 +16,9 @@ import {
   isOwnExpiredEntry,
   isOwnRecordOver,
   parseObject,
+  probeKey,
   refusalError,
+  tabLockName,
   type EntryBinding,
   type ReadEntry,
   type Refusal,
@@ -24,7 +26,7 @@ import {
 import { createHandoff, withHandoff, type Handoff } from './handoff.js';
 import { releaseOnPagehide, takeLeaseLock } from './lease-lock.js';
 import { readBrowserStoreOptions, type BrowserStoreSettings } from './options.js';
-import { probeKey, resolveTabIdentity, tabLockName, type TabIdentity } from './tab-identity.js';
+import { resolveTabIdentity, type TabIdentity } from './tab-identity.js';
 import type { BrowserEntryDroppedEvent, BrowserStorageEvent, BrowserTokenStoreOptions } from './types.js';
 import { takeWebLock } from './web-lock.js';
 

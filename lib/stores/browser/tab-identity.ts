@@ -1,5 +1,5 @@
 import { unrefTimer, withDeadline } from '../../async.js';
-import { bindingFields } from './entry.js';
+import { bindingFields, probeKey, tabLockName } from './entry.js';
 import type { BrowserChannel, BrowserLockManager, BrowserStorage } from './types.js';
 
 // Which tab a `sessionStorage` store belongs to. sessionStorage is one tab's, but a tab opened with
@@ -43,11 +43,6 @@ export interface TabIdentitySettings {
 }
 
 type Verdict = 'own' | 'shared' | 'copy' | 'unsure';
-
-/** The name of the Web Lock that claims `id`, and the prefix of the tab's other names. */
-export const tabLockName = (prefix: string, id: string): string => `${prefix}tab:${id}`;
-/** Where a page asking about its tab id writes its probe. */
-export const probeKey = (prefix: string, nonce: string): string => `${prefix}tab-probe:${nonce}`;
 
 /** 32 random characters of [0-9a-z]. */
 export function randomId(): string {
