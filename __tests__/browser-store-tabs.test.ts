@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import { isTokenRequestError, type StoredToken, type TokenAuth } from '../lib/index.js';
-import { BrowserTokenStore, type BrowserTokenStoreOptions } from '../lib/browser.js';
+import { BrowserTokenStore, type BrowserChannel, type BrowserTokenStoreOptions } from '../lib/browser.js';
 import {
   createChannels,
   createIndexedDB,
@@ -275,6 +275,44 @@ describe('a tab that starts with a copy of another live tab’s sessionStorage',
     await expect(settled(read)).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
     await settled(store.set('mine', token('t1')));
     await expect(settled(store.get('mine'))).resolves.toMatchObject({ accessToken: 't1' });
+  });
+
+  test('a BroadcastChannel that throws, or cannot be made, neither breaks nor hangs the store: what it cannot tell is its own is refused', async () => {
+    const browser = createBrowser();
+    const broken = (): BrowserChannel => ({
+      postMessage: () => {
+        throw new Error('DataCloneError');
+      },
+      addEventListener: () => undefined,
+      removeEventListener: () => undefined,
+      close: () => undefined,
+    });
+    const original = await signedInTab(browser);
+    // A frame of the tab whose channel cannot send answers.
+    const mute = browser.page();
+    const frame = tabStore(original.tab, mute, {
+      broadcastChannel: (name) => {
+        const channel = mute.channels.open(name);
+        return Object.assign(Object.create(channel) as BrowserChannel, {
+          postMessage: (message: { kind?: string }) => {
+            if (message.kind === 'tokenflight-tab-answer') throw new Error('DataCloneError');
+            channel.postMessage(message);
+          },
+        });
+      },
+    });
+    await expect(settled(frame.get('k'))).resolves.toMatchObject({ accessToken: 'access-1' });
+    const copy = tabStore(original.tab.copy(), browser.page());
+    await expect(settled(copy.get('k'))).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
+    const throwing = tabStore(original.tab.copy(), browser.page(), { broadcastChannel: broken });
+    await expect(settled(throwing.get('k'))).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
+    const unmakeable = tabStore(original.tab.copy(), browser.page(), {
+      broadcastChannel: () => {
+        throw new Error('no channels here');
+      },
+    });
+    await expect(settled(unmakeable.get('k'))).rejects.toMatchObject({ code: 'ERR_STORE_TAB_DUPLICATED' });
+    await expect(settled(original.store.get('k'))).resolves.toMatchObject({ accessToken: 'access-1' });
   });
 
   test('a tab id that is not one the store made is replaced, and a stranger’s message on the channel is ignored', async () => {

@@ -121,8 +121,13 @@ function ask(settings: TabIdentitySettings, open: (name: string) => BrowserChann
       if (isAnswerTo(event.data, nonce)) finish(event.data.same ? 'same' : 'other');
     };
     const timer = unrefTimer(() => finish(undefined), checkMs);
-    channel.addEventListener('message', onMessage);
-    channel.postMessage({ kind: 'tokenflight-tab-ask', id, nonce } satisfies Ask);
+    try {
+      channel.addEventListener('message', onMessage);
+      channel.postMessage({ kind: 'tokenflight-tab-ask', id, nonce } satisfies Ask);
+    } catch {
+      // A channel that cannot send gets no answer.
+      finish(undefined);
+    }
   });
 }
 
@@ -145,8 +150,12 @@ function startAnswering(
     if (!isAsk(data) || answering === undefined || data.id !== answering.id) return;
     void answering.mayAnswer.then((may) => {
       if (!may) return;
-      const same = storage.getItem(probeKey(prefix, data.nonce)) !== null;
-      channel.postMessage({ kind: 'tokenflight-tab-answer', nonce: data.nonce, same } satisfies Answer);
+      try {
+        const same = storage.getItem(probeKey(prefix, data.nonce)) !== null;
+        channel.postMessage({ kind: 'tokenflight-tab-answer', nonce: data.nonce, same } satisfies Answer);
+      } catch {
+        // No answer, then: the asking page decides without it.
+      }
     });
   });
   return (id, mayAnswer) => {
