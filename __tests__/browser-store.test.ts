@@ -1,10 +1,27 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios from 'axios';
-import { attachTokenAuth, symbl, type StoredToken, type TokenAuth, type TokenAuthEvent } from '../lib/index.js';
+import {
+  attachTokenAuth,
+  isTokenRequestError,
+  symbl,
+  type StoredToken,
+  type TokenAuth,
+  type TokenAuthEvent,
+} from '../lib/index.js';
 import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
 import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
 import { reactionTo } from '../lib/store-sync.js';
-import { authOf, CREDS, mockOf, SYMBL_TOKEN_URL, SYMBL_URL, until } from './helpers/index.js';
+import { mockAuthorizationServer, openSessionPage } from './browser/helpers/sessions.js';
+import {
+  authOf,
+  CREDS,
+  flush,
+  issueSequentialTokens,
+  mockOf,
+  SYMBL_TOKEN_URL,
+  SYMBL_URL,
+  until,
+} from './helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
   accessToken,
@@ -29,10 +46,14 @@ describe('BrowserTokenStore entries', () => {
     await expect(store.get('k')).resolves.toEqual(token('same-expiry-later', 2_000, 5));
   });
 
-  test('entries are JSON under {prefix}token:{key}, and two tabs see the same entry', async () => {
+  test('entries are JSON under {prefix}token:{key}, recording the key they were written for, and two tabs see the same entry', async () => {
     const origin = createOrigin();
     await storeIn(origin.openTab(), { prefix: 'app:' }).set('k', token('t1', null));
-    expect(JSON.parse(origin.entries.get('app:token:k') ?? '')).toEqual(token('t1', null));
+    expect(JSON.parse(origin.entries.get('app:token:k') ?? '')).toEqual({
+      format: 'tokenflight/1',
+      key: 'k',
+      ...token('t1', null),
+    });
     await expect(storeIn(origin.openTab(), { prefix: 'app:' }).get('k')).resolves.toMatchObject({ accessToken: 't1' });
     await expect(storeIn(origin.openTab(), { prefix: 'other:' }).get('k')).resolves.toBeUndefined();
   });
@@ -58,50 +79,123 @@ describe('BrowserTokenStore entries', () => {
     await expect(store.get('b')).resolves.toMatchObject({ accessToken: 'b' });
   });
 
-  test.each([
-    ['not JSON', '{"accessToken": "t1"', 'it is not JSON'],
-    ['a token with a header injection', JSON.stringify({ ...token('t1\r\nX-Evil: 1', null) }), 'characters'],
-    ['a foreign value', JSON.stringify({ theme: 'dark' }), 'missing or empty'],
-    ['a bad expiry', JSON.stringify({ ...token('t1', null), expiresAt: 'soon' }), '`expiresAt`'],
-  ])('an entry that is %s is dropped, never returned, and reported without its value', async (_, raw, reason) => {
-    const origin = createOrigin();
-    const events: BrowserTokenStoreEvent[] = [];
-    const store = storeIn(origin.openTab(), { onEvent: (event) => events.push(event) });
-    origin.entries.set('tokenflight:token:k', raw);
-    await expect(store.get('k')).resolves.toBeUndefined();
-    expect(origin.entries.has('tokenflight:token:k')).toBe(false);
-    expect(events).toEqual([{ type: 'browser-entry-dropped', key: 'k', reason: expect.stringContaining(reason) }]);
-    expect(JSON.stringify(events)).not.toContain('t1');
-  });
+  const entry = (key: string, fields: Record<string, unknown>): string =>
+    JSON.stringify({ format: 'tokenflight/1', key, ...token('t1', null), ...fields });
 
-  test('a write takes the place of an unreadable entry', async () => {
+  test.each([
+    ['not JSON', '{"accessToken": "t1"', 'not a JSON object'],
+    ['a token with a header injection', entry('k', { accessToken: 't1\r\nX-Evil: 1' }), 'characters'],
+    ['a foreign value', JSON.stringify({ theme: 'dark' }), 'not an entry tokenflight wrote'],
+    [
+      'a valid-looking token without the store’s mark',
+      JSON.stringify(token('t1', null)),
+      'not an entry tokenflight wrote',
+    ],
+    ['a bad expiry', entry('k', { expiresAt: 'soon' }), '`expiresAt`'],
+    ['an entry copied from another key', entry('other-tenant', {}), 'another key'],
+    ['an entry of a store of one tab', entry('k', { tab: 'a1b2c3d4e5f6a7b8c9d0' }), 'another `sharedBy`'],
+  ])(
+    'an entry that is %s is refused: the read rejects with ERR_STORE_ENTRY_INVALID, it is reported without its value, and left in place',
+    async (_, raw, reason) => {
+      const origin = createOrigin();
+      const events: BrowserTokenStoreEvent[] = [];
+      const store = storeIn(origin.openTab(), { onEvent: (event) => events.push(event) });
+      origin.entries.set('tokenflight:token:k', raw);
+      const error = await store.get('k').catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ name: 'TokenflightError', code: 'ERR_STORE_ENTRY_INVALID' });
+      expect(String(error)).toContain(reason);
+      expect(origin.entries.get('tokenflight:token:k')).toBe(raw);
+      expect(events).toEqual([
+        {
+          type: 'browser-entry-dropped',
+          key: 'k',
+          code: 'ERR_STORE_ENTRY_INVALID',
+          reason: expect.stringContaining(reason),
+        },
+      ]);
+      expect(`${JSON.stringify(events)} ${String(error)}`).not.toContain('t1');
+      // Neither a delete nor a write that would lose to it is fooled by it.
+      await expect(store.delete('k', 't1')).resolves.toBe(false);
+      expect(origin.entries.get('tokenflight:token:k')).toBe(raw);
+    },
+  );
+
+  test('a write takes the place of an entry it refuses', async () => {
     const origin = createOrigin();
     const store = storeIn(origin.openTab());
     origin.entries.set('tokenflight:token:k', '{"accessToken": 42}');
     await expect(store.set('k', token('t1', null))).resolves.toMatchObject({ accessToken: 't1' });
     await expect(store.get('k')).resolves.toMatchObject({ accessToken: 't1' });
+    // Another tenant's newer token copied under this key does not win against a write either.
+    origin.entries.set('tokenflight:token:k', entry('other-tenant', { accessToken: 'theirs', expiresAt: 9e12 }));
+    await expect(store.set('k', token('t2', null))).resolves.toMatchObject({ accessToken: 't2' });
+    await expect(store.get('k')).resolves.toMatchObject({ accessToken: 't2' });
   });
 
-  test('the first write each sweepIntervalMs sweeps expired and unreadable entries and leases under the prefix only', async () => {
+  test('an entry another tenant wrote, copied under this tenant’s key, is never served', async () => {
+    const origin = createOrigin();
+    const store = storeIn(origin.openTab());
+    await store.set('tenant-a', token('token-of-a', null));
+    origin.entries.set('tokenflight:token:tenant-b', origin.entries.get('tokenflight:token:tenant-a') ?? '');
+    await expect(store.get('tenant-b')).rejects.toMatchObject({ code: 'ERR_STORE_ENTRY_INVALID' });
+    await expect(store.get('tenant-a')).resolves.toMatchObject({ accessToken: 'token-of-a' });
+  });
+
+  test('the first write each sweepIntervalMs sweeps only what the store can prove it wrote: its expired entries and ended leases', async () => {
     let now = 0;
     const origin = createOrigin();
-    const store = storeIn(origin.openTab(), { now: () => now, sweepIntervalMs: 1_000 });
+    const store = storeIn(origin.openTab(), { now: () => now, sweepIntervalMs: 1_000, prefix: 'myapp:' });
     await store.set('old', token('old', 500));
-    origin.entries.set('tokenflight:token:junk', 'junk');
-    origin.entries.set('tokenflight:lock:ended', JSON.stringify({ owner: 'x', until: 400 }));
-    origin.entries.set('tokenflight:lock:running', JSON.stringify({ owner: 'x', until: 5_000 }));
-    origin.entries.set('unrelated', 'kept');
+    const lease = (key: string, until: number): string =>
+      JSON.stringify({ format: 'tokenflight/1', key, owner: 'x', until });
+    const theirs: Array<[string, string]> = [
+      // The app's own keys under the prefix and beside it, as the issue's repro had them.
+      ['myapp:token:user-settings', JSON.stringify({ theme: 'dark', expiresAt: 1 })],
+      ['myapp:lock:ui', JSON.stringify({ owner: 'editor', until: 1 })],
+      ['myapp:token:junk', 'junk'],
+      ['myapp:token:abc', JSON.stringify(token('abc', 100))],
+      ['myapp:token:copied', JSON.stringify({ format: 'tokenflight/1', key: 'elsewhere', ...token('c', 100) })],
+      ['token:abc', JSON.stringify(token('abc', 100))],
+      ['lock:editor', JSON.stringify({ owner: 'x', until: 1 })],
+      ['myapp:lock:running', lease('running', 5_000)],
+      ['unrelated', 'kept'],
+    ];
+    for (const [key, value] of theirs) origin.entries.set(key, value);
+    origin.entries.set('myapp:lock:ended', lease('ended', 400));
     now = 600;
     await store.set('fresh', token('fresh', 10_000));
     // Not yet: the last sweep was at 0.
-    expect(origin.entries.has('tokenflight:token:old')).toBe(true);
+    expect(origin.entries.has('myapp:token:old')).toBe(true);
     now = 1_000;
     await store.set('fresh', token('fresher', 20_000));
-    expect([...origin.entries.keys()].sort()).toEqual([
-      'tokenflight:lock:running',
-      'tokenflight:token:fresh',
-      'unrelated',
-    ]);
+    expect([...origin.entries.keys()].sort()).toEqual([...theirs.map(([key]) => key), 'myapp:token:fresh'].sort());
+    for (const [key, value] of theirs) expect(origin.entries.get(key)).toBe(value);
+  });
+});
+
+describe('BrowserTokenStore prefix', () => {
+  const { storage } = createOrigin().openTab();
+
+  test.each([
+    ['an empty prefix', '', 'an empty string'],
+    ['a prefix without a separator at its end', 'myapp', '"myapp"'],
+    ['a prefix of separators only', '::', '"::"'],
+    ['a prefix with a space', 'my app:', '"my app:"'],
+    ['a prefix with a line break', 'app\n:', '"app\\n:"'],
+  ])('refuses %s, naming `prefix` and the rule', (_, prefix, shown) => {
+    expect(() => new BrowserTokenStore({ storage, prefix })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: expect.stringContaining(
+          `expected \`prefix\` to be a string with a letter or digit that ends with a separator`,
+        ),
+      }),
+    );
+    expect(() => new BrowserTokenStore({ storage, prefix })).toThrow(`got ${shown}`);
+  });
+
+  test.each(['myapp:', 'tenant-7/', 'a.', 'app_', 'app-', 'app|', 'tokenflight:'])('accepts %p', (prefix) => {
+    expect(() => new BrowserTokenStore({ storage, prefix })).not.toThrow();
   });
 });
 
@@ -110,7 +204,14 @@ describe('BrowserTokenStore options', () => {
 
   test.each([
     [{ storage: {} }, /expected `storage` to be a Web Storage object .* got an object/],
-    [{ storage, prefix: 7 }, /expected `prefix` to be a string, got a number/],
+    [{ storage, prefix: 7 }, /expected `prefix` to be a string with a letter or digit .*, got a number/],
+    [{ storage, sharedBy: 'window' }, /expected `sharedBy` to be 'origin' or 'tab', got a string/],
+    [{ storage, tabCheckMs: -1 }, /expected `tabCheckMs` to be a finite number >= 0, got -1/],
+    [{ storage, pageEvents: {} }, /expected `pageEvents` to have addEventListener/],
+    [
+      { storage, sharedBy: 'tab', broadcastChannel: 'yes' },
+      /expected `broadcastChannel` to be a function, got a string/,
+    ],
     [{ storage, locks: 'yes' }, /expected `locks` to be a LockManager \(navigator.locks\) or false, got a string/],
     [{ storage, storageEvents: {} }, /expected `storageEvents` to have addEventListener/],
     [{ storage, lockPollMs: 0 }, /expected `lockPollMs` to be a finite number >= 1, got 0/],
@@ -136,6 +237,7 @@ describe('BrowserTokenStore options', () => {
       lockPollMs: 50,
       leaseSettleMs: 50,
       handoffWaitMs: 1_000,
+      tabCheckMs: 250,
     });
   });
 });
@@ -281,6 +383,89 @@ describe('tabs sharing a BrowserTokenStore, through attachTokenAuth', () => {
     await a.api.get('/v1/x');
     expect(sentByA).toEqual(['Bearer token-1', 'Bearer token-2']);
     expect(tokenRequests()).toBe(2);
+  });
+});
+
+describe('what another script writes under the store’s names', () => {
+  const handles: TokenAuth[] = [];
+  afterEach(() => handles.splice(0).forEach((auth) => auth.eject()));
+
+  test('a storm of 1,000 valid-looking entries written into a key, with a revocation in the middle, never reaches a request', async () => {
+    const origin = createOrigin();
+    const locks = createLockManager();
+    const tokenClient = axios.create();
+    const issuedTokens = issueSequentialTokens(mockOf(tokenClient));
+    const revoked = new Set<string>();
+    const answered401: string[] = [];
+    const tabs = [origin.openTab(), origin.openTab()].map((tab) => {
+      const api = axios.create({ baseURL: SYMBL_URL });
+      mockOf(api)
+        .onGet('/v1/x')
+        .reply((config) => {
+          const sent = authOf(config) ?? '';
+          if (sent.startsWith('Bearer token-') && !revoked.has(sent)) return [200, {}];
+          answered401.push(sent);
+          return [401, {}];
+        });
+      const store = new BrowserTokenStore({ storage: tab.storage, locks, storageEvents: tab.window as never });
+      handles.push(attachTokenAuth(api, { providers: symbl(CREDS), store, tokenClient }));
+      return { api, tab };
+    });
+    const [a, b] = tabs as [(typeof tabs)[0], (typeof tabs)[0]];
+    await a.api.get('/v1/x');
+    await b.api.get('/v1/x');
+    const [name = ''] = [...origin.entries.keys()].filter((key) => key.startsWith('tokenflight:token:'));
+    const outcomes: Array<PromiseSettledResult<unknown>> = [];
+    for (let index = 0; index < 1_000; index++) {
+      // What another script writes (in tab b): a token as 0.2 wrote them, or one bound to another key.
+      const forged = token(`forged-${index}`, Date.now() + 7_200_000, Date.now());
+      b.tab.storage.setItem(
+        name,
+        JSON.stringify(index % 2 === 0 ? forged : { format: 'tokenflight/1', key: 'another-tenant', ...forged }),
+      );
+      if (index === 500) revoked.add('Bearer token-1');
+      if (index % 20 === 19) {
+        // Requests go on during the storm, and the tabs take in the storage events between them.
+        outcomes.push(...(await Promise.allSettled([a.api.get('/v1/x'), b.api.get('/v1/x')])));
+        await flush();
+      }
+    }
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+    // Each tab's one request with the revoked token, replayed with the one new token.
+    expect(answered401).toEqual(['Bearer token-1', 'Bearer token-1']);
+    expect(issuedTokens()).toBe(2);
+  });
+
+  test('junk written into the refresh entry is reported by the other tabs as it arrives, and a read of it presents no refresh token, not even the one the page was given', async () => {
+    const origin = createOrigin();
+    const locks = createLockManager();
+    const tokenClient = axios.create();
+    const server = mockAuthorizationServer(tokenClient);
+    const open = (tab: FakeTab) => {
+      const page = openSessionPage(tokenClient, { storage: tab.storage, locks, storageEvents: tab.window as never });
+      handles.push(page.auth);
+      return page;
+    };
+    const [one, two] = [origin.openTab(), origin.openTab()];
+    const first = open(one);
+    await first.api.get('/me');
+    const [refreshName] = [...origin.entries.keys()].filter((key) => key.endsWith(':refresh'));
+    two.storage.setItem(refreshName ?? '', 'junk written by another script');
+    expect(first.storeEvents).toEqual([
+      expect.objectContaining({ type: 'browser-entry-dropped', code: 'ERR_STORE_ENTRY_INVALID' }),
+    ]);
+    // The access token is dropped, and the page is reloaded with the refresh token it started with.
+    await first.auth.invalidate();
+    const reloaded = open(two);
+    const error = await reloaded.api.get('/me').catch((caught: unknown) => caught);
+    expect(isTokenRequestError(error) && error.code).toBe('ERR_TOKEN_STORE_UNAVAILABLE');
+    expect(reloaded.events).toContainEqual(
+      expect.objectContaining({
+        type: 'store-failed',
+        error: expect.objectContaining({ code: 'ERR_STORE_ENTRY_INVALID' }),
+      }),
+    );
+    expect(server.stats).toEqual({ presented: ['rt-1'], reuseDetections: 0, revoked: false });
   });
 });
 

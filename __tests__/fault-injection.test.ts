@@ -15,9 +15,20 @@ import {
   type SimulatedKind,
   type TokenFault,
 } from '../lib/testing/index.js';
+import { BrowserTokenStore, type BrowserTokenStoreOptions } from '../lib/browser.js';
+import { startAuthorizationServer, type AuthorizationServer } from '../lib/testing/index.js';
+import {
+  createChannels,
+  createIndexedDB,
+  createLockManager,
+  createOrigin,
+  createTabStorage,
+  type FakeTabStorage,
+} from './browser/helpers/fakes.js';
 import { until } from './helpers/index.js';
 import { loadOn, type Figures, type Load } from './helpers/load.js';
 import { writeFigures } from './helpers/reliability-report.js';
+import { sessionLoad, type SessionLoad } from './helpers/session-load.js';
 
 // Fault injection on the loopback provider simulation: real axios instances, real HTTP, faults
 // played by the token endpoint. Each scenario counts at the server (token requests, API requests,
@@ -759,6 +770,240 @@ describe('fault injection on the loopback provider simulation', () => {
       expect(secret.length).toBeGreaterThan(0);
       expect(printed.some((text) => text.includes(secret))).toBe(false);
       expect(printed[0]).toContain('invalid appSecret [REDACTED]');
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+  // Issue 15: the browser store, over the in-memory doubles of Web Storage, Web Locks, IndexedDB
+  // and BroadcastChannel (the Chromium suites run the same cases in a real browser).
+
+  const authServers: AuthorizationServer[] = [];
+  const sessions: SessionLoad[] = [];
+  afterEach(async () => {
+    sessions.splice(0).forEach((session) => session.eject());
+    await Promise.all(authServers.splice(0).map((server) => server.close()));
+  });
+  async function signInServer(): Promise<{ server: AuthorizationServer; session: SessionLoad }> {
+    const server = await startAuthorizationServer();
+    authServers.push(server);
+    const session = sessionLoad(server);
+    sessions.push(session);
+    return { server, session };
+  }
+  /** Checks what must hold in every session scenario (the watchdog, one replay, one token request at a time). */
+  async function measureSession(session: SessionLoad, scenario: string, setup: string): Promise<Figures> {
+    await session.settle();
+    const figures = session.figures(scenario, setup);
+    expect(figures.settled).toBe(figures.sent);
+    expect(figures.maxAttemptsPerRequest).toBeLessThanOrEqual(2);
+    expect(figures.maxTokenRequestsInFlight).toBeLessThanOrEqual(1);
+    return figures;
+  }
+  /** A sessionStorage store of one tab, in a page of its own of the origin. */
+  function tabStore(
+    browser: { locks: ReturnType<typeof createLockManager>; channels: ReturnType<typeof createChannels> },
+    tab: FakeTabStorage,
+    options: BrowserTokenStoreOptions = {},
+  ): BrowserTokenStore {
+    return new BrowserTokenStore({
+      storage: tab.storage,
+      sharedBy: 'tab',
+      locks: browser.locks.page(),
+      broadcastChannel: browser.channels.page().open,
+      storageEvents: false,
+      pageEvents: false,
+      ...options,
+    });
+  }
+
+  test(
+    'issue 15, case 7: the browser store touches only its own keys, and another tenant’s entry copied under its key is never sent',
+    async () => {
+      const server = await serve('symbl');
+      const tab = createOrigin().openTab();
+      const appKeys: Array<[string, string]> = [
+        ['myapp:token:user-settings', '{"theme":"dark"}'],
+        ['myapp:lock:ui', '{"owner":"editor","until":1}'],
+        ['token:abc', '{"accessToken":"abc","tokenType":"Bearer","expiresAt":1,"obtainedAt":0}'],
+        ['lock:editor', '{"owner":"x","until":1}'],
+      ];
+      for (const [key, value] of appKeys) tab.storage.setItem(key, value);
+      expect(() => new BrowserTokenStore({ storage: tab.storage, prefix: '' })).toThrow('`prefix`');
+      const store = new BrowserTokenStore({
+        storage: tab.storage,
+        prefix: 'myapp:',
+        locks: createLockManager(),
+        storageEvents: false,
+        sweepIntervalMs: 0,
+      });
+      const load = attach(server, { store });
+      await Promise.allSettled(load.sendMany(20));
+      const ours = Array.from({ length: tab.storage.length }, (_, index) => tab.storage.key(index) ?? '').find(
+        (key) => key.startsWith('myapp:token:') && key !== 'myapp:token:user-settings',
+      );
+      const now = Date.now();
+      tab.storage.setItem(
+        ours ?? '',
+        JSON.stringify({
+          format: 'tokenflight/1',
+          key: 'another-tenant',
+          accessToken: 'token-of-another-tenant',
+          tokenType: 'Bearer',
+          expiresAt: now + 7_200_000,
+          obtainedAt: now,
+        }),
+      );
+      server.revokeAll();
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Issue 15, case 7: the browser store’s own keys',
+        "prefix 'myapp:' over a storage holding the app's own keys (myapp:token:user-settings, myapp:lock:ui, token:abc, lock:editor), sweep on every write; prefix '' refused; 20 requests; another tenant's entry copied under the provider's key, the token revoked: 20 more",
+      );
+      expect(codes(load)).toEqual(all(40, 'OK'));
+      for (const [key, value] of appKeys) expect(tab.storage.getItem(key)).toBe(value);
+      expect(server.requests.some((request) => request.authorization?.includes('another-tenant') === true)).toBe(false);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 10: a tab opened from a signed-in sessionStorage tab never presents the refresh token it copied',
+    async () => {
+      const { server, session } = await signInServer();
+      const browser = { locks: createLockManager(), channels: createChannels() };
+      const grant = server.issueRefreshToken({ clientId: 'public-client' });
+      const tab = createTabStorage();
+      const original = session.open(tabStore(browser, tab), grant);
+      await Promise.allSettled(Array.from({ length: 10 }, () => original.send()));
+      // window.open: the copy starts with the opener's sessionStorage, and its app passes the same grant.
+      const copy = session.open(tabStore(browser, tab.copy()), grant);
+      for (let round = 0; round < 3; round++) {
+        server.revokeAccessTokens();
+        await Promise.allSettled(Array.from({ length: 10 }, () => original.send()));
+        await Promise.allSettled(Array.from({ length: 10 }, () => copy.send()));
+      }
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 10: duplicated sessionStorage tab',
+        'a signed-in tab (rotating refresh token) and a copy of its sessionStorage (window.open) whose app passes the same grant: 10 requests, then 3 rounds of access tokens revoked, 10 requests in each tab',
+      );
+      expect(session.codes()).toEqual([
+        ...all(10, 'OK'),
+        ...Array.from({ length: 3 }, () => [...all(10, 'OK'), ...all(10, 'ERR_TOKEN_STORE_UNAVAILABLE')]).flat(),
+      ]);
+      expect(server.stats).toMatchObject({ rotations: 4, reuseDetections: 0, revokedFamilies: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 11: sessionStorage tabs signed in on their own never wait for each other',
+    async () => {
+      const { server, session } = await signInServer();
+      const browser = { locks: createLockManager(), channels: createChannels() };
+      const indexedDB = createIndexedDB();
+      const tabs = [0, 1].map(() =>
+        session.open(
+          tabStore(browser, createTabStorage(), { indexedDB }),
+          server.issueRefreshToken({ clientId: 'public-client' }),
+        ),
+      );
+      for (let round = 0; round < 5; round++) {
+        server.revokeAccessTokens();
+        for (const tab of tabs) await Promise.allSettled(Array.from({ length: 5 }, () => tab.send()));
+      }
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 11: sessionStorage tabs',
+        'two tabs on sessionStorage, each signed in on its own (rotating refresh tokens), sharing the Web Locks and IndexedDB of the origin (handoffWaitMs 1 s): 5 rounds of access tokens revoked, 5 requests in each tab in turn',
+      );
+      expect(session.codes()).toEqual(all(50, 'OK'));
+      // No refresh waited for the other tab's hand-off count (handoffWaitMs, 1 s).
+      expect(figures.slowestMs).toBeLessThan(1_000);
+      expect(server.stats).toMatchObject({ rotations: 10, reuseDetections: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 12: in the lease fallback, a tab closed while it refreshes releases its lease on pagehide',
+    async () => {
+      const { server, session } = await signInServer();
+      const origin = createOrigin();
+      const grant = server.issueRefreshToken({ clientId: 'public-client' });
+      const closing = new EventTarget();
+      const leaseStore = (tab: ReturnType<typeof origin.openTab>, pageEvents: EventTarget | false) =>
+        new BrowserTokenStore({
+          storage: tab.storage,
+          locks: false,
+          storageEvents: tab.window as never,
+          pageEvents: pageEvents as never,
+        });
+      const holder = session.open(leaseStore(origin.openTab(), closing), grant);
+      const other = session.open(leaseStore(origin.openTab(), false), grant);
+      server.setTokenLatency(2_000);
+      void holder.send().catch(() => undefined);
+      await until(() => server.stats.refreshRequests === 1, 5_000);
+      server.setTokenLatency(0);
+      const waiting = Array.from({ length: 20 }, () => other.send());
+      await pause(200);
+      // The holder's tab closes mid-request: pagehide, then its page (and handle) are gone.
+      closing.dispatchEvent(new Event('pagehide'));
+      holder.auth.eject();
+      await Promise.allSettled(waiting);
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 12: lease released on pagehide',
+        'lease fallback (no Web Locks), two tabs, rotating refresh token: a tab holds the lease while its refresh waits 2 s at the server; another tab sends 20 requests; 200 ms later the holder’s page is hidden and closed',
+      );
+      expect(session.codes()).toEqual(['ERR_TOKEN_ABORTED', ...all(20, 'OK')]);
+      expect(figures.slowestMs).toBeLessThan(5_000);
+      expect(server.stats).toMatchObject({ rotations: 1, reuseDetections: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 13: 1,000 valid-looking entries written into the browser store’s key never reach a request',
+    async () => {
+      const server = await serve('symbl');
+      const origin = createOrigin();
+      const [tab, writer] = [origin.openTab(), origin.openTab()];
+      const store = new BrowserTokenStore({
+        storage: tab.storage,
+        locks: createLockManager(),
+        storageEvents: tab.window as never,
+      });
+      const load = attach(server, { store });
+      await Promise.allSettled(load.sendMany(10));
+      const [name = ''] = Array.from({ length: tab.storage.length }, (_, index) => tab.storage.key(index) ?? '');
+      for (let index = 0; index < 1_000; index++) {
+        const now = Date.now();
+        const forged = {
+          accessToken: `forged-${index}`,
+          tokenType: 'Bearer',
+          expiresAt: now + 7_200_000,
+          obtainedAt: now,
+        };
+        writer.storage.setItem(
+          name,
+          JSON.stringify(index % 2 === 0 ? forged : { format: 'tokenflight/1', key: 'another-tenant', ...forged }),
+        );
+        if (index === 500) server.revokeAll();
+        if (index % 20 === 19) await Promise.allSettled(load.sendMany(2));
+      }
+      const figures = await measure(
+        load,
+        'Issue 15, case 13: foreign writes into the browser store',
+        'another tab’s script writes 1,000 valid-looking entries (tokenflight 0.2’s format, or bound to another key) into the store’s key, the token revoked halfway: 10 requests, then 2 every 20 writes',
+      );
+      expect(codes(load)).toEqual(all(110, 'OK'));
+      expect(server.requests.some((request) => request.authorization?.includes('forged') === true)).toBe(false);
       recorded.push(figures);
     },
     SCENARIO_TIMEOUT_MS,

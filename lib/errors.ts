@@ -70,10 +70,20 @@ export type RedisTokenStoreErrorCode = 'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_TIME
  *   cannot be sent twice (pass `tokenAuth: { replayBody }` to replay it).
  * - `ERR_STORE_ENTRY_INVALID`: an entry read from the token store failed the checks a token
  *   response passes (token characters, token type, expiry). Reported in a `store-failed` event;
- *   the entry is dropped and a fresh token is fetched.
+ *   the entry is dropped and a fresh token is fetched. A `BrowserTokenStore` rejects a read with it
+ *   when an entry under its name is not one it wrote for that key (and leaves it for a write to
+ *   replace).
+ * - `ERR_STORE_TAB_DUPLICATED`: a `BrowserTokenStore` on `sessionStorage` refused an entry this tab
+ *   copied from another tab that is still open (a duplicated tab, or one opened with
+ *   `window.open`): its refresh token belongs to that tab, and is never presented here. The tab
+ *   signs in again (`auth.resumeSession`).
  */
 export type TokenflightErrorCode =
-  TokenRequestErrorCode | RedisTokenStoreErrorCode | 'ERR_BODY_NOT_REPLAYABLE' | 'ERR_STORE_ENTRY_INVALID';
+  | TokenRequestErrorCode
+  | RedisTokenStoreErrorCode
+  | 'ERR_BODY_NOT_REPLAYABLE'
+  | 'ERR_STORE_ENTRY_INVALID'
+  | 'ERR_STORE_TAB_DUPLICATED';
 
 /** @ignore */
 export interface TokenflightErrorOptions {

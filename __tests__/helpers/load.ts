@@ -63,7 +63,7 @@ export function outcomeCode(result: PromiseSettledResult<unknown>): string {
 }
 
 /** Token requests counted on the token client: how many are in flight, and the most at once. */
-function countingTokenClient(): { client: AxiosInstance; inFlight: () => number; maxInFlight: () => number } {
+export function countingTokenClient(): { client: AxiosInstance; inFlight: () => number; maxInFlight: () => number } {
   const client = axios.create();
   let inFlight = 0;
   let maxInFlight = 0;

@@ -1,7 +1,7 @@
 // Headless Chromium for the browser suites: Debian's `chromium` (CHROMIUM_PATH, or `chromium` on
 // PATH), driven by playwright-core; nothing downloads a browser. Without it the suites are skipped
 // with a printed notice, and under CI=true they fail.
-import { describe } from '@jest/globals';
+import { describe, jest } from '@jest/globals';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -39,6 +39,10 @@ if (chromiumPath === undefined) {
     `\n[tokenflight] chromium is not on PATH: the browser suites (__tests__/browser) are SKIPPED; ${HOW}.\n`,
   );
 }
+
+// Pages take a while to open on a loaded machine (the CI box runs other suites at once): a test
+// or hook of a browser suite may take up to this long, unless it says otherwise.
+jest.setTimeout(30_000);
 
 /** `describe` when Chromium is there, else `describe.skip` (the notice above says why). */
 export const describeBrowser: (name: string, suite: () => void) => void =

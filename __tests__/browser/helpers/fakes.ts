@@ -1,7 +1,9 @@
 // In-memory doubles of the browser APIs BrowserTokenStore uses, for the jest unit tests (the
 // Chromium suites use the real ones): Web Storage shared by tabs, with the `storage` events a
-// browser sends to the other tabs of the origin, and a Web Locks LockManager.
+// browser sends to the other tabs of the origin, one tab's sessionStorage (and the copy a
+// duplicated tab starts with), a Web Locks LockManager, and BroadcastChannels.
 import type {
+  BrowserChannel,
   BrowserIndexedDB,
   BrowserLockManager,
   BrowserStorage,
@@ -128,8 +130,17 @@ export function createIndexedDB(): BrowserIndexedDB {
   };
 }
 
-/** Exclusive Web Locks: granted in request order, held until the callback's promise settles. */
-export function createLockManager(): BrowserLockManager & { held: () => string[] } {
+/** A page's view of the Web Locks of its origin: closing the page frees the locks it holds. */
+export type FakeLockManager = BrowserLockManager & {
+  held: () => string[];
+  page(): FakeLockManager & { close(): void };
+};
+
+/**
+ * Exclusive Web Locks: granted in request order, held until the callback's promise settles or the
+ * page that holds them closes; `ifAvailable` grants at once or calls back with `null`.
+ */
+export function createLockManager(): FakeLockManager {
   const queues = new Map<string, Array<() => void>>();
   const held = new Set<string>();
   const grantNext = (name: string): void => {
@@ -137,8 +148,16 @@ export function createLockManager(): BrowserLockManager & { held: () => string[]
     if (next === undefined) held.delete(name);
     else next();
   };
-  return {
+  const pageOf = (releases: Set<() => void>): FakeLockManager => ({
     held: () => [...held],
+    page() {
+      const own = new Set<() => void>();
+      return Object.assign(pageOf(own), {
+        close: () => {
+          for (const release of [...own]) release();
+        },
+      });
+    },
     request(name, options, callback) {
       return new Promise((resolve, reject) => {
         const { signal } = options;
@@ -149,22 +168,100 @@ export function createLockManager(): BrowserLockManager & { held: () => string[]
         const grant = (): void => {
           signal?.removeEventListener('abort', onAbort);
           held.add(name);
-          callback({ name, mode: 'exclusive' })
-            .then(resolve, reject)
-            .finally(() => grantNext(name));
+          let released = false;
+          const release = (): void => {
+            if (released) return;
+            released = true;
+            releases.delete(release);
+            grantNext(name);
+          };
+          releases.add(release);
+          callback({ name, mode: 'exclusive' }).then(resolve, reject).finally(release);
         };
         const onAbort = (): void => {
           const queue = queues.get(name) ?? [];
           queue.splice(queue.indexOf(grant), 1);
           reject(new DOMException('aborted', 'AbortError'));
         };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        if (held.has(name)) {
-          queues.set(name, [...(queues.get(name) ?? []), grant]);
-        } else {
+        if (!held.has(name)) {
           grant();
+        } else if (options.ifAvailable === true) {
+          callback(null).then(resolve, reject);
+        } else {
+          signal?.addEventListener('abort', onAbort, { once: true });
+          queues.set(name, [...(queues.get(name) ?? []), grant]);
         }
       });
+    },
+  });
+  return pageOf(new Set());
+}
+
+/** One tab's sessionStorage: entries of its own, no events; `copy()` is what a duplicated tab starts with. */
+export interface FakeTabStorage {
+  readonly storage: BrowserStorage;
+  readonly entries: Map<string, string>;
+  copy(): FakeTabStorage;
+}
+
+export function createTabStorage(entries = new Map<string, string>()): FakeTabStorage {
+  return {
+    entries,
+    storage: {
+      get length() {
+        return entries.size;
+      },
+      key: (index) => [...entries.keys()][index] ?? null,
+      getItem: (key) => entries.get(key) ?? null,
+      setItem: (key, value) => void entries.set(key, value),
+      removeItem: (key) => void entries.delete(key),
+    },
+    copy: () => createTabStorage(new Map(entries)),
+  };
+}
+
+/**
+ * BroadcastChannels of one origin: a message reaches every other open channel of its name on a
+ * later turn. A page's channels go quiet when it is frozen (a background tab the browser froze).
+ */
+export function createChannels(): {
+  page(): { open: (name: string) => BrowserChannel; freeze(): void };
+} {
+  const open = new Set<{ name: string; target: EventTarget; frozen: () => boolean }>();
+  return {
+    page() {
+      let frozen = false;
+      return {
+        freeze: () => void (frozen = true),
+        open(name) {
+          const target = new EventTarget();
+          const self = { name, target, frozen: () => frozen };
+          open.add(self);
+          const listeners = new Map<unknown, EventListener>();
+          return {
+            postMessage(message) {
+              for (const other of open) {
+                if (other === self || other.name !== name || other.frozen()) continue;
+                setTimeout(() => {
+                  if (open.has(other) && !other.frozen()) {
+                    other.target.dispatchEvent(Object.assign(new Event('message'), { data: message }));
+                  }
+                }, 0);
+              }
+            },
+            addEventListener(_type, listener) {
+              const wrapped: EventListener = (event) => listener(event as unknown as { data: unknown });
+              listeners.set(listener, wrapped);
+              target.addEventListener('message', wrapped);
+            },
+            removeEventListener(_type, listener) {
+              const wrapped = listeners.get(listener);
+              if (wrapped !== undefined) target.removeEventListener('message', wrapped);
+            },
+            close: () => void open.delete(self),
+          };
+        },
+      };
     },
   };
 }

@@ -10,6 +10,13 @@ export interface PageConfig {
   apiOrigin: string;
   provider:
     { type: 'bff'; tokenUrl: string } | { type: 'refresh'; tokenUrl: string; clientId: string; refreshToken: string };
+  /** Options of the page's BrowserTokenStore (`store: 'browser'`): localStorage and Web Locks by default. */
+  browserStore?: {
+    storage?: 'local' | 'session';
+    /** `false`: the lease fallback even where Web Locks exist. */
+    locks?: false;
+    handoffWaitMs?: number;
+  };
 }
 
 /** The page's provider: its own backend (a BFF), or a public OAuth client with a rotating refresh token. */

@@ -9,7 +9,7 @@ import {
   type TokenStore,
   type TokenStoreLock,
 } from '../../../lib/index.js';
-import { BrowserTokenStore } from '../../../lib/browser.js';
+import { BrowserTokenStore, type BrowserTokenStoreOptions } from '../../../lib/browser.js';
 import { providerOf, type PageConfig } from './page-provider.js';
 
 export type { PageConfig } from './page-provider.js';
@@ -45,6 +45,18 @@ export interface PageApi {
   writeAndRelease(key: string, accessToken: string): Promise<void>;
   /** Takes the lock of `key` (waiting for it), reads the token under it, and releases it. */
   readUnderLock(key: string): Promise<string | undefined>;
+  /** Whether the lock of `key` was had within `waitMs` (it is released at once). */
+  tryLock(key: string, waitMs: number): Promise<boolean>;
+  /** What the page's BrowserTokenStore reported (`onEvent`). */
+  storeEvents(): Array<{ type: string; code?: string }>;
+  /** `auth.resumeSession(refreshToken)`; resolves to the error code it rejected with, if any. */
+  resume(refreshToken: string): Promise<string | undefined>;
+  /**
+   * Plays another script of the origin: writes `count` valid-looking entries (as tokenflight 0.2
+   * wrote them, or bound to another key) into each of the store's entries in localStorage,
+   * yielding to the page every `every` writes.
+   */
+  writeForeign(count: number, every: number): Promise<void>;
 }
 
 declare global {
@@ -65,6 +77,25 @@ function lockingStore(): TokenStore & Required<Pick<TokenStore, 'lock'>> {
   return store as TokenStore & Required<Pick<TokenStore, 'lock'>>;
 }
 const seen: Array<{ type: string; reason?: string }> = [];
+const storeSeen: Array<{ type: string; code?: string }> = [];
+
+function browserStore(config: PageConfig): BrowserTokenStore {
+  const options = config.browserStore ?? {};
+  const given: BrowserTokenStoreOptions = {
+    storage: options.storage === 'session' ? sessionStorage : localStorage,
+    onEvent: (event) => storeSeen.push('code' in event ? { type: event.type, code: event.code } : { type: event.type }),
+  };
+  if (options.locks === false) given.locks = false;
+  if (options.handoffWaitMs !== undefined) given.handoffWaitMs = options.handoffWaitMs;
+  return new BrowserTokenStore(given);
+}
+
+const codeOf = (error: unknown): string => {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown';
+};
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function get(path: string, options: { tokenAuth?: false } = {}): Promise<Outcome> {
   if (api === undefined) throw new Error('start() the page first');
@@ -73,8 +104,7 @@ async function get(path: string, options: { tokenAuth?: false } = {}): Promise<O
     return { status: response.status };
   } catch (error) {
     if (isAxiosError(error) && error.response !== undefined) return { status: error.response.status };
-    const code = (error as { code?: unknown } | undefined)?.code;
-    return { error: typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown' };
+    return { error: codeOf(error) };
   }
 }
 
@@ -82,7 +112,7 @@ window.tokenflightPage = {
   start(config) {
     apiOrigin = config.apiOrigin;
     api = axios.create({ baseURL: config.apiOrigin, adapter: config.adapter });
-    store = config.store === 'browser' ? new BrowserTokenStore() : new MemoryTokenStore();
+    store = config.store === 'browser' ? browserStore(config) : new MemoryTokenStore();
     auth = attachTokenAuth(api, {
       providers: providerOf(config),
       store,
@@ -121,5 +151,32 @@ window.tokenflightPage = {
     const found = await lockingStore().get(key);
     await lock?.release();
     return found?.accessToken;
+  },
+  async tryLock(key, waitMs) {
+    const lock = await lockingStore().lock(key, { ...LOCK, waitMs });
+    await lock?.release();
+    return lock !== undefined;
+  },
+  storeEvents: () => [...storeSeen],
+  async resume(refreshToken) {
+    if (auth === undefined) throw new Error('start() the page first');
+    return auth.resumeSession(refreshToken).then(
+      () => undefined,
+      (error: unknown) => codeOf(error),
+    );
+  },
+  async writeForeign(count, every) {
+    const names = Object.keys(localStorage).filter((key) => key.startsWith('tokenflight:token:'));
+    for (let index = 0; index < count; index++) {
+      const forged = {
+        accessToken: `forged-${index}`,
+        tokenType: 'Bearer',
+        expiresAt: Date.now() + 7_200_000,
+        obtainedAt: Date.now(),
+      };
+      const value = index % 2 === 0 ? forged : { format: 'tokenflight/1', key: 'another-tenant', ...forged };
+      for (const name of names) localStorage.setItem(name, JSON.stringify(value));
+      if (index % every === every - 1) await pause(1);
+    }
   },
 };

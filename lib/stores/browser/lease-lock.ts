@@ -1,6 +1,7 @@
 import { sleep } from '../../async.js';
 import type { TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
-import type { BrowserStorage } from './types.js';
+import { bindingFields, isMarkedFor, parseObject, type EntryBinding } from './entry.js';
+import type { BrowserStorage, PageEventSource } from './types.js';
 
 // The lock where there are no Web Locks (a page that is not a secure context, an old browser): a
 // lease written in the storage itself. Best-effort, not mutual exclusion: Web Storage has no
@@ -9,6 +10,8 @@ import type { BrowserStorage } from './types.js';
 // `settleMs` after the other read the lease back (a tab frozen or throttled between its read and
 // its write, or a write that takes longer than that to reach the other tab's process): then both
 // ask for a token (and with a rotating refresh token, the second use can end the session).
+// A lease carries the store's mark, its key and its tab (like an entry): a lease copied from
+// another tab, or any other value under its name, holds nothing.
 
 interface Lease {
   owner: string;
@@ -16,28 +19,17 @@ interface Lease {
 }
 
 export interface LeaseOptions extends TokenStoreLockOptions {
+  binding: EntryBinding;
   now: () => number;
   pollMs: number;
   settleMs: number;
 }
 
-function readLeaseText(raw: string | null): Lease | undefined {
-  try {
-    const value = JSON.parse(raw ?? 'null') as Partial<Lease> | null;
-    if (typeof value?.owner === 'string' && typeof value.until === 'number') return value as Lease;
-  } catch {
-    // Not a lease: it is overwritten like an expired one.
-  }
-  return undefined;
-}
-
-const readLease = (storage: BrowserStorage, leaseKey: string): Lease | undefined =>
-  readLeaseText(storage.getItem(leaseKey));
-
-/** True when the text under a lease key holds no lease that is still running (it may be removed). */
-export function isLeaseOver(raw: string | null, now: number): boolean {
-  const lease = readLeaseText(raw);
-  return lease === undefined || lease.until <= now;
+function readLeaseText(raw: string | null, binding: EntryBinding): Lease | undefined {
+  const value = parseObject(raw);
+  if (!isMarkedFor(value, binding.key) || value?.['tab'] !== binding.tab) return undefined;
+  const { owner, until } = value as Record<string, unknown>;
+  return typeof owner === 'string' && typeof until === 'number' ? { owner, until } : undefined;
 }
 
 /** Resolves after `ms`, or to false as soon as `signal` aborts. */
@@ -58,9 +50,10 @@ export async function takeLeaseLock(
   leaseKey: string,
   options: LeaseOptions,
 ): Promise<TokenStoreLock | undefined> {
-  const { now, signal } = options;
+  const { now, signal, binding } = options;
   const owner = randomOwner();
-  const ownsLease = (): boolean => readLease(storage, leaseKey)?.owner === owner;
+  const readLease = (): Lease | undefined => readLeaseText(storage.getItem(leaseKey), binding);
+  const ownsLease = (): boolean => readLease()?.owner === owner;
   const release = (): Promise<void> => {
     if (ownsLease()) storage.removeItem(leaseKey);
     return Promise.resolve();
@@ -68,9 +61,10 @@ export async function takeLeaseLock(
   const deadline = now() + options.waitMs;
   for (;;) {
     if (signal?.aborted === true) return undefined;
-    const lease = readLease(storage, leaseKey);
+    const lease = readLease();
     if (lease === undefined || lease.until <= now()) {
-      storage.setItem(leaseKey, JSON.stringify({ owner, until: now() + Math.max(1, options.ttlMs) }));
+      const until = now() + Math.max(1, options.ttlMs);
+      storage.setItem(leaseKey, JSON.stringify({ ...bindingFields(binding), owner, until }));
       const settled = await pause(options.settleMs, signal);
       if (settled && ownsLease()) return { release };
       if (!settled) {
@@ -82,4 +76,31 @@ export async function takeLeaseLock(
     if (remaining <= 0) return undefined;
     if (!(await pause(Math.min(remaining, options.pollMs * (0.5 + Math.random())), signal))) return undefined;
   }
+}
+
+/**
+ * Tracks the leases a page holds and releases them on `pagehide` (the page is closed, navigated
+ * away or put in the back-forward cache), so that a waiting tab takes over at its next look
+ * instead of after the lease's time to live. The release is synchronous: a page that is going
+ * away runs no more tasks.
+ */
+export function releaseOnPagehide(
+  pageEvents: PageEventSource | undefined,
+): (lock: TokenStoreLock | undefined) => TokenStoreLock | undefined {
+  if (pageEvents === undefined) return (lock) => lock;
+  const held = new Set<TokenStoreLock>();
+  pageEvents.addEventListener('pagehide', () => {
+    for (const lock of held) void lock.release();
+    held.clear();
+  });
+  return (lock) => {
+    if (lock === undefined) return undefined;
+    held.add(lock);
+    return {
+      release: () => {
+        held.delete(lock);
+        return lock.release();
+      },
+    };
+  };
 }
