@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import { axiosHttpClient } from './axios/http-client.js';
 import { readAttachOptions, type AttachSettings, type TokenAuthOptions } from './attach-options.js';
 import { createBoundary, type TokenRuntime } from './boundary.js';
 import { invalidOption } from './errors.js';
@@ -56,7 +57,7 @@ function createRuntime(
 ): TokenRuntime & { rotating: boolean } {
   const { emit, tokenRequest } = settings;
   const source = provider[kSource].create({
-    http: settings.tokenClient,
+    http: axiosHttpClient(settings.tokenClient),
     settings: tokenRequest,
     now: Date.now,
     random: Math.random,
