@@ -369,3 +369,81 @@ describe('concurrency', () => {
     expect(new Set(answers.map((answer) => answer.body.token))).toEqual(new Set([api.latest()]));
   }, 120_000);
 });
+
+describe('a hostile deployment or caller', () => {
+  test('a 401 from another origin after a redirect is that origin’s business: returned, no token request', async () => {
+    const { auth } = make();
+    await (await auth.fetch(`${api.origin}/api/warm`)).text();
+    const before = api.tokenRequests();
+    const to = encodeURIComponent(`${other.origin}/api/theirs`);
+    const answer = await auth.fetch(`${api.origin}/redirect?status=307&to=${to}`);
+    expect(answer.status).toBe(401);
+    expect(await answer.text()).toBe('token rejected');
+    expect(api.tokenRequests()).toBe(before);
+    expect(other.seen.at(-1)?.headers.authorization).toBeUndefined();
+  });
+
+  test('a redirect to a scheme that is not http(s) rejects as fetch does, with the token sent nowhere', async () => {
+    const { auth } = make();
+    const to = encodeURIComponent('file:///etc/passwd');
+    await expect(auth.fetch(`${api.origin}/redirect?to=${to}`)).rejects.toThrow(TypeError);
+  });
+
+  test('a token endpoint that redirects: ERR_TOKEN_REDIRECT, and the credentials never reach the other origin', async () => {
+    const to = encodeURIComponent(`${other.origin}/token`);
+    const { auth } = make({
+      providers: clientCredentials({
+        tokenUrl: `${api.origin}/redirect?status=307&to=${to}`,
+        clientId: 'client-1',
+        clientSecret: 'secret-1',
+        origins: [api.origin],
+      }),
+      tokenRequest: { retries: 0 },
+    });
+    const before = other.seen.length;
+    await expect(auth.fetch(`${api.origin}/api/x`)).rejects.toMatchObject({ code: 'ERR_TOKEN_REDIRECT' });
+    expect(other.seen.length).toBe(before);
+  });
+
+  test('replayBody or isTokenRejected that throws: the call rejects with that error, nothing hangs', async () => {
+    const { auth } = make();
+    await (await auth.fetch(`${api.origin}/api/warm`)).text();
+    api.revoke();
+    const thrown = new Error('no second stream');
+    await expect(
+      auth.fetch(`${api.origin}/api/up`, {
+        method: 'POST',
+        body: new Blob(['s']).stream(),
+        duplex: 'half',
+        tokenAuth: {
+          replayBody: () => {
+            throw thrown;
+          },
+        },
+      } as RequestInit),
+    ).rejects.toBe(thrown);
+    auth.close();
+    const verdict = new Error('verdict failed');
+    const second = make({
+      isTokenRejected: () => {
+        throw verdict;
+      },
+    });
+    await expect(second.auth.fetch(`${api.origin}/challenge?error=invalid_token`)).rejects.toBe(verdict);
+  });
+
+  test('close() while a replay waits for its new token: ERR_HANDLE_CLOSED', async () => {
+    const { auth } = make();
+    await (await auth.fetch(`${api.origin}/api/warm`)).text();
+    api.revoke();
+    api.setTokenDelay(300);
+    try {
+      const pending = auth.fetch(`${api.origin}/api/x`);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      auth.close();
+      await expect(pending).rejects.toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+    } finally {
+      api.setTokenDelay(0);
+    }
+  });
+});
