@@ -20,12 +20,16 @@ export interface RejectionContext {
   status: number;
   /** The `WWW-Authenticate` header, if any. */
   challenge: string | undefined;
-  /** The response body, transformed by the request's `transformResponse` as the caller would see it. */
+  /**
+   * The response body: with `attachTokenAuth`, transformed by the request's `transformResponse` as
+   * the caller would see it; with `createTokenFetch`, its text, read from a copy (the caller still
+   * reads the response), or `undefined` past 64 KiB.
+   */
   data: unknown;
 }
 
 /**
- * Limits of token requests, the `tokenRequest` option of {@link attachTokenAuth} and {@link createTokenFetch}. Every field is
+ * Limits of token requests, the `tokenRequest` option of {@link attachTokenAuth} and `createTokenFetch` (`tokenflight/fetch`). Every field is
  * optional; see `DEFAULTS.tokenRequest`.
  *
  * @example
@@ -43,7 +47,7 @@ export interface TokenRequestOptions extends TokenRequestSettings {
 }
 
 /**
- * The options {@link attachTokenAuth} and {@link createTokenFetch} share. Only `providers` is
+ * The options {@link attachTokenAuth} and `createTokenFetch` (`tokenflight/fetch`) share. Only `providers` is
  * required; every default is in {@link DEFAULTS}.
  *
  * @example

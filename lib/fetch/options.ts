@@ -28,7 +28,7 @@ export interface TokenFetchOptions extends TokenAuthBaseOptions {
   /**
    * A separate fetch for token requests only (a proxy to the authorization server, a mock of
    * the token endpoint in tests). Never `auth.fetch` itself.
-   * @default the `fetch` option
+   * @default the fetch option
    */
   tokenFetch?: FetchFunction;
 }
