@@ -447,3 +447,35 @@ describe('a hostile deployment or caller', () => {
     }
   });
 });
+
+describe('in a browser (a document), where fetch hides redirects', () => {
+  test("the caller's redirect mode goes to fetch as it is; a 401 from the origin the browser ended on is not the token's", async () => {
+    const scope = globalThis as { document?: unknown };
+    scope.document = {};
+    const modes: (RequestRedirect | undefined)[] = [];
+    let created: ReturnType<typeof make>;
+    try {
+      created = make({
+        fetch: (input, init) => {
+          modes.push(init?.redirect);
+          // Node's fetch follows as a browser does, dropping Authorization across origins.
+          return fetch(input, init);
+        },
+      });
+    } finally {
+      delete scope.document;
+    }
+    const { auth } = created;
+    await (await auth.fetch(`${api.origin}/api/warm`)).text();
+    const before = api.tokenRequests();
+    const to = encodeURIComponent(`${other.origin}/api/theirs`);
+    const answer = await auth.fetch(`${api.origin}/redirect?status=302&to=${to}`);
+    expect(answer.status).toBe(401);
+    expect(api.tokenRequests()).toBe(before);
+    expect(modes.slice(-1)).toEqual(['follow']);
+    expect(other.seen.at(-1)?.headers.authorization).toBeUndefined();
+    const manual = await auth.fetch(`${api.origin}/api/m`, { redirect: 'manual' });
+    expect(await manual.json()).toMatchObject({ token: api.latest() });
+    expect(modes.slice(-1)).toEqual(['manual']);
+  });
+});
