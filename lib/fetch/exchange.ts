@@ -96,7 +96,9 @@ async function replay(
 /** Sends the request with `current`'s token, written last, following redirects without leaking it. */
 function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
   const { boundary, request } = exchange;
-  const headers = new Headers(request.headers);
+  // The request's own copy of the caller's headers: the token is written last, just before the
+  // send, and a replay overwrites it (redirect hops copy them before changing them).
+  const { headers } = request;
   headers.set('authorization', current.header);
   const first: Outgoing = { url: request.url, method: request.method, headers, body, hop: 0 };
   const dispatch = (out: Outgoing, redirect: RequestRedirect): Promise<Response> =>
