@@ -432,6 +432,23 @@ describe('a hostile deployment or caller', () => {
     await expect(second.auth.fetch(`${api.origin}/challenge?error=invalid_token`)).rejects.toBe(verdict);
   });
 
+  test('a 401 whose body never ends holds isTokenRejected at most tokenRequest.timeoutMs; it then sees no body', async () => {
+    const seen: unknown[] = [];
+    const { auth } = make({
+      tokenRequest: { timeoutMs: 200 },
+      isTokenRejected: ({ data }) => {
+        seen.push(data);
+        return false;
+      },
+    });
+    const startedAt = performance.now();
+    const answer = await auth.fetch(`${api.origin}/endless-401`);
+    expect(answer.status).toBe(401);
+    expect(seen).toEqual([undefined]);
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    await answer.body?.cancel();
+  });
+
   test('close() while a replay waits for its new token: ERR_HANDLE_CLOSED', async () => {
     const { auth } = make();
     await (await auth.fetch(`${api.origin}/api/warm`)).text();
