@@ -73,6 +73,23 @@ describe('the import-cycle check', () => {
     expect(output).toContain('no-circular');
   });
 
+  test('fails on a cycle closed by a dynamic import() or a re-export', () => {
+    for (const files of [
+      {
+        'entry.ts': "export const load = async (): Promise<number> => (await import('./lazy.js')).lazy;\n",
+        'lazy.ts': "import { load } from './entry.js';\nexport const lazy = typeof load === 'function' ? 1 : 0;\n",
+      },
+      {
+        'index.ts': "export { part } from './part.js';\nexport const name = 'index';\n",
+        'part.ts': "import { name } from './index.js';\nexport const part = (): string => name;\n",
+      },
+    ]) {
+      const { status, output } = cruise(scratch(files));
+      expect(status).not.toBe(0);
+      expect(output).toContain('no-circular');
+    }
+  });
+
   test('passes the same parts once the part declares the narrow type it needs', () => {
     const dir = scratch({
       'manager.ts':
