@@ -50,10 +50,11 @@ export function sharedEntry(store: StoreAccess, raw: TokenStore) {
       const checked = await store.checked(refreshKey(key), found, 'get');
       return checked === undefined ? undefined : decode(checked);
     },
-    /** True if the store took it. */
-    async write(key: string, entry: RefreshEntry): Promise<boolean> {
+    /** True if the store took it; `critical` asks the store not to skip it (a circuit breaker open). */
+    async write(key: string, entry: RefreshEntry, options: { critical?: boolean } = {}): Promise<boolean> {
       const stored = encode(entry);
-      const held = await store.call('set', () => raw.set(refreshKey(key), stored), FAILED, {
+      const setOptions = options.critical === true ? { critical: true } : undefined;
+      const held = await store.call('set', () => raw.set(refreshKey(key), stored, setOptions), FAILED, {
         tokens: [entry.refreshToken, stored.accessToken],
       });
       return held !== FAILED;

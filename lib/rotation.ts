@@ -1,9 +1,10 @@
-import { fingerprint, unrefTimer } from './async.js';
+import { fingerprint, runCallback, sleep } from './async.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
 import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
 import type { TokenStore, TokenStoreLock } from './store.js';
+import type { SessionTicket } from './session.js';
 import type { StoreAccess } from './store-access.js';
 import type { FetchedToken, RotatingCredential } from './token-source.js';
 
@@ -20,8 +21,12 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  * - The holder's exchange ends before its lock can: no attempt runs past `lockTtlMs` after the lock
  *   was taken, and only failures that cannot have reached the server are retried.
  * - A rotated refresh token is written to the store (ordered after the one it replaces, whatever
- *   the clocks say; a failed write is tried again before the lock is let go) and handed to
- *   `onRefreshToken` before its access token is used; an answer without one keeps the old one.
+ *   the clocks say; a failed write is tried again, past the store's circuit breaker, until it lands
+ *   or the lock's lease is nearly over) and then handed to `onRefreshToken` (waited for at most the
+ *   token request's time limit) before its access token is used. It is kept whenever the server
+ *   sent one, even in an answer that is unusable otherwise; an answer without one keeps the old one.
+ * - A flight of a session that `resume()` replaced (lib/session.ts) presents nothing more, and
+ *   neither stores nor hands out what its exchange brought back.
  * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
  *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
  * - Once this process has seen the session under way (an entry in the store, a token another
@@ -30,9 +35,6 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  *   Neither the `refreshToken` option (some handle has used it) nor this process's own last copy
  *   (another may have rotated it since) is presented.
  */
-
-/** Writes of a rotated refresh token, a quarter of `storeTimeoutMs` apart, before the lock is let go. */
-const WRITE_ATTEMPTS = 4;
 
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
   a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
@@ -52,9 +54,17 @@ export interface Rotation {
   exchange(
     key: string,
     lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
-    reason: RefreshReason,
+    flight: { reason: RefreshReason; ticket: SessionTicket },
   ): Promise<FetchedToken>;
-  resume(key: string, refreshToken: string): Promise<void>;
+  /**
+   * Starts a new session with `refreshToken` under the store's lock (taken with `lock`); `dropOld`
+   * runs under it too, to drop the old session's access token.
+   */
+  resume(
+    key: string,
+    refreshToken: string,
+    under: { lock: TokenStoreLock | 'none' | 'failed' | 'timeout'; dropOld: () => Promise<void> },
+  ): Promise<void>;
   /** A token another handle fetched was taken from the store: the session is under way. */
   adopted(): void;
   /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
@@ -114,22 +124,38 @@ async function endSession(
   context.options.emit({ type: 'session-ended', provider: context.options.source.name, fingerprint: shown, error });
 }
 
-async function storeRotated(context: RotationContext, key: string, held: RefreshEntry, next: string): Promise<void> {
+/** Writes the entry until the store takes it, past its circuit breaker, while the lock surely holds. */
+async function writeUntil(context: RotationContext, key: string, lockedUntil: number): Promise<boolean> {
   const { options, parts } = context;
+  // Still under the lock: until the store has the new one, the next holder would present the used one.
+  let stored = await context.entries.write(key, context.latest, { critical: true });
+  while (!stored && !parts.signal.aborted && options.now() + options.storeTimeoutMs * 1.25 <= lockedUntil) {
+    await sleep(options.storeTimeoutMs / 4, parts.signal).catch(() => undefined);
+    stored = await context.entries.write(key, context.latest, { critical: true });
+  }
+  return stored;
+}
+
+async function storeRotated(
+  context: RotationContext,
+  key: string,
+  rotated: { held: RefreshEntry; next: string; lockedUntil: number },
+): Promise<void> {
+  const { options, parts, credential } = context;
+  const { held, next } = rotated;
   context.underway = true;
   context.latest = { refreshToken: next, obtainedAt: Math.max(options.now(), held.obtainedAt + 1), ended: false };
-  // Still under the lock: until the store has the new one, the next holder would present the used one.
-  let stored = await context.entries.write(key, context.latest);
-  for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
-    await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
-    stored = await context.entries.write(key, context.latest);
-  }
-  let callbackError: Error | undefined;
-  try {
-    await context.credential.onRotated?.(next);
-  } catch (error) {
-    callbackError = redactedError(error, [next, held.refreshToken]);
-  }
+  const stored = await writeUntil(context, key, rotated.lockedUntil);
+  const onRotated = credential.onRotated;
+  const failed =
+    onRotated === undefined
+      ? undefined
+      : await runCallback(() => onRotated(next), {
+          timeoutMs: credential.callbackTimeoutMs,
+          signal: parts.signal,
+          onTimeout: () => new Error(`onRefreshToken did not settle within ${credential.callbackTimeoutMs} ms`),
+        });
+  const callbackError = failed === undefined ? undefined : redactedError(failed, [next, held.refreshToken]);
   const shown = await fingerprint(next);
   options.emit({
     type: 'refresh-token-rotated',
@@ -190,22 +216,36 @@ export function createRotation(
     resumed: false,
   };
   return {
-    async exchange(key, lock, reason) {
-      const deadline = options.now() + options.lockTtlMs - options.storeTimeoutMs;
+    async exchange(key, lock, { reason, ticket }) {
+      const lockedUntil = options.now() + options.lockTtlMs;
+      const deadline = lockedUntil - options.storeTimeoutMs;
       const held = await presentable(context, key, lock);
+      ticket.check();
       try {
         context.resumed = false;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
+        ticket.check();
         if (result.next !== undefined && result.next !== held.refreshToken)
-          await storeRotated(context, key, held, result.next);
+          await storeRotated(context, key, { held, next: result.next, lockedUntil });
+        if ('failure' in result) throw result.failure;
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
-        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED')
+        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
+          // The end of a replaced session is not the end of the new one.
+          ticket.check();
           await endSession(context, key, held, error);
+        }
         throw error;
       }
     },
-    async resume(key, refreshToken) {
+    async resume(key, refreshToken, { lock, dropOld }) {
+      if (lock === 'timeout') {
+        throw failure(
+          context,
+          'ERR_TOKEN_STORE_UNAVAILABLE',
+          `another holder kept the token store's lock for longer than ${options.lockTtlMs} ms; the session was not resumed`,
+        );
+      }
       let shared: RefreshEntry | undefined;
       try {
         shared = await readShared(context, key);
@@ -215,7 +255,8 @@ export function createRotation(
       const after = newest(shared, context.latest).obtainedAt + 1;
       context.latest = { refreshToken, obtainedAt: Math.max(options.now(), after), ended: false };
       context.resumed = true;
-      await context.entries.write(key, context.latest);
+      await context.entries.write(key, context.latest, { critical: true });
+      await dropOld();
     },
     adopted: () => {
       context.underway = true;

@@ -1,10 +1,11 @@
 import pMemoize from 'p-memoize';
-import { fingerprint } from './async.js';
+import { fingerprint, waitWithAbort } from './async.js';
 import { createCooldown, type Cooldown } from './cooldown.js';
-import { isTokenRequestError } from './errors.js';
+import { isTokenRequestError, TokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import type { Rotation } from './rotation.js';
+import { createSessionOrder, isSuperseded, type SessionOrder, type SessionTicket } from './session.js';
 import type { StoredToken, TokenStore } from './store.js';
 import { createStoreAccess, type StoreAccess } from './store-access.js';
 import { followStore, reactionTo } from './store-sync.js';
@@ -133,11 +134,17 @@ function createFlightRunner(
     cooldown: Cooldown;
     adopt: ReturnType<typeof createAdopter>;
     rotation: Rotation | undefined;
+    session: SessionOrder;
     signal: AbortSignal;
   },
 ) {
   const { source, now, emit } = options;
-  const { store, cooldown, adopt } = parts;
+  const { store, cooldown } = parts;
+  /** Only a flight of the current session makes its token current. */
+  const adopt = (ticket: SessionTicket, token: StoredToken, how: Adoption): Promise<CurrentToken> => {
+    ticket.check();
+    return parts.adopt(token, how);
+  };
   const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
 
   /** Whether a token found in the store will do, instead of fetching one. */
@@ -155,11 +162,12 @@ function createFlightRunner(
   return async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
     const startedAt = now();
     try {
+      const ticket = await parts.session.begin();
       const key = await source.key;
       const found = await store.read(key);
       if (isAcceptable(found)) {
         parts.rotation?.adopted();
-        return await adopt(found, { kind: 'adopted', reason });
+        return await adopt(ticket, found, { kind: 'adopted', reason });
       }
       const lock = await store.lock(key);
       try {
@@ -167,7 +175,7 @@ function createFlightRunner(
         const again = typeof lock === 'object' || lock === 'timeout' ? await store.read(key) : undefined;
         if (isAcceptable(again)) {
           parts.rotation?.adopted();
-          return await adopt(again, { kind: 'adopted', reason });
+          return await adopt(ticket, again, { kind: 'adopted', reason });
         }
         // Taken up from another tab's write (TokenStore.subscribe) while this flight waited.
         const { current } = state;
@@ -178,16 +186,20 @@ function createFlightRunner(
         const { token, attempts }: FetchedToken =
           parts.rotation === undefined
             ? await source.fetch(parts.signal, reason)
-            : await parts.rotation.exchange(key, lock, reason);
+            : await parts.rotation.exchange(key, lock, { reason, ticket });
+        // A flight of a replaced session hands its token to no one, the store included.
+        ticket.check();
         const kept = await store.write(key, token);
         // The store keeps the token that expires later, which may be the one just rejected if its
         // compare-and-delete failed: never take that one up again.
         const winner = kept.accessToken === state.rejectedToken ? token : kept;
-        return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
+        return await adopt(ticket, winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
       } finally {
         if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
       }
     } catch (error) {
+      // Not a failure: its callers are carried over to a flight of the new session.
+      if (isSuperseded(error)) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
       // The session is over: its access token is not sent again either.
@@ -226,7 +238,17 @@ function createInvalidation(
     if (stored !== undefined) await forget(stored, 'manual');
   }
 
-  return { forget, invalidate };
+  /** A new session started: its predecessor's access token goes, here and in the store, whichever it is. */
+  async function dropAll(): Promise<void> {
+    const token = state.current;
+    state.current = undefined;
+    cooldown.end();
+    if (token !== undefined) await forget(token.token, 'manual', token.fingerprint);
+    const stored = await store.read(await source.key);
+    if (stored !== undefined && stored.accessToken !== token?.token.accessToken) await forget(stored, 'manual');
+  }
+
+  return { forget, invalidate, dropAll };
 }
 
 /**
@@ -297,8 +319,29 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     rotation = source.rotation.rotate(options, { store, signal: lifecycle.signal });
   }
   const adopt = createAdopter(options, state, cooldown);
-  const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
-  const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
+  const session = createSessionOrder();
+  const parts = { store, cooldown, adopt, rotation, session, signal: lifecycle.signal };
+  const flight = pMemoize(createFlightRunner(options, state, parts), { cacheKey: () => source.name, cache: false });
+  /** The flight's token; a flight of a replaced session hands its callers over to one of the new session. */
+  const flightOfSession = async (reason: RefreshReason): Promise<CurrentToken> => {
+    for (;;) {
+      try {
+        return await flight(reason);
+      } catch (error) {
+        if (!isSuperseded(error)) throw error;
+      }
+    }
+  };
+  const ejected = (): TokenRequestError =>
+    new TokenRequestError(`Could not get a token for provider "${source.name}": the handle was ejected`, {
+      code: 'ERR_TOKEN_ABORTED',
+      provider: source.name,
+      url: source.rotation?.url ?? '',
+      attempts: 0,
+    });
+  /** Every wait ends when the handle is ejected (`ERR_TOKEN_ABORTED`), whatever it waits for. */
+  const bounded = <T>(start: () => Promise<T>): Promise<T> =>
+    waitWithAbort(start, { signal: lifecycle.signal, timeoutMs: 0, onAbort: ejected, onTimeout: ejected });
   const unfollow = followSiblings(options, state, { store, adopt, rotation });
 
   function peek(): CurrentToken | undefined {
@@ -312,35 +355,34 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return token;
   }
 
-  const { forget, invalidate } = createInvalidation(options, state, { store, cooldown });
+  const { forget, invalidate, dropAll } = createInvalidation(options, state, { store, cooldown });
 
   return {
     name: source.name,
     peek,
     get() {
-      const token = peek();
-      return token === undefined ? flight(state.current === undefined ? 'missing' : 'expired') : Promise.resolve(token);
+      const token = lifecycle.signal.aborted ? undefined : peek();
+      if (token !== undefined) return Promise.resolve(token);
+      return bounded(() => flightOfSession(state.current === undefined ? 'missing' : 'expired'));
     },
-    async rejected(sentGeneration) {
-      const token = state.current;
-      if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
-        return { current: token, stale: true };
-      }
-      if (token !== undefined && token.generation === sentGeneration) {
-        state.current = undefined;
-        await forget(token.token, 'rejected', token.fingerprint);
-      }
-      const next = await flight('rejected');
-      // We may have joined a flight that took up the rejected token just before it was rejected.
-      const retook = next.token.accessToken === state.rejectedToken;
-      return { current: retook ? await flight('rejected') : next, stale: false };
-    },
+    rejected: (sentGeneration) => bounded(() => replacementFor(sentGeneration)),
     invalidate,
     async resume(refreshToken) {
       if (rotation === undefined) throw new TypeError(`provider "${source.name}" has no refresh token to resume`);
-      await rotation.resume(await source.key, refreshToken);
-      // The access token of the old session is not taken up again, here or from the store.
-      await invalidate();
+      const resumed = rotation;
+      await bounded(() =>
+        session.resume(async () => {
+          const key = await source.key;
+          const lock = await store.lock(key);
+          try {
+            if (lifecycle.signal.aborted) throw ejected();
+            // The old session's access token is not taken up again, here or from the store.
+            await resumed.resume(key, refreshToken, { lock, dropOld: dropAll });
+          } finally {
+            if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
+          }
+        }),
+      );
     },
     dispose() {
       unfollow();
@@ -348,4 +390,19 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       lifecycle.abort(new Error('tokenflight handle ejected'));
     },
   };
+
+  async function replacementFor(sentGeneration: number): Promise<{ current: CurrentToken; stale: boolean }> {
+    const token = state.current;
+    if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
+      return { current: token, stale: true };
+    }
+    if (token !== undefined && token.generation === sentGeneration) {
+      state.current = undefined;
+      await forget(token.token, 'rejected', token.fingerprint);
+    }
+    const next = await flightOfSession('rejected');
+    // We may have joined a flight that took up the rejected token just before it was rejected.
+    const retook = next.token.accessToken === state.rejectedToken;
+    return { current: retook ? await flightOfSession('rejected') : next, stale: false };
+  }
 }

@@ -9,11 +9,17 @@ export interface FetchedToken {
   attempts: number;
 }
 
-/** What a rotating credential's exchange produced: a token, and the credential to use next, if the server rotated it. */
-export interface ExchangedToken extends FetchedToken {
-  /** The next credential, when the answer carried one (`refresh_token`); otherwise the presented one stays. */
-  next: string | undefined;
-}
+/**
+ * What a rotating credential's exchange produced: a token, and the credential to use next, if the
+ * server rotated it; or, when the answer was unusable but carried a rotated credential all the
+ * same, why it failed and that credential (which must be kept).
+ */
+export type ExchangedToken =
+  | (FetchedToken & {
+      /** The next credential, when the answer carried one (`refresh_token`); otherwise the presented one stays. */
+      next: string | undefined;
+    })
+  | { failure: Error; next: string };
 
 /**
  * A credential that may be presented once: a rotating refresh token. The token manager keeps it in
@@ -35,6 +41,8 @@ export interface RotatingCredential {
   ): Promise<ExchangedToken>;
   /** Hands a rotated credential to the application, before the token it came with is used. */
   readonly onRotated: ((credential: string) => unknown) | undefined;
+  /** How long `onRotated` may take before the flight goes on without it (the token request's time limit). */
+  readonly callbackTimeoutMs: number;
   /**
    * Makes the token manager's {@link Rotation} of this credential (lib/rotation.ts). The provider
    * carries it, so that only applications that use a rotating credential bundle that code.

@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import axios from 'axios';
+import {
+  attachTokenAuth,
+  isTokenRequestError,
+  refreshTokenGrant,
+  type TokenAuth,
+  type TokenAuthEvent,
+  type TokenStore,
+} from '../lib/index.js';
+import { issued, startRefreshServer, type RefreshAnswer, type RefreshServer } from './helpers/refresh-server.js';
+
+// A session is an owned thing: resumeSession() during a rotation of the old session, callbacks
+// that never settle, eject() while callers wait, and a rotated refresh token in an unusable answer.
+// Against a scripted token endpoint on 127.0.0.1 that records what was presented.
+jest.setTimeout(30_000);
+
+let server: RefreshServer | undefined;
+const handles: TokenAuth[] = [];
+afterEach(async () => {
+  for (const handle of handles.splice(0)) handle.eject();
+  await server?.close();
+  server = undefined;
+});
+
+async function setUp(
+  answers: Record<string, RefreshAnswer>,
+  options: { onRefreshToken?: (token: string) => unknown; timeoutMs?: number; store?: TokenStore } = {},
+) {
+  server = await startRefreshServer(answers);
+  const events: TokenAuthEvent[] = [];
+  const received: string[] = [];
+  const api = axios.create({ baseURL: server.url });
+  const auth = attachTokenAuth(api, {
+    providers: refreshTokenGrant({
+      tokenUrl: server.tokenUrl,
+      clientId: 'app',
+      refreshToken: 'rt-old-1',
+      onRefreshToken: (token) => {
+        received.push(token);
+        return options.onRefreshToken?.(token);
+      },
+    }),
+    ...(options.store === undefined ? {} : { store: options.store }),
+    tokenRequest: { retries: 0, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+    onEvent: (event) => events.push(event),
+  });
+  handles.push(auth);
+  return { api, auth, events, received, server };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const codeOf = async (promise: Promise<unknown>): Promise<string | undefined> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => (isTokenRequestError(error) ? error.code : String(error)),
+  );
+
+const SESSIONS = {
+  'rt-old-1': issued('at-old-1', 'rt-old-2', 800),
+  'rt-old-2': issued('at-old-2', 'rt-old-3'),
+  'rt-new-1': issued('at-new-1', 'rt-new-2'),
+  'rt-new-2': issued('at-new-2', 'rt-new-3'),
+};
+
+describe('resumeSession() while a rotation of the old session is in flight', () => {
+  test('every request after it carries the new session token, and the old rotation never overwrites it', async () => {
+    const { api, auth, received, server } = await setUp(SESSIONS);
+    const early = api.get('/api/early');
+    await until(() => server.presented.includes('rt-old-1'));
+    await auth.resumeSession('rt-new-1');
+    await api.get('/api/after');
+    await early;
+    expect(server.apiAuthorizations).toEqual(['Bearer at-new-1', 'Bearer at-new-1']);
+    // The next rotation presents the new session's rotated token, never the old one's.
+    await auth.invalidate();
+    await api.get('/api/later');
+    expect(server.apiAuthorizations.at(-1)).toBe('Bearer at-new-2');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-new-1', 'rt-new-2']);
+    // The old session's rotated token is handed to nobody: it would replace the new one in a database.
+    expect(received).toEqual(['rt-new-2', 'rt-new-3']);
+  });
+
+  test('auth.token() called before the resume resolves to the new session token', async () => {
+    const { auth, server } = await setUp(SESSIONS);
+    const early = auth.token();
+    await until(() => server.presented.includes('rt-old-1'));
+    await auth.resumeSession('rt-new-1');
+    expect((await early).accessToken).toBe('at-new-1');
+    expect((await auth.token()).accessToken).toBe('at-new-1');
+  });
+
+  test('a resume while no flight runs replaces the session at once', async () => {
+    const { auth, server } = await setUp(SESSIONS);
+    await auth.token();
+    await auth.resumeSession('rt-new-1');
+    expect((await auth.token()).accessToken).toBe('at-new-1');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-new-1']);
+  });
+});
+
+describe('callbacks that never settle', () => {
+  test('an onRefreshToken that never settles holds the provider no longer than the token request time limit', async () => {
+    const { auth, events, server } = await setUp(
+      { 'rt-old-1': issued('at-1', 'rt-old-2'), 'rt-old-2': issued('at-2', 'rt-old-3') },
+      { onRefreshToken: () => new Promise(() => undefined), timeoutMs: 300 },
+    );
+    const startedAt = Date.now();
+    expect((await auth.token()).accessToken).toBe('at-1');
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    const rotated = events.find((event) => event.type === 'refresh-token-rotated');
+    expect(rotated).toMatchObject({ stored: true });
+    expect(rotated?.type === 'refresh-token-rotated' && rotated.callbackError?.message).toMatch(/did not settle/);
+    // The rotated token was stored before the callback: the next refresh presents it.
+    await auth.invalidate();
+    expect((await auth.token()).accessToken).toBe('at-2');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-old-2']);
+  });
+
+  test('eject() releases callers waiting on a flight held by a callback', async () => {
+    const { auth } = await setUp(
+      { 'rt-old-1': issued('at-1', 'rt-old-2') },
+      { onRefreshToken: () => new Promise(() => undefined), timeoutMs: 20_000 },
+    );
+    const waiting = [auth.token(), auth.token()];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const startedAt = Date.now();
+    auth.eject();
+    expect(await Promise.all(waiting.map(codeOf))).toEqual(['ERR_TOKEN_ABORTED', 'ERR_TOKEN_ABORTED']);
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+  });
+});
+
+describe('after eject()', () => {
+  test('auth.token() rejects with ERR_TOKEN_ABORTED once a session was under way', async () => {
+    const { auth } = await setUp({ 'rt-old-1': issued('at-1', 'rt-old-2') });
+    await auth.token();
+    auth.eject();
+    expect(await codeOf(auth.token())).toBe('ERR_TOKEN_ABORTED');
+  });
+
+  test('auth.resumeSession() rejects with ERR_TOKEN_ABORTED and presents nothing', async () => {
+    const { auth, server } = await setUp(SESSIONS);
+    auth.eject();
+    expect(await codeOf(auth.resumeSession('rt-new-1'))).toBe('ERR_TOKEN_ABORTED');
+    expect(server.presented).toEqual([]);
+  });
+});
+
+describe('a rotated refresh token in an unusable answer', () => {
+  test('is stored and handed to onRefreshToken, and the next refresh presents it', async () => {
+    const { auth, received, server } = await setUp({
+      'rt-old-1': { body: { refresh_token: 'rt-old-2', token_type: 'Bearer' } },
+      'rt-old-2': issued('at-2', 'rt-old-3'),
+    });
+    expect(await codeOf(auth.token())).toBe('ERR_TOKEN_MALFORMED');
+    expect(received).toEqual(['rt-old-2']);
+    expect((await auth.token()).accessToken).toBe('at-2');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-old-2']);
+  });
+});
