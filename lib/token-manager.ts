@@ -321,17 +321,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const session = createSessionOrder();
   const parts = { store, cooldown, adopt, rotation, session, signal: lifecycle.signal };
-  const flight = pMemoize(createFlightRunner(options, state, parts), { cacheKey: () => source.name, cache: false });
-  /** The flight's token; a flight of a replaced session hands its callers over to one of the new session. */
-  const flightOfSession = async (reason: RefreshReason): Promise<CurrentToken> => {
-    for (;;) {
-      try {
-        return await flight(reason);
-      } catch (error) {
-        if (!isSuperseded(error)) throw error;
-      }
-    }
-  };
   const ejected = (): TokenRequestError =>
     new TokenRequestError(`Could not get a token for provider "${source.name}": the handle was ejected`, {
       code: 'ERR_TOKEN_ABORTED',
@@ -342,6 +331,22 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   /** Every wait ends when the handle is ejected (`ERR_TOKEN_ABORTED`), whatever it waits for. */
   const bounded = <T>(start: () => Promise<T>): Promise<T> =>
     waitWithAbort(start, { signal: lifecycle.signal, timeoutMs: 0, onAbort: ejected, onTimeout: ejected });
+  const runFlight = createFlightRunner(options, state, parts);
+  // One wait per flight, not per caller: every caller joined to it is released with it.
+  const flight = pMemoize((reason: RefreshReason) => bounded(() => runFlight(reason)), {
+    cacheKey: () => source.name,
+    cache: false,
+  });
+  /** The flight's token; a flight of a replaced session hands its callers over to one of the new session. */
+  const flightOfSession = async (reason: RefreshReason): Promise<CurrentToken> => {
+    for (;;) {
+      try {
+        return await flight(reason);
+      } catch (error) {
+        if (!isSuperseded(error)) throw error;
+      }
+    }
+  };
   const unfollow = followSiblings(options, state, { store, adopt, rotation });
 
   function peek(): CurrentToken | undefined {
@@ -363,9 +368,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     get() {
       const token = lifecycle.signal.aborted ? undefined : peek();
       if (token !== undefined) return Promise.resolve(token);
-      return bounded(() => flightOfSession(state.current === undefined ? 'missing' : 'expired'));
+      if (lifecycle.signal.aborted) return Promise.reject(ejected());
+      return flightOfSession(state.current === undefined ? 'missing' : 'expired');
     },
-    rejected: (sentGeneration) => bounded(() => replacementFor(sentGeneration)),
+    rejected: (sentGeneration) => replacementFor(sentGeneration),
     invalidate,
     async resume(refreshToken) {
       if (rotation === undefined) throw new TypeError(`provider "${source.name}" has no refresh token to resume`);
