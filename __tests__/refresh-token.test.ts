@@ -27,7 +27,14 @@ const noReuse = (): void => {
   expect(server.stats.revokedFamilies).toBe(0);
 };
 
-function setUp(options: { clientId?: string; store?: TokenStore; onRefreshToken?: (token: string) => unknown } = {}) {
+function setUp(
+  options: {
+    clientId?: string;
+    store?: TokenStore;
+    onRefreshToken?: (token: string) => unknown;
+    timeoutMs?: number;
+  } = {},
+) {
   const clientId = options.clientId ?? 'public-client';
   const client = server.clients.find((candidate) => candidate.clientId === clientId);
   const events: TokenAuthEvent[] = [];
@@ -42,7 +49,12 @@ function setUp(options: { clientId?: string; store?: TokenStore; onRefreshToken?
       ...(options.onRefreshToken === undefined ? {} : { onRefreshToken: options.onRefreshToken }),
     }),
     ...(options.store === undefined ? {} : { store: options.store }),
-    tokenRequest: { retries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    tokenRequest: {
+      retries: 1,
+      minDelayMs: 1,
+      maxDelayMs: 5,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    },
     onEvent: (event) => events.push(event),
   });
   return { api, auth, events, refreshToken };
@@ -269,32 +281,41 @@ describe('refreshTokenGrant', () => {
     return expect(auth.resumeSession('')).rejects.toThrow('expected `refreshToken` to be a non-empty string');
   });
 
-  test('a rotated refresh token the store will not take is written again under the lock; if it never takes it, this process presents its own copy', async () => {
+  test('a rotated refresh token the store will not take is written again under the lock; if it never takes it, this process presents its own copy and no other handle presents the used one', async () => {
     const memory = new MemoryTokenStore();
     let refusals = 0;
+    // Refuses the rotated refresh token's writes (the mark written before presenting goes through).
     const flaky: TokenStore = {
       get: (key) => memory.get(key),
       set: (key, token) =>
-        key.endsWith(':refresh') && refusals-- > 0 ? Promise.reject(new Error('busy')) : memory.set(key, token),
+        key.endsWith(':refresh') && token.tokenType === 'Refresh' && refusals-- > 0
+          ? Promise.reject(new Error('busy'))
+          : memory.set(key, token),
       delete: (key, token) => memory.delete(key, token),
       lock: (key, options) => memory.lock(key, options),
     };
-    const { api, events } = setUp({ store: flaky });
+    // A 5 s lock (two 2 s attempts and a second): the write is retried for about 4 s.
+    const { api, events } = setUp({ store: flaky, timeoutMs: 2_000 });
     refusals = 2;
     await api.get('/api/me');
     const rotated = events.filter((event) => event.type === 'refresh-token-rotated');
     expect(rotated).toMatchObject([{ stored: true }]);
     expect(events.filter((event) => event.type === 'store-failed')).toHaveLength(2);
 
-    refusals = 100;
+    refusals = 1_000;
     server.revokeAccessTokens();
     await api.get('/api/me');
     expect(events.filter((event) => event.type === 'refresh-token-rotated').at(-1)).toMatchObject({ stored: false });
+    // Another handle finds the mark left before presenting: it presents nothing, and says why.
+    const other = setUp({ store: flaky });
+    await other.auth.invalidate();
+    const before = server.stats.refreshRequests;
+    await expect(other.auth.token()).rejects.toMatchObject({ code: 'ERR_TOKEN_STORE_UNAVAILABLE' });
+    expect(server.stats.refreshRequests).toBe(before);
     refusals = 0;
     server.revokeAccessTokens();
     expect((await api.get('/api/me')).status).toBe(200);
     expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3 });
     noReuse();
-    // The write is retried for as long as the lock surely holds (lockTtlMs): about 9 s here.
   }, 30_000);
 });

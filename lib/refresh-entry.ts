@@ -12,9 +12,23 @@ export interface RefreshEntry {
   /** Orders entries: each one is later than the one it replaces. */
   readonly obtainedAt: number;
   readonly ended: boolean;
+  /**
+   * A write-ahead mark: a holder is presenting this refresh token and has not stored what came
+   * back. Another holder never presents it again (it may have been used).
+   */
+  readonly presenting?: boolean;
 }
 
-export const FAILED = Symbol('store failed');
+const TYPES = { Refresh: 'usable', Ended: 'ended', Presenting: 'presenting' } as const;
+
+/** The store failed; `cause` is what it threw (scrubbed), when it threw. */
+export interface StoreFailed {
+  readonly failed: true;
+  readonly cause: Error | undefined;
+}
+
+/** The entry is there but is not one tokenflight wrote (junk, or another program's). */
+export const CORRUPT = Symbol('entry corrupt');
 
 /** The store key of a provider's refresh token, beside its access token's. */
 export const refreshKey = (key: string): string => `${key}:refresh`;
@@ -23,7 +37,7 @@ export const refreshKey = (key: string): string => `${key}:refresh`;
 function encode(entry: RefreshEntry): StoredToken {
   return {
     accessToken: btoa(entry.refreshToken),
-    tokenType: entry.ended ? 'Ended' : 'Refresh',
+    tokenType: entry.ended ? 'Ended' : entry.presenting === true ? 'Presenting' : 'Refresh',
     // Outlives every access token (whose lifetime is bounded by the same figure).
     expiresAt: entry.obtainedAt + DEFAULTS.maxTokenLifetimeMs,
     obtainedAt: entry.obtainedAt,
@@ -31,24 +45,39 @@ function encode(entry: RefreshEntry): StoredToken {
 }
 
 function decode(token: StoredToken): RefreshEntry | undefined {
-  if (token.tokenType !== 'Refresh' && token.tokenType !== 'Ended') return undefined;
+  const kind = Object.hasOwn(TYPES, token.tokenType) ? TYPES[token.tokenType as keyof typeof TYPES] : undefined;
+  if (kind === undefined) return undefined;
   try {
     const refreshToken = atob(token.accessToken);
     if (!/^[\x20-\x7E]+$/.test(refreshToken)) return undefined;
-    return { refreshToken, obtainedAt: token.obtainedAt, ended: token.tokenType === 'Ended' };
+    const entry = { refreshToken, obtainedAt: token.obtainedAt, ended: kind === 'ended' };
+    return kind === 'presenting' ? { ...entry, presenting: true } : entry;
   } catch {
     return undefined;
   }
 }
 
-/** Reads and writes a session's refresh-token entry; `read` resolves to FAILED when the store failed. */
+const FAILED = Symbol('store failed');
+
+/**
+ * Reads and writes a session's refresh-token entry. `read` resolves to a {@link StoreFailed} when
+ * the store failed, and to CORRUPT (reported at once, as `ERR_STORE_ENTRY_INVALID`) when the entry
+ * is not one tokenflight wrote.
+ */
 export function sharedEntry(store: StoreAccess, raw: TokenStore) {
   return {
-    async read(key: string): Promise<RefreshEntry | undefined | typeof FAILED> {
-      const found = await store.call('get', () => raw.get(refreshKey(key)), FAILED);
-      if (found === FAILED) return FAILED;
+    async read(key: string): Promise<RefreshEntry | undefined | StoreFailed | typeof CORRUPT> {
+      let cause: Error | undefined;
+      const found = await store.call('get', () => raw.get(refreshKey(key)), FAILED, {
+        onError: (error) => (cause = error),
+      });
+      if (found === FAILED) return { failed: true, cause };
+      if (found === undefined) return undefined;
       const checked = await store.checked(refreshKey(key), found, 'get');
-      return checked === undefined ? undefined : decode(checked);
+      const entry = checked === undefined ? undefined : decode(checked);
+      if (entry !== undefined) return entry;
+      if (checked !== undefined) store.invalid('the refresh-token entry is not one tokenflight wrote', 'get');
+      return CORRUPT;
     },
     /** True if the store took it; `critical` asks the store not to skip it (a circuit breaker open). */
     async write(key: string, entry: RefreshEntry, options: { critical?: boolean } = {}): Promise<boolean> {

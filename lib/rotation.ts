@@ -2,9 +2,9 @@ import { fingerprint, runCallback, sleep } from './async.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
-import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
+import { CORRUPT, sharedEntry, type RefreshEntry } from './refresh-entry.js';
 import type { TokenStore, TokenStoreLock } from './store.js';
-import type { SessionTicket } from './session.js';
+import { isSuperseded, type SessionTicket } from './session.js';
 import type { StoreAccess } from './store-access.js';
 import type { FetchedToken, RotatingCredential } from './token-source.js';
 
@@ -65,8 +65,12 @@ export interface Rotation {
     refreshToken: string,
     under: { lock: TokenStoreLock | 'none' | 'failed' | 'timeout'; dropOld: () => Promise<void> },
   ): Promise<void>;
-  /** A token another handle fetched was taken from the store: the session is under way. */
-  adopted(): void;
+  /**
+   * A token another handle fetched was taken from the store: the session is under way. The
+   * session's entry is read then too (in the background), so that a corrupt one is reported when
+   * it appears rather than at the next rotation.
+   */
+  adopted(key: string): void;
   /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
   secrets(): string[];
 }
@@ -89,6 +93,7 @@ function failure(
   context: RotationContext,
   code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
   detail: string,
+  cause?: Error,
 ): TokenRequestError {
   const provider = context.options.source.name;
   return new TokenRequestError(`Could not get a token for provider "${provider}": ${detail}`, {
@@ -96,16 +101,24 @@ function failure(
     provider,
     url: context.credential.url,
     attempts: 0,
+    cause,
   });
 }
 
-async function readShared(context: RotationContext, key: string): Promise<RefreshEntry | undefined> {
+const isDuplicatedTab = (error: Error | undefined): boolean =>
+  (error as { code?: unknown } | undefined)?.code === 'ERR_STORE_TAB_DUPLICATED';
+
+/** The store's entry; CORRUPT when it holds one tokenflight did not write (already reported). */
+async function readShared(context: RotationContext, key: string): Promise<RefreshEntry | undefined | typeof CORRUPT> {
   const entry = await context.entries.read(key);
-  if (entry === FAILED) {
+  if (entry !== undefined && entry !== CORRUPT && 'failed' in entry) {
     throw failure(
       context,
       'ERR_TOKEN_STORE_UNAVAILABLE',
-      'the token store could not be read; no refresh token was presented',
+      isDuplicatedTab(entry.cause)
+        ? 'this tab was copied from another that is still open, and does not use the session it copied (see `cause`); no refresh token was presented: sign in again (auth.resumeSession())'
+        : 'the token store could not be read; no refresh token was presented',
+      entry.cause,
     );
   }
   if (entry !== undefined) context.underway = true;
@@ -118,20 +131,26 @@ async function endSession(
   held: RefreshEntry,
   error: TokenRequestError,
 ): Promise<void> {
-  context.latest = { ...held, ended: true, obtainedAt: Math.max(context.options.now(), held.obtainedAt + 1) };
+  const obtainedAt = Math.max(context.options.now(), held.obtainedAt + 1);
+  context.latest = { refreshToken: held.refreshToken, obtainedAt, ended: true };
   await context.entries.write(key, context.latest);
   const shown = await fingerprint(held.refreshToken);
   context.options.emit({ type: 'session-ended', provider: context.options.source.name, fingerprint: shown, error });
 }
 
-/** Writes the entry until the store takes it, past its circuit breaker, while the lock surely holds. */
-async function writeUntil(context: RotationContext, key: string, lockedUntil: number): Promise<boolean> {
+/** Writes `entry` until the store takes it, past its circuit breaker, while the lock surely holds. */
+async function writeUntil(
+  context: RotationContext,
+  key: string,
+  entry: RefreshEntry,
+  lockedUntil: number,
+): Promise<boolean> {
   const { options, parts } = context;
-  // Still under the lock: until the store has the new one, the next holder would present the used one.
-  let stored = await context.entries.write(key, context.latest, { critical: true });
+  // Still under the lock: until the store has it, the next holder would act on the entry before it.
+  let stored = await context.entries.write(key, entry, { critical: true });
   while (!stored && !parts.signal.aborted && options.now() + options.storeTimeoutMs * 1.25 <= lockedUntil) {
     await sleep(options.storeTimeoutMs / 4, parts.signal).catch(() => undefined);
-    stored = await context.entries.write(key, context.latest, { critical: true });
+    stored = await context.entries.write(key, entry, { critical: true });
   }
   return stored;
 }
@@ -145,7 +164,7 @@ async function storeRotated(
   const { held, next } = rotated;
   context.underway = true;
   context.latest = { refreshToken: next, obtainedAt: Math.max(options.now(), held.obtainedAt + 1), ended: false };
-  const stored = await writeUntil(context, key, rotated.lockedUntil);
+  const stored = await writeUntil(context, key, context.latest, rotated.lockedUntil);
   const onRotated = credential.onRotated;
   const failed =
     onRotated === undefined
@@ -166,6 +185,34 @@ async function storeRotated(
   });
 }
 
+/**
+ * The write-ahead mark, before `held` is presented: if what comes back is never stored, no other
+ * holder presents `held` again. No mark, no request.
+ */
+async function markPresenting(
+  context: RotationContext,
+  key: string,
+  held: RefreshEntry,
+  lockedUntil: number,
+): Promise<RefreshEntry> {
+  const mark = { ...held, presenting: true, obtainedAt: Math.max(context.options.now(), held.obtainedAt + 1) };
+  if (!(await writeUntil(context, key, mark, lockedUntil))) {
+    throw failure(
+      context,
+      'ERR_TOKEN_STORE_UNAVAILABLE',
+      'the token store did not take the mark that comes before a refresh token is presented; no refresh token was presented',
+    );
+  }
+  return mark;
+}
+
+/** Nothing rotated: `mark`'s refresh token may be presented again, as before. */
+async function unmark(context: RotationContext, key: string, mark: RefreshEntry, lockedUntil: number): Promise<void> {
+  const obtainedAt = Math.max(context.options.now(), mark.obtainedAt + 1);
+  context.latest = { refreshToken: mark.refreshToken, obtainedAt, ended: false };
+  await writeUntil(context, key, context.latest, lockedUntil);
+}
+
 /** The refresh token to present under `lock`, or the reason none may be. */
 async function presentable(
   context: RotationContext,
@@ -181,7 +228,15 @@ async function presentable(
         : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
     );
   }
-  const shared = await readShared(context, key);
+  const found = await readShared(context, key);
+  if (found === CORRUPT && !context.resumed) {
+    throw failure(
+      context,
+      'ERR_TOKEN_SESSION_ENDED',
+      "the token store's refresh-token entry is not one tokenflight wrote (junk, or another program's write; reported as ERR_STORE_ENTRY_INVALID when it was read); no refresh token was presented: call auth.resumeSession() with the last one onRefreshToken received",
+    );
+  }
+  const shared = found === CORRUPT ? undefined : found;
   if (shared === undefined && context.underway && !context.resumed) {
     throw failure(
       context,
@@ -191,6 +246,13 @@ async function presentable(
   }
   const held = newest(shared, context.latest);
   context.latest = held;
+  if (held.presenting === true) {
+    throw failure(
+      context,
+      'ERR_TOKEN_STORE_UNAVAILABLE',
+      'another holder presented the refresh token and what came back was never stored (the holder stopped, or the store failed); it is not presented again: the session goes on once that holder stores its successor, or call auth.resumeSession() with the last one onRefreshToken received',
+    );
+  }
   if (held.ended) {
     throw failure(
       context,
@@ -218,22 +280,31 @@ export function createRotation(
   return {
     async exchange(key, lock, { reason, ticket }) {
       const lockedUntil = options.now() + options.lockTtlMs;
-      const deadline = lockedUntil - options.storeTimeoutMs;
       const held = await presentable(context, key, lock);
       ticket.check();
+      const mark = await markPresenting(context, key, held, lockedUntil);
+      /** Whether the entry was written after the exchange: rotated, or unmarked. */
+      let settled = false;
       try {
         context.resumed = false;
+        const deadline = lockedUntil - options.storeTimeoutMs;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
+        // A replaced session's mark stays: the resume, waiting for this lock, writes after it.
         ticket.check();
-        if (result.next !== undefined && result.next !== held.refreshToken)
-          await storeRotated(context, key, { held, next: result.next, lockedUntil });
+        settled = true;
+        const next = result.next === held.refreshToken ? undefined : result.next;
+        if (next === undefined) await unmark(context, key, mark, lockedUntil);
+        else await storeRotated(context, key, { held: mark, next, lockedUntil });
         if ('failure' in result) throw result.failure;
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
+        if (settled || isSuperseded(error)) throw error;
         if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
           // The end of a replaced session is not the end of the new one.
           ticket.check();
-          await endSession(context, key, held, error);
+          await endSession(context, key, mark, error);
+        } else {
+          await unmark(context, key, mark, lockedUntil);
         }
         throw error;
       }
@@ -248,7 +319,8 @@ export function createRotation(
       }
       let shared: RefreshEntry | undefined;
       try {
-        shared = await readShared(context, key);
+        const found = await readShared(context, key);
+        shared = found === CORRUPT ? undefined : found;
       } catch {
         // The store is down: the new session is held here, ordered after anything it may hold.
       }
@@ -258,8 +330,9 @@ export function createRotation(
       await context.entries.write(key, context.latest, { critical: true });
       await dropOld();
     },
-    adopted: () => {
+    adopted: (key) => {
       context.underway = true;
+      void context.entries.read(key);
     },
     secrets: () => [context.latest.refreshToken, btoa(context.latest.refreshToken)],
   };

@@ -166,7 +166,7 @@ function createFlightRunner(
       const key = await source.key;
       const found = await store.read(key);
       if (isAcceptable(found)) {
-        parts.rotation?.adopted();
+        parts.rotation?.adopted(key);
         return await adopt(ticket, found, { kind: 'adopted', reason });
       }
       const lock = await store.lock(key);
@@ -174,7 +174,7 @@ function createFlightRunner(
         // Double-checked: the previous holder may have just written a token.
         const again = typeof lock === 'object' || lock === 'timeout' ? await store.read(key) : undefined;
         if (isAcceptable(again)) {
-          parts.rotation?.adopted();
+          parts.rotation?.adopted(key);
           return await adopt(ticket, again, { kind: 'adopted', reason });
         }
         // Taken up from another tab's write (TokenStore.subscribe) while this flight waited.
@@ -276,7 +276,7 @@ function followSiblings(
         emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
       }
       if (reaction !== 'adopt' || found === undefined) return;
-      parts.rotation?.adopted();
+      parts.rotation?.adopted(key);
       await parts.adopt(found, { kind: 'adopted', reason: 'store-changed' });
     },
   });
