@@ -3,7 +3,9 @@ import axios from 'axios';
 import {
   attachTokenAuth,
   isTokenRequestError,
+  MemoryTokenStore,
   refreshTokenGrant,
+  TokenflightError,
   type TokenAuth,
   type TokenAuthEvent,
   type TokenStore,
@@ -164,5 +166,74 @@ describe('a rotated refresh token in an unusable answer', () => {
     expect(received).toEqual(['rt-old-2']);
     expect((await auth.token()).accessToken).toBe('at-2');
     expect(server.presented).toEqual(['rt-old-1', 'rt-old-2']);
+  });
+});
+
+describe("what others write into the session's entries", () => {
+  /** A memory store that remembers its keys, as another script on the same store would find them. */
+  function visibleStore(): { store: TokenStore; keys: Set<string>; memory: MemoryTokenStore } {
+    const memory = new MemoryTokenStore();
+    const keys = new Set<string>();
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) => {
+        keys.add(key);
+        return memory.set(key, token);
+      },
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    return { store, keys, memory };
+  }
+
+  test('junk written to the refresh-token entry is reported when it is read, and is never presented', async () => {
+    const { store, keys, memory } = visibleStore();
+    const first = await setUp({ 'rt-old-1': issued('at-1', 'rt-old-2') }, { store });
+    await first.auth.token();
+    const refreshKey = [...keys].find((key) => key.endsWith(':refresh')) ?? '';
+    await memory.set(refreshKey, {
+      accessToken: 'junk',
+      tokenType: 'Bogus',
+      expiresAt: null,
+      obtainedAt: Date.now() + 5,
+    });
+    // Another handle takes up the access token: it reads the session's entry then, and reports it.
+    const events: TokenAuthEvent[] = [];
+    const second = attachTokenAuth(axios.create({ baseURL: first.server.url }), {
+      providers: refreshTokenGrant({ tokenUrl: first.server.tokenUrl, clientId: 'app', refreshToken: 'rt-old-1' }),
+      store,
+      onEvent: (event) => events.push(event),
+    });
+    handles.push(second);
+    expect((await second.token()).accessToken).toBe('at-1');
+    await until(() => events.some((event) => event.type === 'store-failed'));
+    expect(events.find((event) => event.type === 'store-failed')).toMatchObject({
+      operation: 'get',
+      error: { code: 'ERR_STORE_ENTRY_INVALID' },
+    });
+    await first.auth.invalidate();
+    const failure = await first.auth.token().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_TOKEN_SESSION_ENDED' });
+    expect((failure as Error).message).toMatch(/not one tokenflight wrote/);
+    expect(first.server.presented).toEqual(['rt-old-1']);
+  });
+
+  test('a tab found duplicated reaches the caller with the duplicated-tab error as its cause', async () => {
+    const memory = new MemoryTokenStore();
+    const duplicated = new TokenflightError('this tab was copied from another that is still open', {
+      code: 'ERR_STORE_TAB_DUPLICATED',
+    });
+    // What BrowserTokenStore does in a duplicated sessionStorage tab: it refuses the entries it copied.
+    const store: TokenStore = {
+      get: (key) => (key.endsWith(':refresh') ? Promise.reject(duplicated) : memory.get(key)),
+      set: (key, token) => memory.set(key, token),
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    const { auth, server } = await setUp(SESSIONS, { store });
+    const failure = await auth.token().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_TOKEN_STORE_UNAVAILABLE', cause: { code: 'ERR_STORE_TAB_DUPLICATED' } });
+    expect((failure as Error).message).toMatch(/copied from another/);
+    expect(server.presented).toEqual([]);
   });
 });

@@ -276,7 +276,7 @@ function followSiblings(
         emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
       }
       if (reaction !== 'adopt' || found === undefined) return;
-      parts.rotation?.adopted(key);
+      parts.rotation?.adopted(await source.key);
       await parts.adopt(found, { kind: 'adopted', reason: 'store-changed' });
     },
   });
