@@ -12,14 +12,7 @@ export interface RefreshEntry {
   /** Orders entries: each one is later than the one it replaces. */
   readonly obtainedAt: number;
   readonly ended: boolean;
-  /**
-   * A write-ahead mark: a holder is presenting this refresh token and has not stored what came
-   * back. Another holder never presents it again (it may have been used).
-   */
-  readonly presenting?: boolean;
 }
-
-const TYPES = { Refresh: 'usable', Ended: 'ended', Presenting: 'presenting' } as const;
 
 /** The store failed; `cause` is what it threw (scrubbed), when it threw. */
 export interface StoreFailed {
@@ -37,7 +30,7 @@ export const refreshKey = (key: string): string => `${key}:refresh`;
 function encode(entry: RefreshEntry): StoredToken {
   return {
     accessToken: btoa(entry.refreshToken),
-    tokenType: entry.ended ? 'Ended' : entry.presenting === true ? 'Presenting' : 'Refresh',
+    tokenType: entry.ended ? 'Ended' : 'Refresh',
     // Outlives every access token (whose lifetime is bounded by the same figure).
     expiresAt: entry.obtainedAt + DEFAULTS.maxTokenLifetimeMs,
     obtainedAt: entry.obtainedAt,
@@ -45,13 +38,11 @@ function encode(entry: RefreshEntry): StoredToken {
 }
 
 function decode(token: StoredToken): RefreshEntry | undefined {
-  const kind = Object.hasOwn(TYPES, token.tokenType) ? TYPES[token.tokenType as keyof typeof TYPES] : undefined;
-  if (kind === undefined) return undefined;
+  if (token.tokenType !== 'Refresh' && token.tokenType !== 'Ended') return undefined;
   try {
     const refreshToken = atob(token.accessToken);
     if (!/^[\x20-\x7E]+$/.test(refreshToken)) return undefined;
-    const entry = { refreshToken, obtainedAt: token.obtainedAt, ended: kind === 'ended' };
-    return kind === 'presenting' ? { ...entry, presenting: true } : entry;
+    return { refreshToken, obtainedAt: token.obtainedAt, ended: token.tokenType === 'Ended' };
   } catch {
     return undefined;
   }

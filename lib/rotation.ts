@@ -4,7 +4,7 @@ import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
 import { CORRUPT, sharedEntry, type RefreshEntry } from './refresh-entry.js';
 import type { TokenStore, TokenStoreLock } from './store.js';
-import { isSuperseded, type SessionTicket } from './session.js';
+import type { SessionTicket } from './session.js';
 import type { StoreAccess } from './store-access.js';
 import type { FetchedToken, RotatingCredential } from './token-source.js';
 
@@ -185,34 +185,6 @@ async function storeRotated(
   });
 }
 
-/**
- * The write-ahead mark, before `held` is presented: if what comes back is never stored, no other
- * holder presents `held` again. No mark, no request.
- */
-async function markPresenting(
-  context: RotationContext,
-  key: string,
-  held: RefreshEntry,
-  lockedUntil: number,
-): Promise<RefreshEntry> {
-  const mark = { ...held, presenting: true, obtainedAt: Math.max(context.options.now(), held.obtainedAt + 1) };
-  if (!(await writeUntil(context, key, mark, lockedUntil))) {
-    throw failure(
-      context,
-      'ERR_TOKEN_STORE_UNAVAILABLE',
-      'the token store did not take the mark that comes before a refresh token is presented; no refresh token was presented',
-    );
-  }
-  return mark;
-}
-
-/** Nothing rotated: `mark`'s refresh token may be presented again, as before. */
-async function unmark(context: RotationContext, key: string, mark: RefreshEntry, lockedUntil: number): Promise<void> {
-  const obtainedAt = Math.max(context.options.now(), mark.obtainedAt + 1);
-  context.latest = { refreshToken: mark.refreshToken, obtainedAt, ended: false };
-  await writeUntil(context, key, context.latest, lockedUntil);
-}
-
 /** The refresh token to present under `lock`, or the reason none may be. */
 async function presentable(
   context: RotationContext,
@@ -246,13 +218,6 @@ async function presentable(
   }
   const held = newest(shared, context.latest);
   context.latest = held;
-  if (held.presenting === true) {
-    throw failure(
-      context,
-      'ERR_TOKEN_STORE_UNAVAILABLE',
-      'another holder presented the refresh token and what came back was never stored (the holder stopped, or the store failed); it is not presented again: the session goes on once that holder stores its successor, or call auth.resumeSession() with the last one onRefreshToken received',
-    );
-  }
   if (held.ended) {
     throw failure(
       context,
@@ -282,29 +247,20 @@ export function createRotation(
       const lockedUntil = options.now() + options.lockTtlMs;
       const held = await presentable(context, key, lock);
       ticket.check();
-      const mark = await markPresenting(context, key, held, lockedUntil);
-      /** Whether the entry was written after the exchange: rotated, or unmarked. */
-      let settled = false;
       try {
         context.resumed = false;
         const deadline = lockedUntil - options.storeTimeoutMs;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
-        // A replaced session's mark stays: the resume, waiting for this lock, writes after it.
         ticket.check();
-        settled = true;
-        const next = result.next === held.refreshToken ? undefined : result.next;
-        if (next === undefined) await unmark(context, key, mark, lockedUntil);
-        else await storeRotated(context, key, { held: mark, next, lockedUntil });
+        if (result.next !== undefined && result.next !== held.refreshToken)
+          await storeRotated(context, key, { held, next: result.next, lockedUntil });
         if ('failure' in result) throw result.failure;
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
-        if (settled || isSuperseded(error)) throw error;
         if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
           // The end of a replaced session is not the end of the new one.
           ticket.check();
-          await endSession(context, key, mark, error);
-        } else {
-          await unmark(context, key, mark, lockedUntil);
+          await endSession(context, key, held, error);
         }
         throw error;
       }
