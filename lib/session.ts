@@ -18,6 +18,11 @@
  *   `ERR_TOKEN_ABORTED`, and so does everything asked later.
  */
 
+import pMemoize from 'p-memoize';
+import { waitWithAbort } from './async.js';
+import { TokenRequestError } from './errors.js';
+import type { RefreshReason } from './events.js';
+
 /** Thrown inside a flight whose session was replaced by `resume()`; never reaches a caller. */
 export class SupersededFlight extends Error {
   constructor() {
@@ -72,4 +77,39 @@ export function createSessionOrder(): SessionOrder {
       return run;
     },
   };
+}
+
+/**
+ * A token manager's flights as its callers see them: one at a time (p-memoize), released all at
+ * once when the handle is ejected (one wait per flight, not per caller), and a flight of a replaced
+ * session handing its callers over to one of the new session.
+ */
+export function createSessionFlights<T>(
+  runFlight: (reason: RefreshReason) => Promise<T>,
+  handle: { name: string; url: string; signal: AbortSignal },
+) {
+  const ejected = (): TokenRequestError =>
+    new TokenRequestError(`Could not get a token for provider "${handle.name}": the handle was ejected`, {
+      code: 'ERR_TOKEN_ABORTED',
+      provider: handle.name,
+      url: handle.url,
+      attempts: 0,
+    });
+  /** Every wait ends when the handle is ejected (`ERR_TOKEN_ABORTED`), whatever it waits for. */
+  const bounded = <R>(start: () => Promise<R>): Promise<R> =>
+    waitWithAbort(start, { signal: handle.signal, timeoutMs: 0, onAbort: ejected, onTimeout: ejected });
+  const flight = pMemoize((reason: RefreshReason) => bounded(() => runFlight(reason)), {
+    cacheKey: () => handle.name,
+    cache: false,
+  });
+  const flightOfSession = async (reason: RefreshReason): Promise<T> => {
+    for (;;) {
+      try {
+        return await flight(reason);
+      } catch (error) {
+        if (!isSuperseded(error)) throw error;
+      }
+    }
+  };
+  return { flight, flightOfSession, bounded, ejected };
 }

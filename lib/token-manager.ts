@@ -1,11 +1,16 @@
-import pMemoize from 'p-memoize';
-import { fingerprint, waitWithAbort } from './async.js';
+import { fingerprint } from './async.js';
 import { createCooldown, type Cooldown } from './cooldown.js';
-import { isTokenRequestError, TokenRequestError } from './errors.js';
+import { isTokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import type { Rotation } from './rotation.js';
-import { createSessionOrder, isSuperseded, type SessionOrder, type SessionTicket } from './session.js';
+import {
+  createSessionFlights,
+  createSessionOrder,
+  isSuperseded,
+  type SessionOrder,
+  type SessionTicket,
+} from './session.js';
 import type { StoredToken, TokenStore } from './store.js';
 import { createStoreAccess, type StoreAccess } from './store-access.js';
 import { followStore, reactionTo } from './store-sync.js';
@@ -282,6 +287,32 @@ function followSiblings(
   });
 }
 
+/** Rule 5's replay token: the current one if the 401 was for an older token, else a new one (the rejected one dropped). */
+function createReplacement(
+  state: ManagerState,
+  parts: {
+    now: () => number;
+    forget: ReturnType<typeof createInvalidation>['forget'];
+    flightOfSession: (reason: RefreshReason) => Promise<CurrentToken>;
+  },
+) {
+  const { now, forget, flightOfSession } = parts;
+  return async function replacementFor(sentGeneration: number): Promise<{ current: CurrentToken; stale: boolean }> {
+    const token = state.current;
+    if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
+      return { current: token, stale: true };
+    }
+    if (token !== undefined && token.generation === sentGeneration) {
+      state.current = undefined;
+      await forget(token.token, 'rejected', token.fingerprint);
+    }
+    const next = await flightOfSession('rejected');
+    // We may have joined a flight that took up the rejected token just before it was rejected.
+    const retook = next.token.accessToken === state.rejectedToken;
+    return { current: retook ? await flightOfSession('rejected') : next, stale: false };
+  };
+}
+
 /**
  * Cache, expiry, refresh window, single-flight and the stale-401 rule for one provider. Knows
  * nothing of axios: it is given a clock, a store and a function that fetches a token.
@@ -321,32 +352,10 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   const adopt = createAdopter(options, state, cooldown);
   const session = createSessionOrder();
   const parts = { store, cooldown, adopt, rotation, session, signal: lifecycle.signal };
-  const ejected = (): TokenRequestError =>
-    new TokenRequestError(`Could not get a token for provider "${source.name}": the handle was ejected`, {
-      code: 'ERR_TOKEN_ABORTED',
-      provider: source.name,
-      url: source.rotation?.url ?? '',
-      attempts: 0,
-    });
-  /** Every wait ends when the handle is ejected (`ERR_TOKEN_ABORTED`), whatever it waits for. */
-  const bounded = <T>(start: () => Promise<T>): Promise<T> =>
-    waitWithAbort(start, { signal: lifecycle.signal, timeoutMs: 0, onAbort: ejected, onTimeout: ejected });
-  const runFlight = createFlightRunner(options, state, parts);
-  // One wait per flight, not per caller: every caller joined to it is released with it.
-  const flight = pMemoize((reason: RefreshReason) => bounded(() => runFlight(reason)), {
-    cacheKey: () => source.name,
-    cache: false,
-  });
-  /** The flight's token; a flight of a replaced session hands its callers over to one of the new session. */
-  const flightOfSession = async (reason: RefreshReason): Promise<CurrentToken> => {
-    for (;;) {
-      try {
-        return await flight(reason);
-      } catch (error) {
-        if (!isSuperseded(error)) throw error;
-      }
-    }
-  };
+  const { flight, flightOfSession, bounded, ejected } = createSessionFlights(
+    createFlightRunner(options, state, parts),
+    { name: source.name, url: source.rotation?.url ?? '', signal: lifecycle.signal },
+  );
   const unfollow = followSiblings(options, state, { store, adopt, rotation });
 
   function peek(): CurrentToken | undefined {
@@ -371,24 +380,23 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       if (lifecycle.signal.aborted) return Promise.reject(ejected());
       return flightOfSession(state.current === undefined ? 'missing' : 'expired');
     },
-    rejected: (sentGeneration) => replacementFor(sentGeneration),
+    rejected: createReplacement(state, { now, forget, flightOfSession }),
     invalidate,
     async resume(refreshToken) {
       if (rotation === undefined) throw new TypeError(`provider "${source.name}" has no refresh token to resume`);
-      const resumed = rotation;
-      await bounded(() =>
-        session.resume(async () => {
-          const key = await source.key;
-          const lock = await store.lock(key);
-          try {
-            if (lifecycle.signal.aborted) throw ejected();
-            // The old session's access token is not taken up again, here or from the store.
-            await resumed.resume(key, refreshToken, { lock, dropOld: dropAll });
-          } finally {
-            if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
-          }
-        }),
-      );
+      const started = rotation;
+      const underLock = async (): Promise<void> => {
+        const key = await source.key;
+        const lock = await store.lock(key);
+        try {
+          if (lifecycle.signal.aborted) throw ejected();
+          // The old session's access token is not taken up again, here or from the store.
+          await started.resume(key, refreshToken, { lock, dropOld: dropAll });
+        } finally {
+          if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
+        }
+      };
+      await bounded(() => session.resume(underLock));
     },
     dispose() {
       unfollow();
@@ -396,19 +404,4 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
       lifecycle.abort(new Error('tokenflight handle ejected'));
     },
   };
-
-  async function replacementFor(sentGeneration: number): Promise<{ current: CurrentToken; stale: boolean }> {
-    const token = state.current;
-    if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
-      return { current: token, stale: true };
-    }
-    if (token !== undefined && token.generation === sentGeneration) {
-      state.current = undefined;
-      await forget(token.token, 'rejected', token.fingerprint);
-    }
-    const next = await flightOfSession('rejected');
-    // We may have joined a flight that took up the rejected token just before it was rejected.
-    const retook = next.token.accessToken === state.rejectedToken;
-    return { current: retook ? await flightOfSession('rejected') : next, stale: false };
-  }
 }
