@@ -108,6 +108,31 @@ describe('resumeSession() while a rotation of the old session is in flight', () 
   });
 });
 
+describe('resumeSession() raced against itself and against eject()', () => {
+  test('two resumes in a row: the later one wins, and the earlier refresh token is never presented', async () => {
+    const { auth, server } = await setUp({ ...SESSIONS, 'rt-b-1': issued('at-b-1', 'rt-b-2') });
+    const early = auth.token();
+    await until(() => server.presented.includes('rt-old-1'));
+    await Promise.all([auth.resumeSession('rt-new-1'), auth.resumeSession('rt-b-1')]);
+    expect((await early).accessToken).toBe('at-b-1');
+    expect((await auth.token()).accessToken).toBe('at-b-1');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-b-1']);
+  });
+
+  test('eject() while a resume waits for the lock held by a rotation: the resume rejects at once with ERR_TOKEN_ABORTED', async () => {
+    const { auth, server } = await setUp(SESSIONS);
+    const early = auth.token();
+    await until(() => server.presented.includes('rt-old-1'));
+    const resuming = auth.resumeSession('rt-new-1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const startedAt = Date.now();
+    auth.eject();
+    expect(await Promise.all([codeOf(resuming), codeOf(early)])).toEqual(['ERR_TOKEN_ABORTED', 'ERR_TOKEN_ABORTED']);
+    expect(Date.now() - startedAt).toBeLessThan(500);
+    expect(server.presented).toEqual(['rt-old-1']);
+  });
+});
+
 describe('callbacks that never settle', () => {
   test('an onRefreshToken that never settles holds the provider no longer than the token request time limit', async () => {
     const { auth, events, server } = await setUp(
