@@ -165,6 +165,24 @@ describe('callbacks that never settle', () => {
   });
 });
 
+describe('event listeners and loggers that reject or never settle', () => {
+  test('hold no request and leave no unhandled rejection', async () => {
+    server = await startRefreshServer({ 'rt-old-1': issued('at-1', 'rt-old-2') });
+    // What an async listener, or a JavaScript caller, hands over: the types say `void`.
+    const rejecting = (() => Promise.reject(new Error('listener failed'))) as () => void;
+    const pending = (() => new Promise(() => undefined)) as () => void;
+    const auth = attachTokenAuth(axios.create({ baseURL: server.url }), {
+      providers: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId: 'app', refreshToken: 'rt-old-1' }),
+      onEvent: rejecting,
+      logger: { info: rejecting, warn: pending, debug: rejecting, error: rejecting },
+    });
+    handles.push(auth);
+    expect((await auth.token()).accessToken).toBe('at-1');
+    // The logger's messages load on demand: give its queued lines time to be written.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+});
+
 describe('after eject()', () => {
   test('auth.token() rejects with ERR_TOKEN_ABORTED once a session was under way', async () => {
     const { auth } = await setUp({ 'rt-old-1': issued('at-1', 'rt-old-2') });

@@ -62,6 +62,13 @@ export async function runCallback(
   }
 }
 
+/** A user callback's result, when it is a promise, may reject: never leave that unhandled (it is not awaited). */
+export function ignoreRejection(result: unknown): void {
+  const then = (result as { then?: unknown } | null | undefined)?.then;
+  if (typeof then === 'function')
+    (then as (a: unknown, b: () => void) => unknown).call(result, undefined, () => undefined);
+}
+
 const toError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
 
 export { fingerprint, sha256Hex } from './sha256.js';

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance } from 'axios';
+import { ignoreRejection } from './async.js';
 import { DEFAULTS } from './defaults.js';
 import { invalidOption } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
@@ -265,7 +266,8 @@ function readEmit(options: TokenAuthOptions): (event: TokenAuthEvent) => void {
   const log = readLogger(options.logger, CONTEXT);
   return (event) => {
     try {
-      onEvent?.(event);
+      // Never awaited: a listener that never settles holds nothing, and one that rejects is ignored.
+      ignoreRejection(onEvent?.(event));
     } catch {
       // A listener's failure must never break a request.
     }
