@@ -8,12 +8,16 @@ const config = {
   ...base,
   jest: {
     ...base.jest,
-    // The sessions suite (a scripted token endpoint on 127.0.0.1) and the refresh-token suite
+    // The session order's unit suite, the sessions suite (a scripted token endpoint on 127.0.0.1) and the refresh-token suite
     // (the testing kit's authorization server); not the Redis suites (no redis-server under
     // Stryker: its global setup is off).
     config: {
       ...base.jest.config,
-      testMatch: ['**/__tests__/session-order.test.ts', '**/__tests__/refresh-token.test.ts'],
+      testMatch: [
+        '**/__tests__/session.test.ts',
+        '**/__tests__/session-order.test.ts',
+        '**/__tests__/refresh-token.test.ts',
+      ],
     },
   },
   mutate: ['lib/rotation.ts', 'lib/refresh-entry.ts', 'lib/session.ts'],
