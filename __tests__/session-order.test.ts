@@ -8,8 +8,10 @@ import {
   TokenflightError,
   type TokenAuth,
   type TokenAuthEvent,
+  type StoredToken,
   type TokenStore,
 } from '../lib/index.js';
+import { deferred, type Deferred } from './helpers/index.js';
 import { issued, startRefreshServer, type RefreshAnswer, type RefreshServer } from './helpers/refresh-server.js';
 
 // A session is an owned thing: resumeSession() during a rotation of the old session, callbacks
@@ -130,6 +132,49 @@ describe('resumeSession() raced against itself and against eject()', () => {
     expect(await Promise.all([codeOf(resuming), codeOf(early)])).toEqual(['ERR_TOKEN_ABORTED', 'ERR_TOKEN_ABORTED']);
     expect(Date.now() - startedAt).toBeLessThan(500);
     expect(server.presented).toEqual(['rt-old-1']);
+  });
+});
+
+describe('a change another tab made, read across a resume', () => {
+  test('is not taken up once the resume has started the new session', async () => {
+    const memory = new MemoryTokenStore();
+    let notify: (key: string) => void = () => undefined;
+    let held: { key: string; answer: Deferred<StoredToken | undefined> } | undefined;
+    let accessKey = '';
+    // Another tab's write arrives (subscribe) and its read is slow: it resolves after the resume.
+    const store: TokenStore = {
+      get: (key) => {
+        const slow = held?.key === key ? held : undefined;
+        if (slow === undefined) return memory.get(key);
+        held = undefined;
+        return slow.answer.promise;
+      },
+      set: (key, token) => {
+        if (!key.endsWith(':refresh')) accessKey = key;
+        return memory.set(key, token);
+      },
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+      subscribe: (listener) => {
+        notify = listener;
+        return () => undefined;
+      },
+    };
+    const { auth, server } = await setUp(
+      { 'rt-old-1': issued('at-old-1', 'rt-old-2'), 'rt-new-1': issued('at-new-1', 'rt-new-2') },
+      { store },
+    );
+    await auth.token();
+    held = { key: accessKey, answer: deferred() };
+    const stale = held;
+    notify(accessKey);
+    await until(() => held === undefined);
+    await auth.resumeSession('rt-new-1');
+    const now = Date.now();
+    stale.answer.resolve({ accessToken: 'at-old-9', tokenType: 'Bearer', expiresAt: now + 60_000, obtainedAt: now });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await auth.token()).accessToken).toBe('at-new-1');
+    expect(server.presented).toEqual(['rt-old-1', 'rt-new-1']);
   });
 });
 

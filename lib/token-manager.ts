@@ -263,16 +263,27 @@ function createInvalidation(
 function followSiblings(
   options: TokenManagerOptions,
   state: ManagerState,
-  parts: { store: StoreAccess; adopt: ReturnType<typeof createAdopter>; rotation: Rotation | undefined },
+  parts: {
+    store: StoreAccess;
+    adopt: ReturnType<typeof createAdopter>;
+    rotation: Rotation | undefined;
+    session: SessionOrder;
+  },
 ): () => void {
   const { source, now, emit } = options;
   const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
   const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
+  /** The session the entry was read in: what was read before a resume is not taken up after it. */
+  let readIn = parts.session.current().generation;
   return followStore({
     store: options.store,
     key: source.key,
-    read: (key) => parts.store.read(key),
+    read: (key) => {
+      readIn = parts.session.current().generation;
+      return parts.store.read(key);
+    },
     changed: async (found) => {
+      if (readIn !== parts.session.current().generation) return;
       const { current } = state;
       const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
       if (reaction === 'drop' && current !== undefined) {
@@ -356,7 +367,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     createFlightRunner(options, state, parts),
     { name: source.name, url: source.rotation?.url ?? '', signal: lifecycle.signal },
   );
-  const unfollow = followSiblings(options, state, { store, adopt, rotation });
+  const unfollow = followSiblings(options, state, { store, adopt, rotation, session });
 
   function peek(): CurrentToken | undefined {
     const token = state.current;
