@@ -26,7 +26,10 @@ import type { FetchedToken, RotatingCredential } from './token-source.js';
  *   token request's time limit) before its access token is used. It is kept whenever the server
  *   sent one, even in an answer that is unusable otherwise; an answer without one keeps the old one.
  * - A flight of a session that `resume()` replaced (lib/session.ts) presents nothing more, and
- *   neither stores nor hands out what its exchange brought back.
+ *   neither stores nor hands out what its exchange brought back. `resume()` writes under the same
+ *   lock, so a rotation under way (anywhere sharing the store) lands first and the new session after.
+ * - An entry tokenflight did not write (junk, another program's) is reported when it is read and
+ *   is never a reason to present a refresh token.
  * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
  *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
  * - Once this process has seen the session under way (an entry in the store, a token another
