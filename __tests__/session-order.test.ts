@@ -11,6 +11,8 @@ import {
   type StoredToken,
   type TokenStore,
 } from '../lib/index.js';
+import { BrowserTokenStore } from '../lib/browser.js';
+import { createLockManager, createOrigin } from './browser/helpers/fakes.js';
 import { deferred, type Deferred } from './helpers/index.js';
 import { issued, startRefreshServer, type RefreshAnswer, type RefreshServer } from './helpers/refresh-server.js';
 
@@ -107,6 +109,41 @@ describe('resumeSession() while a rotation of the old session is in flight', () 
     await auth.resumeSession('rt-new-1');
     expect((await auth.token()).accessToken).toBe('at-new-1');
     expect(server.presented).toEqual(['rt-old-1', 'rt-new-1']);
+  });
+});
+
+describe('resumeSession() in one tab while another tab rotates the old session (BrowserTokenStore)', () => {
+  test('the resume waits for the rotation, and every tab then gets the new session', async () => {
+    server = await startRefreshServer(SESSIONS);
+    const target = server;
+    const origin = createOrigin();
+    const locks = createLockManager();
+    const tab = () => {
+      const { storage, window } = origin.openTab();
+      const store = new BrowserTokenStore({ storage, locks: locks.page(), storageEvents: window as never });
+      const api = axios.create({ baseURL: target.url });
+      const auth = attachTokenAuth(api, {
+        providers: refreshTokenGrant({ tokenUrl: target.tokenUrl, clientId: 'app', refreshToken: 'rt-old-1' }),
+        store,
+        tokenRequest: { retries: 0 },
+      });
+      handles.push(auth);
+      return { api, auth };
+    };
+    const [rotating, resuming] = [tab(), tab()];
+    const early = rotating.api.get('/api/early');
+    await until(() => target.presented.includes('rt-old-1'));
+    const resumed = resuming.auth.resumeSession('rt-new-1');
+    // The rotating tab's own request was sent before the resume: it goes out with that session's token.
+    await early;
+    await resumed;
+    await resuming.api.get('/api/after');
+    expect(target.apiAuthorizations).toEqual(['Bearer at-old-1', 'Bearer at-new-1']);
+    await rotating.auth.invalidate();
+    await rotating.api.get('/api/later');
+    expect(target.apiAuthorizations.at(-1)).toMatch(/^Bearer at-new-/);
+    expect(target.presented).not.toContain('rt-old-2');
+    expect(target.presented.slice(0, 2)).toEqual(['rt-old-1', 'rt-new-1']);
   });
 });
 

@@ -8,6 +8,7 @@ import { deferred } from './helpers/index.js';
 describe('session order', () => {
   test('a ticket holds until a resume starts, and then throws SupersededFlight', async () => {
     const order = createSessionOrder();
+    expect(order.isResuming()).toBe(false);
     const ticket = await order.begin();
     expect(() => ticket.check()).not.toThrow();
     const resumed = order.resume(() => Promise.resolve('done'));
@@ -53,9 +54,13 @@ describe('session order', () => {
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(steps).toEqual([]);
+    expect(order.isResuming()).toBe(true);
     gate.resolve(undefined);
     await expect(failing).rejects.toThrow('store down');
+    expect(order.isResuming()).toBe(true);
     expect(await next).toBe(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order.isResuming()).toBe(false);
     expect(steps).toEqual(['first', 'second']);
     expect((await order.begin()).generation).toBe(2);
   });

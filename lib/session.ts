@@ -47,13 +47,14 @@ export interface SessionOrder {
   current(): SessionTicket;
   /** Starts a new generation at once, then runs `start` after every earlier resume. */
   resume<T>(start: () => Promise<T>): Promise<T>;
+  /** Whether a resume has started and not finished: what the store holds may be the old session's. */
+  isResuming(): boolean;
 }
-
-const noop = (): void => undefined;
 
 export function createSessionOrder(): SessionOrder {
   let generation = 0;
   let resuming: Promise<void> = Promise.resolve();
+  let pending = 0;
   const ticket = (at: number): SessionTicket => ({
     generation: at,
     check() {
@@ -72,10 +73,15 @@ export function createSessionOrder(): SessionOrder {
     current: () => ticket(generation),
     resume(start) {
       generation++;
+      pending++;
       const run = resuming.then(start);
-      resuming = run.then(noop, noop);
+      const settled = (): void => {
+        pending--;
+      };
+      resuming = run.then(settled, settled);
       return run;
     },
+    isResuming: () => pending > 0,
   };
 }
 

@@ -251,6 +251,8 @@ function createInvalidation(
     if (token !== undefined) await forget(token.token, 'manual', token.fingerprint);
     const stored = await store.read(await source.key);
     if (stored !== undefined && stored.accessToken !== token?.token.accessToken) await forget(stored, 'manual');
+    // Whatever was taken up meanwhile (a change read before this) belonged to the old session.
+    state.current = undefined;
   }
 
   return { forget, invalidate, dropAll };
@@ -283,7 +285,7 @@ function followSiblings(
       return parts.store.read(key);
     },
     changed: async (found) => {
-      if (readIn !== parts.session.current().generation) return;
+      if (readIn !== parts.session.current().generation || parts.session.isResuming()) return;
       const { current } = state;
       const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
       if (reaction === 'drop' && current !== undefined) {
