@@ -1008,4 +1008,68 @@ describe('fault injection on the loopback provider simulation', () => {
     },
     SCENARIO_TIMEOUT_MS,
   );
+
+  // Issue 15: a session is an owned thing, and every wait is bounded (memory store).
+
+  test(
+    'issue 15, case 1: a new sign-in during a rotation of the old session: every later request carries the new session',
+    async () => {
+      const { server, session } = await signInServer();
+      const old = server.issueRefreshToken({ clientId: 'public-client' });
+      const page = session.open(new MemoryTokenStore(), old);
+      server.setTokenAnswerDelay(800);
+      const early = Array.from({ length: 10 }, () => page.send());
+      await until(() => server.stats.refreshRequests === 1, 5_000);
+      const fresh = server.issueRefreshToken({ clientId: 'public-client' });
+      await page.auth.resumeSession(fresh);
+      server.setTokenAnswerDelay(0);
+      await Promise.allSettled([...early, ...Array.from({ length: 10 }, () => page.send())]);
+      server.revokeAccessTokens();
+      await Promise.allSettled(Array.from({ length: 10 }, () => page.send()));
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 1: resumeSession() during a rotation',
+        "the old session's refresh answered after 800 ms; 10 requests wait for it; resumeSession() with a new user's refresh token meanwhile; 10 requests after it; access tokens revoked, 10 more",
+      );
+      expect(session.codes()).toEqual(all(30, 'OK'));
+      // The new session's refresh token and its successor were presented; the old session's
+      // rotated one never was.
+      expect(server.familyOf(fresh)).toMatchObject({ rotations: 2, revoked: false });
+      expect(server.familyOf(old)).toMatchObject({ rotations: 1, revoked: false });
+      expect(server.stats).toMatchObject({ reuseDetections: 0, revokedFamilies: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 2: an onRefreshToken that never settles holds no request past the time limit, and eject() releases every wait',
+    async () => {
+      const { server, session } = await signInServer();
+      const grant = server.issueRefreshToken({ clientId: 'public-client' });
+      const page = session.open(new MemoryTokenStore(), grant, {
+        onRefreshToken: () => new Promise(() => undefined),
+        timeoutMs: 300,
+      });
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      server.revokeAccessTokens();
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      server.revokeAccessTokens();
+      server.setTokenAnswerDelay(2_000);
+      const waiting = Array.from({ length: 10 }, () => page.send());
+      await until(() => server.stats.refreshRequests === 3, 5_000);
+      page.auth.eject();
+      await Promise.allSettled(waiting);
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 2: a callback that never settles',
+        'onRefreshToken never settles (tokenRequest.timeoutMs 300): 20 requests cold, 20 after a revocation; then 10 waiting on a refresh answered after 2 s when the handle is ejected',
+      );
+      expect(session.codes()).toEqual([...all(40, 'OK'), ...all(10, 'ERR_TOKEN_ABORTED')]);
+      expect(figures.slowestMs).toBeLessThan(1_500);
+      expect(server.stats).toMatchObject({ refreshRequests: 3, reuseDetections: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

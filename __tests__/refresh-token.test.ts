@@ -27,7 +27,14 @@ const noReuse = (): void => {
   expect(server.stats.revokedFamilies).toBe(0);
 };
 
-function setUp(options: { clientId?: string; store?: TokenStore; onRefreshToken?: (token: string) => unknown } = {}) {
+function setUp(
+  options: {
+    clientId?: string;
+    store?: TokenStore;
+    onRefreshToken?: (token: string) => unknown;
+    timeoutMs?: number;
+  } = {},
+) {
   const clientId = options.clientId ?? 'public-client';
   const client = server.clients.find((candidate) => candidate.clientId === clientId);
   const events: TokenAuthEvent[] = [];
@@ -42,7 +49,12 @@ function setUp(options: { clientId?: string; store?: TokenStore; onRefreshToken?
       ...(options.onRefreshToken === undefined ? {} : { onRefreshToken: options.onRefreshToken }),
     }),
     ...(options.store === undefined ? {} : { store: options.store }),
-    tokenRequest: { retries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    tokenRequest: {
+      retries: 1,
+      minDelayMs: 1,
+      maxDelayMs: 5,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    },
     onEvent: (event) => events.push(event),
   });
   return { api, auth, events, refreshToken };
@@ -310,7 +322,8 @@ describe('refreshTokenGrant', () => {
       delete: (key, token) => memory.delete(key, token),
       lock: (key, options) => memory.lock(key, options),
     };
-    const { api, events } = setUp({ store: flaky });
+    // A 5 s lock (two 2 s attempts and a second): the write is retried for about 4 s.
+    const { api, events } = setUp({ store: flaky, timeoutMs: 2_000 });
     refusals = 2;
     await api.get('/api/me');
     const rotated = events.filter((event) => event.type === 'refresh-token-rotated');
@@ -326,5 +339,5 @@ describe('refreshTokenGrant', () => {
     expect((await api.get('/api/me')).status).toBe(200);
     expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3 });
     noReuse();
-  });
+  }, 30_000);
 });

@@ -306,7 +306,7 @@ describe('token manager', () => {
     const pending = manager.get();
     await flush();
     manager.dispose();
-    await expect(pending).rejects.toThrow('aborted');
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_TOKEN_ABORTED' });
     expect(seen?.aborted).toBe(true);
   });
 });

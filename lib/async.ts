@@ -39,6 +39,38 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () =
   });
 }
 
+/**
+ * Runs a user callback and waits for it at most `timeoutMs`, or until `signal` aborts: it may throw,
+ * reject, or never settle, and the caller goes on all the same. Resolves to what went wrong, if anything.
+ */
+export async function runCallback(
+  callback: () => unknown,
+  limits: { timeoutMs: number; signal: AbortSignal; onTimeout: () => Error },
+): Promise<unknown> {
+  try {
+    const result = callback();
+    if (typeof (result as { then?: unknown } | null | undefined)?.then !== 'function') return undefined;
+    await waitWithAbort(() => Promise.resolve(result), {
+      signal: limits.signal,
+      timeoutMs: limits.timeoutMs,
+      onAbort: () => toError(limits.signal.reason),
+      onTimeout: limits.onTimeout,
+    });
+    return undefined;
+  } catch (error) {
+    return error ?? new Error('the callback threw undefined');
+  }
+}
+
+/** A user callback's result, when it is a promise, may reject: never leave that unhandled (it is not awaited). */
+export function ignoreRejection(result: unknown): void {
+  const then = (result as { then?: unknown } | null | undefined)?.then;
+  if (typeof then === 'function')
+    (then as (a: unknown, b: () => void) => unknown).call(result, undefined, () => undefined);
+}
+
+const toError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error(String(reason)));
+
 export { fingerprint, sha256Hex } from './sha256.js';
 
 /** How a caller may stop waiting: its own signal, an axios `CancelToken`, a time limit. */

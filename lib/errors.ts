@@ -20,7 +20,8 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  * - `ERR_TOKEN_EXPIRED`: every answer held a token that had expired by the time it arrived (its
  *   `expiresIn` was shorter than the request took). Asked again, with the backoff of retries,
  *   up to `tokenRequest.retries` times; such a token is never sent.
- * - `ERR_TOKEN_ABORTED`: the token request was abandoned because the handle was ejected.
+ * - `ERR_TOKEN_ABORTED`: the token request was abandoned because the handle was ejected; every
+ *   caller still waiting gets it, and so do `auth.token()` and `auth.resumeSession()` after `eject()`.
  * - `ERR_TOKEN_SOURCE_FAILED`: a {@link customProvider}'s `getToken` threw or rejected; `cause` is
  *   what it threw. Not retried by tokenflight (the next request calls `getToken` again).
  * - `ERR_TOKEN_SESSION_ENDED`: the authorization server answered `invalid_grant` to a refresh token
@@ -30,7 +31,8 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  * - `ERR_TOKEN_STORE_UNAVAILABLE`: a new token needs a refresh token that rotates, which is
  *   presented only under the store's lock, and the store failed, was too slow, or its lock was held
  *   by another process for longer than its wait. No refresh token was presented; the next request
- *   tries again.
+ *   tries again. In a `BrowserTokenStore` tab found duplicated, `cause` is the store's
+ *   `ERR_STORE_TAB_DUPLICATED`.
  * - `ERR_TOKEN_DISCOVERY`: the authorization server's metadata (found from `issuer`) is unusable:
  *   neither well-known URL serves it (404 at both, another 4xx, a status other than 200), it is not
  *   a JSON object, its `issuer` differs from the one configured (compared exactly, RFC 8414 §3.3),

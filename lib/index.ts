@@ -34,6 +34,6 @@ export { singleView } from './providers/single-view.js';
 export type { SingleViewOptions } from './providers/single-view.js';
 export { symbl } from './providers/symbl.js';
 export type { SymblOptions } from './providers/symbl.js';
-export type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } from './store.js';
+export type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions, TokenStoreSetOptions } from './store.js';
 export { MemoryTokenStore } from './stores/memory.js';
 export type { MemoryTokenStoreOptions } from './stores/memory.js';

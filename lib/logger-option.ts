@@ -1,6 +1,7 @@
 import { invalidOption } from './errors.js';
 import type { TokenAuthEvent } from './events.js';
 import type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
+import { ignoreRejection } from './async.js';
 import { errorFacts } from './redact.js';
 import { describe } from './validate.js';
 
@@ -32,7 +33,7 @@ function write(logger: TokenAuthLogger, describeEvent: Describe, event: TokenAut
       ? { callbackError: errorFacts(event.callbackError, []) }
       : {};
   const fields: TokenAuthLogFields = { ...event, ...(error === undefined ? {} : { error }), ...callbackError };
-  logger[level]?.(fields, message);
+  ignoreRejection(logger[level]?.(fields, message));
 }
 
 /**

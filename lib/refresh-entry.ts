@@ -15,7 +15,14 @@ export interface RefreshEntry {
   readonly ended: boolean;
 }
 
-export const FAILED = Symbol('store failed');
+/** The store failed; `cause` is what it threw (scrubbed), when it threw. */
+export interface StoreFailed {
+  readonly failed: true;
+  readonly cause: Error | undefined;
+}
+
+/** The entry is there but is not one tokenflight wrote (junk, or another program's). */
+export const CORRUPT = Symbol('entry corrupt');
 
 /** The store key of a provider's refresh token, beside its access token's. */
 export const refreshKey = (key: string): string => `${key}:refresh`;
@@ -42,19 +49,33 @@ function decode(token: StoredToken): RefreshEntry | undefined {
   }
 }
 
-/** Reads and writes a session's refresh-token entry; `read` resolves to FAILED when the store failed. */
+const FAILED = Symbol('store failed');
+
+/**
+ * Reads and writes a session's refresh-token entry. `read` resolves to a {@link StoreFailed} when
+ * the store failed, and to CORRUPT (reported at once, as `ERR_STORE_ENTRY_INVALID`) when the entry
+ * is not one tokenflight wrote.
+ */
 export function sharedEntry(store: StoreAccess, raw: TokenStore) {
   return {
-    async read(key: string): Promise<RefreshEntry | undefined | typeof FAILED> {
-      const found = await store.call('get', () => raw.get(refreshKey(key)), FAILED);
-      if (found === FAILED) return FAILED;
+    async read(key: string): Promise<RefreshEntry | undefined | StoreFailed | typeof CORRUPT> {
+      let cause: Error | undefined;
+      const found = await store.call('get', () => raw.get(refreshKey(key)), FAILED, {
+        onError: (error) => (cause = error),
+      });
+      if (found === FAILED) return { failed: true, cause };
+      if (found === undefined) return undefined;
       const checked = await store.checked(refreshKey(key), found, 'get');
-      return checked === undefined ? undefined : decode(checked);
+      const entry = checked === undefined ? undefined : decode(checked);
+      if (entry !== undefined) return entry;
+      if (checked !== undefined) store.invalid('the refresh-token entry is not one tokenflight wrote', 'get');
+      return CORRUPT;
     },
-    /** True if the store took it. */
-    async write(key: string, entry: RefreshEntry): Promise<boolean> {
+    /** True if the store took it; `critical` asks the store not to skip it (a circuit breaker open). */
+    async write(key: string, entry: RefreshEntry, options: { critical?: boolean } = {}): Promise<boolean> {
       const stored = encode(entry);
-      const held = await store.call('set', () => raw.set(refreshKey(key), stored), FAILED, {
+      const setOptions = options.critical === true ? { critical: true } : undefined;
+      const held = await store.call('set', () => raw.set(refreshKey(key), stored, setOptions), FAILED, {
         tokens: [entry.refreshToken, stored.accessToken],
       });
       return held !== FAILED;

@@ -1,7 +1,7 @@
-import { fingerprint, unrefTimer } from './async.js';
+import { fingerprint, runCallback, sleep } from './async.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
 import { redactedError } from './redact.js';
-import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
+import { CORRUPT, sharedEntry, type RefreshEntry } from './refresh-entry.js';
 import type { TokenStoreLock } from './store.js';
 import type { StoreAccess } from './store-access.js';
 import type { Rotation, RotationOptions, RotatingCredential } from './token-source.js';
@@ -21,8 +21,15 @@ export type { Rotation, RotationOptions } from './token-source.js';
  * - The holder's exchange ends before its lock can: no attempt runs past `lockTtlMs` after the lock
  *   was taken, and only failures that cannot have reached the server are retried.
  * - A rotated refresh token is written to the store (ordered after the one it replaces, whatever
- *   the clocks say; a failed write is tried again before the lock is let go) and handed to
- *   `onRefreshToken` before its access token is used; an answer without one keeps the old one.
+ *   the clocks say; a failed write is tried again, past the store's circuit breaker, until it lands
+ *   or the lock's lease is nearly over) and then handed to `onRefreshToken` (waited for at most the
+ *   token request's time limit) before its access token is used. It is kept whenever the server
+ *   sent one, even in an answer that is unusable otherwise; an answer without one keeps the old one.
+ * - A flight of a session that `resume()` replaced (lib/session.ts) presents nothing more, and
+ *   neither stores nor hands out what its exchange brought back. `resume()` writes under the same
+ *   lock, so a rotation under way (anywhere sharing the store) lands first and the new session after.
+ * - An entry tokenflight did not write (junk, another program's) is reported when it is read and
+ *   is never a reason to present a refresh token.
  * - `invalid_grant` ends the session: an `Ended` entry takes the refresh token's place, so every
  *   handle sharing the store fails fast with `ERR_TOKEN_SESSION_ENDED` until `resume()`.
  * - Once this process has seen the session under way (an entry in the store, a token another
@@ -31,9 +38,6 @@ export type { Rotation, RotationOptions } from './token-source.js';
  *   Neither the `refreshToken` option (some handle has used it) nor this process's own last copy
  *   (another may have rotated it since) is presented.
  */
-
-/** Writes of a rotated refresh token, a quarter of `storeTimeoutMs` apart, before the lock is let go. */
-const WRITE_ATTEMPTS = 4;
 
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
   a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
@@ -56,6 +60,7 @@ function failure(
   context: RotationContext,
   code: 'ERR_TOKEN_STORE_UNAVAILABLE' | 'ERR_TOKEN_SESSION_ENDED',
   detail: string,
+  cause?: Error,
 ): TokenRequestError {
   const provider = context.options.source.name;
   return new TokenRequestError(`Could not get a token for provider "${provider}": ${detail}`, {
@@ -63,16 +68,24 @@ function failure(
     provider,
     url: context.credential.url,
     attempts: 0,
+    cause,
   });
 }
 
-async function readShared(context: RotationContext, key: string): Promise<RefreshEntry | undefined> {
+const isDuplicatedTab = (error: Error | undefined): boolean =>
+  (error as { code?: unknown } | undefined)?.code === 'ERR_STORE_TAB_DUPLICATED';
+
+/** The store's entry; CORRUPT when it holds one tokenflight did not write (already reported). */
+async function readShared(context: RotationContext, key: string): Promise<RefreshEntry | undefined | typeof CORRUPT> {
   const entry = await context.entries.read(key);
-  if (entry === FAILED) {
+  if (entry !== undefined && entry !== CORRUPT && 'failed' in entry) {
     throw failure(
       context,
       'ERR_TOKEN_STORE_UNAVAILABLE',
-      'the token store could not be read; no refresh token was presented',
+      isDuplicatedTab(entry.cause)
+        ? 'this tab was copied from another that is still open, and does not use the session it copied (see `cause`); no refresh token was presented: sign in again (auth.resumeSession())'
+        : 'the token store could not be read; no refresh token was presented',
+      entry.cause,
     );
   }
   if (entry !== undefined) context.underway = true;
@@ -85,28 +98,50 @@ async function endSession(
   held: RefreshEntry,
   error: TokenRequestError,
 ): Promise<void> {
-  context.latest = { ...held, ended: true, obtainedAt: Math.max(context.options.now(), held.obtainedAt + 1) };
+  const obtainedAt = Math.max(context.options.now(), held.obtainedAt + 1);
+  context.latest = { refreshToken: held.refreshToken, obtainedAt, ended: true };
   await context.entries.write(key, context.latest);
   const shown = await fingerprint(held.refreshToken);
   context.options.emit({ type: 'session-ended', provider: context.options.source.name, fingerprint: shown, error });
 }
 
-async function storeRotated(context: RotationContext, key: string, held: RefreshEntry, next: string): Promise<void> {
+/** Writes `entry` until the store takes it, past its circuit breaker, while the lock surely holds. */
+async function writeUntil(
+  context: RotationContext,
+  key: string,
+  entry: RefreshEntry,
+  lockedUntil: number,
+): Promise<boolean> {
   const { options, parts } = context;
+  // Still under the lock: until the store has it, the next holder would act on the entry before it.
+  let stored = await context.entries.write(key, entry, { critical: true });
+  while (!stored && !parts.signal.aborted && options.now() + options.storeTimeoutMs * 1.25 <= lockedUntil) {
+    await sleep(options.storeTimeoutMs / 4, parts.signal).catch(() => undefined);
+    stored = await context.entries.write(key, entry, { critical: true });
+  }
+  return stored;
+}
+
+async function storeRotated(
+  context: RotationContext,
+  key: string,
+  rotated: { held: RefreshEntry; next: string; lockedUntil: number },
+): Promise<void> {
+  const { options, parts, credential } = context;
+  const { held, next } = rotated;
   context.underway = true;
   context.latest = { refreshToken: next, obtainedAt: Math.max(options.now(), held.obtainedAt + 1), ended: false };
-  // Still under the lock: until the store has the new one, the next holder would present the used one.
-  let stored = await context.entries.write(key, context.latest);
-  for (let attempt = 1; !stored && attempt < WRITE_ATTEMPTS && !parts.signal.aborted; attempt++) {
-    await new Promise((resolve) => unrefTimer(resolve as () => void, options.storeTimeoutMs / 4));
-    stored = await context.entries.write(key, context.latest);
-  }
-  let callbackError: Error | undefined;
-  try {
-    await context.credential.onRotated?.(next);
-  } catch (error) {
-    callbackError = redactedError(error, [next, held.refreshToken]);
-  }
+  const stored = await writeUntil(context, key, context.latest, rotated.lockedUntil);
+  const onRotated = credential.onRotated;
+  const failed =
+    onRotated === undefined
+      ? undefined
+      : await runCallback(() => onRotated(next), {
+          timeoutMs: credential.callbackTimeoutMs,
+          signal: parts.signal,
+          onTimeout: () => new Error(`onRefreshToken did not settle within ${credential.callbackTimeoutMs} ms`),
+        });
+  const callbackError = failed === undefined ? undefined : redactedError(failed, [next, held.refreshToken]);
   const shown = await fingerprint(next);
   options.emit({
     type: 'refresh-token-rotated',
@@ -132,7 +167,15 @@ async function presentable(
         : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
     );
   }
-  const shared = await readShared(context, key);
+  const found = await readShared(context, key);
+  if (found === CORRUPT && !context.resumed) {
+    throw failure(
+      context,
+      'ERR_TOKEN_SESSION_ENDED',
+      "the token store's refresh-token entry is not one tokenflight wrote (junk, or another program's write; reported as ERR_STORE_ENTRY_INVALID when it was read); no refresh token was presented: call auth.resumeSession() with the last one onRefreshToken received",
+    );
+  }
+  const shared = found === CORRUPT ? undefined : found;
   if (shared === undefined && context.underway && !context.resumed) {
     throw failure(
       context,
@@ -167,35 +210,52 @@ export function createRotation(
     resumed: false,
   };
   return {
-    async exchange(key, lock, reason) {
-      const deadline = options.now() + options.lockTtlMs - options.storeTimeoutMs;
+    async exchange(key, lock, { reason, ticket }) {
+      const lockedUntil = options.now() + options.lockTtlMs;
       const held = await presentable(context, key, lock);
+      ticket.check();
       try {
         context.resumed = false;
+        const deadline = lockedUntil - options.storeTimeoutMs;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
+        ticket.check();
         if (result.next !== undefined && result.next !== held.refreshToken)
-          await storeRotated(context, key, held, result.next);
+          await storeRotated(context, key, { held, next: result.next, lockedUntil });
+        if ('failure' in result) throw result.failure;
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
-        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED')
+        if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
+          // The end of a replaced session is not the end of the new one.
+          ticket.check();
           await endSession(context, key, held, error);
+        }
         throw error;
       }
     },
-    async resume(key, refreshToken) {
+    async resume(key, refreshToken, { lock, dropOld }) {
+      if (lock === 'timeout') {
+        throw failure(
+          context,
+          'ERR_TOKEN_STORE_UNAVAILABLE',
+          `another holder kept the token store's lock for longer than ${options.lockTtlMs} ms; the session was not resumed`,
+        );
+      }
       let shared: RefreshEntry | undefined;
       try {
-        shared = await readShared(context, key);
+        const found = await readShared(context, key);
+        shared = found === CORRUPT ? undefined : found;
       } catch {
         // The store is down: the new session is held here, ordered after anything it may hold.
       }
       const after = newest(shared, context.latest).obtainedAt + 1;
       context.latest = { refreshToken, obtainedAt: Math.max(options.now(), after), ended: false };
       context.resumed = true;
-      await context.entries.write(key, context.latest);
+      await context.entries.write(key, context.latest, { critical: true });
+      await dropOld();
     },
-    adopted: () => {
+    adopted: (key) => {
       context.underway = true;
+      void context.entries.read(key);
     },
     secrets: () => [context.latest.refreshToken, btoa(context.latest.refreshToken)],
   };

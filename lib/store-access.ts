@@ -35,7 +35,11 @@ export function createStoreAccess(
     operation: StoreOperation,
     run: () => Promise<T>,
     fallback: F,
-    { timeoutMs = storeTimeoutMs, tokens = [] as readonly string[] } = {},
+    {
+      timeoutMs = storeTimeoutMs,
+      tokens = [] as readonly string[],
+      onError,
+    }: { timeoutMs?: number; tokens?: readonly string[]; onError?: (error: Error) => void } = {},
   ): Promise<T | F> {
     try {
       return await withDeadline(
@@ -46,8 +50,18 @@ export function createStoreAccess(
     } catch (error) {
       const redacted = redactedError(error, [...tokens, ...context.knownTokens()]);
       emit({ type: 'store-failed', provider: source.name, operation, error: redacted });
+      onError?.(redacted);
       return fallback;
     }
+  }
+
+  /** Reports an entry that is not what tokenflight wrote (`ERR_STORE_ENTRY_INVALID`). */
+  function invalid(detail: string, operation: 'get' | 'set'): void {
+    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${detail}`, {
+      code: 'ERR_STORE_ENTRY_INVALID',
+      provider: source.name,
+    });
+    emit({ type: 'store-failed', provider: source.name, operation, error });
   }
 
   /** `found` if it is a valid token; otherwise it is reported, dropped from the store, and treated as missing. */
@@ -55,11 +69,7 @@ export function createStoreAccess(
     if (found === undefined) return undefined;
     const result = checkStoredToken(found, options.now());
     if (typeof result !== 'string') return result;
-    const error = new TokenflightError(`The token store held an entry that is not a valid token: ${result}`, {
-      code: 'ERR_STORE_ENTRY_INVALID',
-      provider: source.name,
-    });
-    emit({ type: 'store-failed', provider: source.name, operation, error });
+    invalid(result, operation);
     const { accessToken } = found as { accessToken?: unknown };
     if (typeof accessToken === 'string') {
       await call('delete', () => store.delete(key, accessToken), undefined, { tokens: [accessToken] });
@@ -70,6 +80,7 @@ export function createStoreAccess(
   return {
     call,
     checked,
+    invalid,
     /** The entry for `key`, if there is one and it is a valid token. */
     async read(key: string): Promise<StoredToken | undefined> {
       return checked(key, await call('get', () => store.get(key), undefined), 'get');

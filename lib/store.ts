@@ -26,6 +26,16 @@ export interface TokenStoreLockOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link TokenStore.set}. */
+export interface TokenStoreSetOptions {
+  /**
+   * A write that must not be skipped: a rotated refresh token (until the store has it, the next
+   * holder of the lock would present the used one). A store with a circuit breaker sends it even
+   * while the breaker is open.
+   */
+  readonly critical?: boolean;
+}
+
 /**
  * Where tokens are cached, keyed by a hash of provider, endpoint and credentials (never the
  * credentials themselves). `MemoryTokenStore` is the default; `RedisTokenStore`
@@ -45,9 +55,9 @@ export interface TokenStore {
   /**
    * Stores `token` unless the entry already holds a newer one (later `expiresAt`, then later
    * `obtainedAt`), and resolves to whichever token the entry now holds. The entry expires with
-   * the token.
+   * the token. `options` is optional to honour; see {@link TokenStoreSetOptions}.
    */
-  set(key: string, token: StoredToken): Promise<StoredToken>;
+  set(key: string, token: StoredToken, options?: TokenStoreSetOptions): Promise<StoredToken>;
   /** Removes the entry only if it still holds `accessToken` (compare-and-delete); true if removed. */
   delete(key: string, accessToken: string): Promise<boolean>;
   /**

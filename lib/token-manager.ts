@@ -1,10 +1,16 @@
-import pMemoize from 'p-memoize';
 import { fingerprint } from './async.js';
 import { createCooldown, type Cooldown } from './cooldown.js';
 import { isTokenRequestError } from './errors.js';
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { tokenTimes } from './expiry.js';
 import type { Rotation } from './rotation.js';
+import {
+  createSessionFlights,
+  createSessionOrder,
+  isSuperseded,
+  type SessionOrder,
+  type SessionTicket,
+} from './session.js';
 import type { StoredToken, TokenStore } from './store.js';
 import { createStoreAccess, type StoreAccess } from './store-access.js';
 import { followStore, reactionTo } from './store-sync.js';
@@ -133,11 +139,17 @@ function createFlightRunner(
     cooldown: Cooldown;
     adopt: ReturnType<typeof createAdopter>;
     rotation: Rotation | undefined;
+    session: SessionOrder;
     signal: AbortSignal;
   },
 ) {
   const { source, now, emit } = options;
-  const { store, cooldown, adopt } = parts;
+  const { store, cooldown } = parts;
+  /** Only a flight of the current session makes its token current. */
+  const adopt = (ticket: SessionTicket, token: StoredToken, how: Adoption): Promise<CurrentToken> => {
+    ticket.check();
+    return parts.adopt(token, how);
+  };
   const timing = { refreshWindowMs: options.refreshWindowMs, expiryMarginMs: options.expiryMarginMs };
 
   /** Whether a token found in the store will do, instead of fetching one. */
@@ -155,19 +167,20 @@ function createFlightRunner(
   return async function runFlight(reason: RefreshReason): Promise<CurrentToken> {
     const startedAt = now();
     try {
+      const ticket = await parts.session.begin();
       const key = await source.key;
       const found = await store.read(key);
       if (isAcceptable(found)) {
-        parts.rotation?.adopted();
-        return await adopt(found, { kind: 'adopted', reason });
+        parts.rotation?.adopted(key);
+        return await adopt(ticket, found, { kind: 'adopted', reason });
       }
       const lock = await store.lock(key);
       try {
         // Double-checked: the previous holder may have just written a token.
         const again = typeof lock === 'object' || lock === 'timeout' ? await store.read(key) : undefined;
         if (isAcceptable(again)) {
-          parts.rotation?.adopted();
-          return await adopt(again, { kind: 'adopted', reason });
+          parts.rotation?.adopted(key);
+          return await adopt(ticket, again, { kind: 'adopted', reason });
         }
         // Taken up from another tab's write (TokenStore.subscribe) while this flight waited.
         const { current } = state;
@@ -178,16 +191,20 @@ function createFlightRunner(
         const { token, attempts }: FetchedToken =
           parts.rotation === undefined
             ? await source.fetch(parts.signal, reason)
-            : await parts.rotation.exchange(key, lock, reason);
+            : await parts.rotation.exchange(key, lock, { reason, ticket });
+        // A flight of a replaced session hands its token to no one, the store included.
+        ticket.check();
         const kept = await store.write(key, token);
         // The store keeps the token that expires later, which may be the one just rejected if its
         // compare-and-delete failed: never take that one up again.
         const winner = kept.accessToken === state.rejectedToken ? token : kept;
-        return await adopt(winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
+        return await adopt(ticket, winner, { kind: 'fetched', reason, attempts, durationMs: now() - startedAt });
       } finally {
         if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
       }
     } catch (error) {
+      // Not a failure: its callers are carried over to a flight of the new session.
+      if (isSuperseded(error)) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
       // The session is over: its access token is not sent again either.
@@ -226,7 +243,19 @@ function createInvalidation(
     if (stored !== undefined) await forget(stored, 'manual');
   }
 
-  return { forget, invalidate };
+  /** A new session started: its predecessor's access token goes, here and in the store, whichever it is. */
+  async function dropAll(): Promise<void> {
+    const token = state.current;
+    state.current = undefined;
+    cooldown.end();
+    if (token !== undefined) await forget(token.token, 'manual', token.fingerprint);
+    const stored = await store.read(await source.key);
+    if (stored !== undefined && stored.accessToken !== token?.token.accessToken) await forget(stored, 'manual');
+    // Whatever was taken up meanwhile (a change read before this) belonged to the old session.
+    state.current = undefined;
+  }
+
+  return { forget, invalidate, dropAll };
 }
 
 /**
@@ -236,16 +265,27 @@ function createInvalidation(
 function followSiblings(
   options: TokenManagerOptions,
   state: ManagerState,
-  parts: { store: StoreAccess; adopt: ReturnType<typeof createAdopter>; rotation: Rotation | undefined },
+  parts: {
+    store: StoreAccess;
+    adopt: ReturnType<typeof createAdopter>;
+    rotation: Rotation | undefined;
+    session: SessionOrder;
+  },
 ): () => void {
   const { source, now, emit } = options;
   const timing = { refreshWindowMs: 0, expiryMarginMs: options.expiryMarginMs };
   const expired = (token: StoredToken): boolean => now() >= tokenTimes(token, timing).expiredAt;
+  /** The session the entry was read in: what was read before a resume is not taken up after it. */
+  let readIn = parts.session.current().generation;
   return followStore({
     store: options.store,
     key: source.key,
-    read: (key) => parts.store.read(key),
+    read: (key) => {
+      readIn = parts.session.current().generation;
+      return parts.store.read(key);
+    },
     changed: async (found) => {
+      if (readIn !== parts.session.current().generation || parts.session.isResuming()) return;
       const { current } = state;
       const reaction = reactionTo(found, { current: current?.token, rejectedToken: state.rejectedToken }, expired);
       if (reaction === 'drop' && current !== undefined) {
@@ -254,10 +294,36 @@ function followSiblings(
         emit({ type: 'token-invalidated', provider: source.name, fingerprint: shown, reason: 'store-changed' });
       }
       if (reaction !== 'adopt' || found === undefined) return;
-      parts.rotation?.adopted();
+      parts.rotation?.adopted(await source.key);
       await parts.adopt(found, { kind: 'adopted', reason: 'store-changed' });
     },
   });
+}
+
+/** Rule 5's replay token: the current one if the 401 was for an older token, else a new one (the rejected one dropped). */
+function createReplacement(
+  state: ManagerState,
+  parts: {
+    now: () => number;
+    forget: ReturnType<typeof createInvalidation>['forget'];
+    flightOfSession: (reason: RefreshReason) => Promise<CurrentToken>;
+  },
+) {
+  const { now, forget, flightOfSession } = parts;
+  return async function replacementFor(sentGeneration: number): Promise<{ current: CurrentToken; stale: boolean }> {
+    const token = state.current;
+    if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
+      return { current: token, stale: true };
+    }
+    if (token !== undefined && token.generation === sentGeneration) {
+      state.current = undefined;
+      await forget(token.token, 'rejected', token.fingerprint);
+    }
+    const next = await flightOfSession('rejected');
+    // We may have joined a flight that took up the rejected token just before it was rejected.
+    const retook = next.token.accessToken === state.rejectedToken;
+    return { current: retook ? await flightOfSession('rejected') : next, stale: false };
+  };
 }
 
 /**
@@ -297,9 +363,13 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     rotation = source.rotation.rotate(options, { store, signal: lifecycle.signal });
   }
   const adopt = createAdopter(options, state, cooldown);
-  const runFlight = createFlightRunner(options, state, { store, cooldown, adopt, rotation, signal: lifecycle.signal });
-  const flight = pMemoize(runFlight, { cacheKey: () => source.name, cache: false });
-  const unfollow = followSiblings(options, state, { store, adopt, rotation });
+  const session = createSessionOrder();
+  const parts = { store, cooldown, adopt, rotation, session, signal: lifecycle.signal };
+  const { flight, flightOfSession, bounded, ejected } = createSessionFlights(
+    createFlightRunner(options, state, parts),
+    { name: source.name, url: source.rotation?.url ?? '', signal: lifecycle.signal },
+  );
+  const unfollow = followSiblings(options, state, { store, adopt, rotation, session });
 
   function peek(): CurrentToken | undefined {
     const token = state.current;
@@ -312,35 +382,34 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     return token;
   }
 
-  const { forget, invalidate } = createInvalidation(options, state, { store, cooldown });
+  const { forget, invalidate, dropAll } = createInvalidation(options, state, { store, cooldown });
 
   return {
     name: source.name,
     peek,
     get() {
-      const token = peek();
-      return token === undefined ? flight(state.current === undefined ? 'missing' : 'expired') : Promise.resolve(token);
+      const token = lifecycle.signal.aborted ? undefined : peek();
+      if (token !== undefined) return Promise.resolve(token);
+      if (lifecycle.signal.aborted) return Promise.reject(ejected());
+      return flightOfSession(state.current === undefined ? 'missing' : 'expired');
     },
-    async rejected(sentGeneration) {
-      const token = state.current;
-      if (token !== undefined && token.generation !== sentGeneration && isUsable(token, now())) {
-        return { current: token, stale: true };
-      }
-      if (token !== undefined && token.generation === sentGeneration) {
-        state.current = undefined;
-        await forget(token.token, 'rejected', token.fingerprint);
-      }
-      const next = await flight('rejected');
-      // We may have joined a flight that took up the rejected token just before it was rejected.
-      const retook = next.token.accessToken === state.rejectedToken;
-      return { current: retook ? await flight('rejected') : next, stale: false };
-    },
+    rejected: createReplacement(state, { now, forget, flightOfSession }),
     invalidate,
     async resume(refreshToken) {
       if (rotation === undefined) throw new TypeError(`provider "${source.name}" has no refresh token to resume`);
-      await rotation.resume(await source.key, refreshToken);
-      // The access token of the old session is not taken up again, here or from the store.
-      await invalidate();
+      const started = rotation;
+      const underLock = async (): Promise<void> => {
+        const key = await source.key;
+        const lock = await store.lock(key);
+        try {
+          if (lifecycle.signal.aborted) throw ejected();
+          // The old session's access token is not taken up again, here or from the store.
+          await started.resume(key, refreshToken, { lock, dropOld: dropAll });
+        } finally {
+          if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
+        }
+      };
+      await bounded(() => session.resume(underLock));
     },
     dispose() {
       unfollow();

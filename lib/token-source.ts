@@ -1,6 +1,7 @@
 import type { RefreshReason, TokenAuthEvent } from './events.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import type { StoreAccess } from './store-access.js';
+import type { SessionTicket } from './session.js';
 
 /** A token a source produced, and how many requests it took. */
 export interface FetchedToken {
@@ -8,11 +9,17 @@ export interface FetchedToken {
   attempts: number;
 }
 
-/** What a rotating credential's exchange produced: a token, and the credential to use next, if the server rotated it. */
-export interface ExchangedToken extends FetchedToken {
-  /** The next credential, when the answer carried one (`refresh_token`); otherwise the presented one stays. */
-  next: string | undefined;
-}
+/**
+ * What a rotating credential's exchange produced: a token, and the credential to use next, if the
+ * server rotated it; or, when the answer was unusable but carried a rotated credential all the
+ * same, why it failed and that credential (which must be kept).
+ */
+export type ExchangedToken =
+  | (FetchedToken & {
+      /** The next credential, when the answer carried one (`refresh_token`); otherwise the presented one stays. */
+      next: string | undefined;
+    })
+  | { failure: Error; next: string };
 
 /**
  * A credential that may be presented once: a rotating refresh token. The token manager keeps it in
@@ -34,6 +41,8 @@ export interface RotatingCredential {
   ): Promise<ExchangedToken>;
   /** Hands a rotated credential to the application, before the token it came with is used. */
   readonly onRotated: ((credential: string) => unknown) | undefined;
+  /** How long `onRotated` may take before the flight goes on without it (the token request's time limit). */
+  readonly callbackTimeoutMs: number;
   /**
    * Makes the token manager's {@link Rotation} of this credential (lib/rotation.ts). The provider
    * carries it, so that only applications that use a rotating credential bundle that code.
@@ -67,11 +76,23 @@ export interface Rotation {
   exchange(
     key: string,
     lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
-    reason: RefreshReason,
+    flight: { reason: RefreshReason; ticket: SessionTicket },
   ): Promise<FetchedToken>;
-  resume(key: string, refreshToken: string): Promise<void>;
-  /** A token another handle fetched was taken from the store: the session is under way. */
-  adopted(): void;
+  /**
+   * Starts a new session with `refreshToken` under the store's lock (taken with `lock`); `dropOld`
+   * runs under it too, to drop the old session's access token.
+   */
+  resume(
+    key: string,
+    refreshToken: string,
+    under: { lock: TokenStoreLock | 'none' | 'failed' | 'timeout'; dropOld: () => Promise<void> },
+  ): Promise<void>;
+  /**
+   * A token another handle fetched was taken from the store: the session is under way. The
+   * session's entry is read then too (in the background), so that a corrupt one is reported when
+   * it appears rather than at the next rotation.
+   */
+  adopted(key: string): void;
   /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
   secrets(): string[];
 }

@@ -23,8 +23,15 @@ export interface SessionPage {
 
 export interface SessionLoad {
   readonly events: TokenAuthEvent[];
-  /** Opens a page signed in with `refreshToken` (the option its app passes), its store `store`. */
-  open(store: TokenStore, refreshToken: string): SessionPage;
+  /**
+   * Opens a page signed in with `refreshToken` (the option its app passes), its store `store`;
+   * `options` adds an `onRefreshToken` and a token request time limit.
+   */
+  open(
+    store: TokenStore,
+    refreshToken: string,
+    options?: { onRefreshToken?: (refreshToken: string) => unknown; timeoutMs?: number },
+  ): SessionPage;
   /** Waits for every request sent so far to settle. */
   settle(): Promise<void>;
   /** Every request's outcome code (`OK`, or what a caller would switch on), in the order sent. */
@@ -48,12 +55,19 @@ export function sessionLoad(server: AuthorizationServer): SessionLoad {
   };
   return {
     events,
-    open(store, refreshToken) {
+    open(store, refreshToken, options = {}) {
       const api = axios.create({ baseURL: server.url, adapter: counting });
+      const { onRefreshToken, timeoutMs } = options;
       const auth = attachTokenAuth(api, {
-        providers: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId: 'public-client', refreshToken }),
+        providers: refreshTokenGrant({
+          tokenUrl: server.tokenUrl,
+          clientId: 'public-client',
+          refreshToken,
+          ...(onRefreshToken === undefined ? {} : { onRefreshToken }),
+        }),
         store,
         tokenClient: tokens.client,
+        ...(timeoutMs === undefined ? {} : { tokenRequest: { timeoutMs } }),
         onEvent: (event) => events.push(event),
       });
       handles.push(auth);

@@ -1,3 +1,4 @@
+import { ignoreRejection } from '../async.js';
 import { DEFAULTS } from '../defaults.js';
 import { invalidOption } from '../errors.js';
 import type { TokenAuthEvent } from '../events.js';
@@ -245,7 +246,8 @@ function readEmit(options: TokenAuthBaseOptions, context: string): (event: Token
   const log = readLogger(options.logger, context);
   return (event) => {
     try {
-      onEvent?.(event);
+      // Never awaited: a listener that never settles holds nothing, and one that rejects is ignored.
+      ignoreRejection(onEvent?.(event));
     } catch {
       // A listener's failure must never break a request.
     }

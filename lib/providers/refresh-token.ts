@@ -28,8 +28,11 @@ export interface RefreshTokenGrantOptions extends ProviderOptions {
   scope?: string | readonly string[];
   /**
    * Receives each rotated refresh token, before the access token that came with it is used: persist
-   * it there (a database, a keychain) to survive a restart. What it throws is reported in the
-   * `refresh-token-rotated` event; the rotation stands.
+   * it there (a database, a keychain) to survive a restart. It is called after the store has the
+   * new one, and waited for at most `tokenRequest.timeoutMs` (the flight goes on without it after
+   * that; it cannot hold the provider). What it throws, or its running out of time, is reported in
+   * the `refresh-token-rotated` event; the rotation stands. It is also called with a refresh token
+   * the server rotated in an answer that was unusable otherwise (no access token).
    */
   onRefreshToken?: (refreshToken: string) => unknown;
   /** Keeps two sessions of one client (one user each) apart in a shared store. @default none */
@@ -136,22 +139,27 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
       initial: refreshToken,
       url: displayUrl(url),
       onRotated,
+      callbackTimeoutMs: context.settings.timeoutMs,
       async exchange(credential, { signal, deadline }) {
         const presented = {
           ...endpoint,
           body: { ...body, refresh_token: credential },
           secrets: [...endpoint.secrets, credential],
         };
+        let rotatedAnyway: string | undefined;
         try {
           const answer = await requestToken(identity.name, presented, {
             ...context,
             signal,
             mayRetry: retryWithin(context, deadline),
+            onRotatedAnyway: (next) => (rotatedAnyway = next),
           });
           return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
         } catch (error) {
-          if (isTokenRequestError(error) && error.providerCode === 'invalid_grant') throw sessionEnded(error);
-          throw error;
+          const failure =
+            isTokenRequestError(error) && error.providerCode === 'invalid_grant' ? sessionEnded(error) : error;
+          if (rotatedAnyway !== undefined && failure instanceof Error) return { failure, next: rotatedAnyway };
+          throw failure;
         }
       },
       rotate: (manager, parts) => createRotation(manager, rotation, parts),

@@ -106,16 +106,18 @@ export function readToken(
   meta: ResponseMeta,
 ): Issued | Failure {
   const { status } = meta;
-  const refusal = readRefusal(endpoint, json, status);
-  if (refusal !== undefined) return refusal;
-  const accessToken = readAccessToken(endpoint.response.token, json, status);
-  if (isFailure(accessToken)) return accessToken;
-  const tokenType = readTokenType(endpoint.response.tokenType, json, status);
-  if (isFailure(tokenType)) return tokenType;
-  const expiresInMs = readExpiresIn(endpoint, json, status);
-  if (isFailure(expiresInMs)) return expiresInMs;
+  // Read first: a rotated refresh token is kept whatever else is wrong with the answer.
   const refreshToken = readRefreshToken(endpoint.refreshToken, json, status);
   if (isFailure(refreshToken)) return refreshToken;
+  const keeping = (failure: Failure): Failure => (refreshToken === undefined ? failure : { ...failure, refreshToken });
+  const refusal = readRefusal(endpoint, json, status);
+  if (refusal !== undefined) return keeping(refusal);
+  const accessToken = readAccessToken(endpoint.response.token, json, status);
+  if (isFailure(accessToken)) return keeping(accessToken);
+  const tokenType = readTokenType(endpoint.response.tokenType, json, status);
+  if (isFailure(tokenType)) return keeping(tokenType);
+  const expiresInMs = readExpiresIn(endpoint, json, status);
+  if (isFailure(expiresInMs)) return keeping(expiresInMs);
 
   const serverDateMs = meta.serverDate === undefined ? NaN : Date.parse(meta.serverDate);
   const expiresAt = computeExpiresAt({
@@ -129,12 +131,12 @@ export function readToken(
   if (expiresAt !== null && expiresAt <= meta.receivedAt) {
     // A vendor may hand back its cached token with the lifetime it has left (Symbl documents it):
     // asked again a moment later, it issues a new one.
-    return {
+    return keeping({
       code: 'ERR_TOKEN_EXPIRED',
       detail: `the token endpoint answered with a token that had expired ${meta.receivedAt - expiresAt} ms before the answer arrived`,
       retryable: true,
       status,
-    };
+    });
   }
   return { token: { accessToken, tokenType, expiresAt, obtainedAt: meta.sentAt }, refreshToken };
 }

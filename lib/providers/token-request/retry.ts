@@ -20,6 +20,7 @@ export async function requestToken(
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptOnce(endpoint, context);
     if (!('code' in outcome)) return { ...outcome, attempts: attempt };
+    if (outcome.refreshToken !== undefined) context.onRotatedAnyway?.(outcome.refreshToken);
     const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
     const mayRetry = context.mayRetry?.(outcome, delayMs) ?? true;
     if (!outcome.retryable || !mayRetry || attempt > settings.retries || context.signal.aborted) {

@@ -40,6 +40,11 @@ export interface TokenRequestContext {
    * only what cannot have reached the server, and only within its lock). @default every retryable one
    */
   mayRetry?: ((failure: Failure, delayMs: number) => boolean) | undefined;
+  /**
+   * Called with the `refresh_token` of an answer that carried a valid one but is unusable otherwise
+   * (no access token, say): the server rotated it all the same, and it must not be lost.
+   */
+  onRotatedAnyway?: ((refreshToken: string) => void) | undefined;
 }
 
 /** The outcome of a token request that produced a token. */
@@ -65,6 +70,8 @@ export interface Failure {
   providerCode?: string | undefined;
   retryAfterMs?: number | undefined;
   cause?: Error | undefined;
+  /** A valid `refresh_token` the otherwise unusable answer carried. */
+  refreshToken?: string | undefined;
 }
 
 /** The facts of a response that arrived, as one attempt saw them. */

@@ -84,15 +84,16 @@ export class CommandRunner {
 
   /**
    * Runs one Redis operation. `secrets` are scrubbed from the error message; `onLate` receives a
-   * value that arrived after the operation had already timed out.
+   * value that arrived after the operation had already timed out. A `critical` operation is sent
+   * even while the breaker is open (its outcome still opens or closes it).
    */
   async run<T>(
     operation: RedisStoreOperation,
     command: () => Promise<T>,
     secrets: readonly string[] = [],
-    hooks: { onLate?: (value: T) => void } = {},
+    hooks: { onLate?: (value: T) => void; critical?: boolean } = {},
   ): Promise<T> {
-    const endProbe = await this.#breaker.admit(operation);
+    const endProbe = hooks.critical === true ? undefined : await this.#breaker.admit(operation);
     try {
       return await this.#attempt(operation, command, secrets, hooks.onLate);
     } finally {

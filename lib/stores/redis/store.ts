@@ -5,7 +5,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import { invalidOption } from '../../errors.js';
 import { boundedExpiresAt } from '../../expiry.js';
-import type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
+import type {
+  StoredToken,
+  TokenStore,
+  TokenStoreLock,
+  TokenStoreLockOptions,
+  TokenStoreSetOptions,
+} from '../../store.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeEntry, encodeEntry, readEncryption, sha256, type Cipher } from './entry.js';
@@ -122,7 +128,8 @@ export class RedisTokenStore implements TokenStore {
     return token;
   }
 
-  async set(key: string, token: StoredToken): Promise<StoredToken> {
+  /** A `critical` write (a rotated refresh token) is sent even while the circuit breaker is open. */
+  async set(key: string, token: StoredToken, options?: TokenStoreSetOptions): Promise<StoredToken> {
     const now = this.#now();
     // The entry lives as long as the token, and never longer than tokenflight believes any token lives.
     const expiresAt = boundedExpiresAt(token.expiresAt, now);
@@ -139,6 +146,7 @@ export class RedisTokenStore implements TokenStore {
           String(ttlMs),
         ]),
       [token.accessToken, value],
+      { critical: options?.critical === true },
     );
     if (held === value || typeof held !== 'string') return bounded;
     // The entry holds a newer token; if we cannot read it, we keep ours (and an event says why).
