@@ -66,6 +66,13 @@ export function readOAuthClient(
     : optionalString(given['clientSecret'], 'clientSecret', context);
   const scope = readScope(given['scope'], context);
   const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, context);
-  const secrets = [clientId, ...(clientSecret === undefined ? [] : [clientSecret]), ...Object.values(auth.headers)];
+  // The client ID is public (RFC 6749 §2.2): only the secret and the header made from it (whole, and
+  // its Base64 credentials alone) are scrubbed.
+  const headers = Object.values(auth.headers);
+  const secrets = [
+    ...(clientSecret === undefined ? [] : [clientSecret]),
+    ...headers,
+    ...headers.map((value) => value.replace(/^Basic /, '')),
+  ];
   return { url, clientId, scope, auth, secrets };
 }

@@ -1,6 +1,5 @@
 import { sha256Hex } from '../async.js';
 import { createRotation } from '../rotation.js';
-import { isTokenRequestError, TokenRequestError } from '../errors.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
 import { checkFunction, expectString, optionalString } from '../validate.js';
@@ -50,17 +49,6 @@ function retryWithin(context: SourceContext, deadline: number): TokenRequestCont
     const refused = failure.code === 'ERR_TOKEN_RATE_LIMITED';
     return (unsent || refused) && context.now() + delayMs + context.settings.timeoutMs <= deadline;
   };
-}
-
-function sessionEnded(error: TokenRequestError): TokenRequestError {
-  return new TokenRequestError(error.message.replace(/refused the credentials/, 'ended the session'), {
-    code: 'ERR_TOKEN_SESSION_ENDED',
-    provider: error.provider,
-    url: error.url,
-    status: error.status,
-    providerCode: error.providerCode,
-    attempts: error.attempts,
-  });
 }
 
 /**
@@ -118,6 +106,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     headers: auth.headers,
     secrets,
     response: fullShape(OAUTH_RESPONSE),
+    endsSession: ['invalid_grant'],
     refreshToken: path('refresh_token'),
     defaultLifetimeMs: undefined,
   };
@@ -144,19 +133,14 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
         const presented = {
           ...endpoint,
           body: { ...body, refresh_token: credential },
-          secrets: [...endpoint.secrets, credential],
+          secrets: [...endpoint.secrets, credential, btoa(credential)],
         };
-        try {
-          const answer = await requestToken(identity.name, presented, {
-            ...context,
-            signal,
-            mayRetry: retryWithin(context, deadline),
-          });
-          return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
-        } catch (error) {
-          if (isTokenRequestError(error) && error.providerCode === 'invalid_grant') throw sessionEnded(error);
-          throw error;
-        }
+        const answer = await requestToken(identity.name, presented, {
+          ...context,
+          signal,
+          mayRetry: retryWithin(context, deadline),
+        });
+        return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
       },
       rotate: (manager, parts) => createRotation(manager, rotation, parts),
     };

@@ -2,7 +2,7 @@ import { computeExpiresAt } from '../../expiry.js';
 import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
-import { firstText } from './vendor-text.js';
+import { firstCode, firstText } from './vendor-text.js';
 
 const where = (path: readonly string[]): string => `\`${path.join('.')}\``;
 
@@ -20,9 +20,10 @@ function readRefusal(endpoint: TokenEndpoint, json: Record<string, unknown>, sta
     json['status'] === false ||
     (typeof json['error'] === 'string' && json['error'] !== '');
   if (!refused) return undefined;
-  const providerCode = firstText(json, shape.errorCode, endpoint.secrets);
+  const code = firstCode(json, shape.errorCode, endpoint.secrets);
+  const providerCode = code.reported;
   const message = firstText(json, shape.errorMessage, endpoint.secrets);
-  const said = [providerCode, message].filter(Boolean).join(' ');
+  const said = [code.said, message].filter(Boolean).join(' ');
   return {
     code: 'ERR_TOKEN_CREDENTIALS',
     detail: `the token endpoint answered HTTP ${status} but reported a failure${said === '' ? '' : `: ${said}`}`,
