@@ -31,7 +31,7 @@ export function clientAuthentication(
   const method = authMethod ?? 'client_secret_basic';
   if (!METHODS.includes(method as string)) {
     throw invalidOption(
-      `${context}: expected \`authMethod\` to be 'client_secret_basic' or 'client_secret_post', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`,
+      `${context}: expected \`authMethod\` to be one of ${METHODS.map((name) => `'${name}'`).join(', ')}, got ${typeof method === 'string' && /^[a-z_]{1,32}$/i.test(method) ? JSON.stringify(method) : describe(method)}`,
     );
   }
   if (clientSecret === undefined) return { body: { client_id: clientId }, headers: {} };
