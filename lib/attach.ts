@@ -5,6 +5,7 @@ import { invalidOption } from './errors.js';
 import { originsOnInstance } from './provider-origins.js';
 import { kSource, type TokenProvider } from './providers/endpoint.js';
 import { REFRESH_TOKEN } from './providers/token-request/read-token.js';
+import { tooLong } from './token-check.js';
 import { createRouter } from './routing.js';
 import { expectString } from './validate.js';
 import { createTokenManager } from './token-manager.js';
@@ -161,6 +162,8 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
         );
       }
       const given = expectString(refreshToken, 'refreshToken', 'resumeSession()');
+      const length = tooLong(given);
+      if (length !== undefined) throw invalidOption(`resumeSession(): \`refreshToken\` ${length}`);
       if (!REFRESH_TOKEN.test(given)) {
         throw invalidOption('resumeSession(): expected `refreshToken` to hold only visible ASCII characters');
       }

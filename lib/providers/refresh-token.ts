@@ -1,5 +1,7 @@
 import { sha256Hex } from '../async.js';
+import { invalidOption } from '../errors.js';
 import { createRotation } from '../rotation.js';
+import { tooLong } from '../token-check.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
 import { checkFunction, expectString, optionalString } from '../validate.js';
@@ -89,6 +91,9 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
   ]);
   const { url, clientId, scope, auth, secrets } = readOAuthClient(given, CONTEXT, { secretRequired: false });
   const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
+  if (tooLong(refreshToken) !== undefined) {
+    throw invalidOption(`${CONTEXT}: \`refreshToken\` ${tooLong(refreshToken) ?? ''}`);
+  }
   if (!REFRESH_TOKEN.test(refreshToken)) {
     throw new TypeError(`${CONTEXT}: expected \`refreshToken\` to hold only visible ASCII characters`);
   }

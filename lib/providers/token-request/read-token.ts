@@ -1,5 +1,5 @@
 import { computeExpiresAt } from '../../expiry.js';
-import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
+import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../../token-check.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
 import { firstCode, firstText } from './vendor-text.js';
@@ -43,6 +43,10 @@ function readAccessToken(path: readonly string[], json: Record<string, unknown>,
           ? 'it is empty'
           : `it is ${typeof accessToken === 'object' ? (accessToken === null ? 'null' : 'an object') : `a ${typeof accessToken}`}`;
     return malformed(`the token response has no token at ${where(path)} (${got})`, status);
+  }
+  const length = tooLong(accessToken);
+  if (length !== undefined) {
+    return { code: 'ERR_TOKEN_TOO_LARGE', detail: `the token at ${where(path)} ${length}`, retryable: false, status };
   }
   if (!BEARER_TOKEN.test(accessToken)) {
     return malformed(`the token at ${where(path)} has characters a bearer token cannot have`, status);
@@ -96,6 +100,15 @@ function readRefreshToken(
   if (path === undefined) return undefined;
   const value = readPath(json, path);
   if (value === undefined || value === null) return undefined;
+  const length = typeof value === 'string' ? tooLong(value) : undefined;
+  if (length !== undefined) {
+    return {
+      code: 'ERR_TOKEN_TOO_LARGE',
+      detail: `the refresh token at ${where(path)} ${length}`,
+      retryable: false,
+      status,
+    };
+  }
   if (typeof value !== 'string' || !REFRESH_TOKEN.test(value)) {
     return malformed(`the refresh token at ${where(path)} is not a non-empty string of visible characters`, status);
   }
