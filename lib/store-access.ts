@@ -72,7 +72,8 @@ export function createStoreAccess(
     async lock(key: string): Promise<TokenStoreLock | 'none' | 'failed' | 'timeout'> {
       if (store.lock === undefined) return 'none';
       const takeLock = store.lock.bind(store);
-      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
+      const rotating = source.rotation !== undefined;
+      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal, rotating };
       const lock = await call('lock', () => takeLock(key, lockOptions), 'failed' as const, {
         timeoutMs: lockTtlMs + storeTimeoutMs,
       });

@@ -9,10 +9,16 @@ import type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } f
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeEntry, encodeEntry, readEncryption, sha256, type Cipher } from './entry.js';
+import { EvictionGuard } from './eviction.js';
 import { takeLock } from './lock.js';
 import { CommandRunner, isRedisClient } from './runner.js';
 import { DELETE_IF_TOKEN, SET_IF_NEWER } from './scripts.js';
-import { REDIS_STORE_DEFAULTS, type RedisTokenStoreEvent, type RedisTokenStoreOptions } from './types.js';
+import {
+  REDIS_STORE_DEFAULTS,
+  type RedisEvictionCheck,
+  type RedisTokenStoreEvent,
+  type RedisTokenStoreOptions,
+} from './types.js';
 
 const OPTION_KEYS = [
   'prefix',
@@ -23,10 +29,19 @@ const OPTION_KEYS = [
   'lockPollMs',
   'lockLeaseMs',
   'maxTtlMs',
+  'evictionPolicy',
   'onEvent',
   'now',
 ];
 const CONTEXT = 'new RedisTokenStore()';
+
+function readEvictionCheck(value: unknown): RedisEvictionCheck {
+  if (value === undefined) return REDIS_STORE_DEFAULTS.evictionPolicy;
+  if (value === 'check' || value === 'checked-by-operator') return value;
+  throw invalidOption(
+    `${CONTEXT}: expected \`evictionPolicy\` to be 'check' or 'checked-by-operator', got ${typeof value === 'string' ? 'another string' : describe(value)}`,
+  );
+}
 
 /**
  * A token store on Redis, shared by every process of a fleet: one token and one token request per
@@ -69,6 +84,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #maxTtlMs: number;
   readonly #onEvent: ((event: RedisTokenStoreEvent) => void) | undefined;
   readonly #now: () => number;
+  readonly #eviction: EvictionGuard;
 
   /**
    * Makes a store on this client, checking the options at once (a wrong one throws a `TypeError`).
@@ -112,6 +128,11 @@ export class RedisTokenStore implements TokenStore {
       breaker,
       now: this.#now,
     });
+    this.#eviction = new EvictionGuard(this.#runner, {
+      check: readEvictionCheck(given['evictionPolicy']),
+      now: this.#now,
+      emit: (event) => this.#emit(event),
+    });
   }
 
   async get(key: string): Promise<StoredToken | undefined> {
@@ -154,7 +175,9 @@ export class RedisTokenStore implements TokenStore {
     return deleted === 1;
   }
 
-  lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
+  async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
+    // A rotating refresh token is presented once: its lock must not be evictable (eviction.ts).
+    if (options.rotating === true) await this.#eviction.assertSafe();
     return takeLock(this.#runner, this.keyNames(key).lock, {
       ...options,
       leaseMs: this.#lockLeaseMs,
