@@ -158,6 +158,14 @@ describe('errorFacts and redactedError', () => {
     expect(Object.keys(redactedError(new Error('x'), []))).toEqual(['name']);
     expect(errorFacts({ message: 42, name: 9 }, [])).toEqual({ name: 'Error', message: '' });
     expect(errorFacts('a string', [])).toEqual({ name: 'string' });
+    // A code that shows a secret is left out whole, never partly scrubbed.
+    expect(errorFacts(Object.assign(new Error('x'), { code: 'tok-123' }), ['tok-123'])).toEqual({
+      name: 'Error',
+      message: 'x',
+    });
+    expect(errorFacts(Object.assign(new Error('x'), { code: 'ECONNRESET' }), ['CO', 'RESET'])).toMatchObject({
+      code: 'ECONNRESET',
+    });
     expect(errorFacts(null, [])).toEqual({ name: 'object' });
   });
 

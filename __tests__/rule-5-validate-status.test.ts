@@ -10,9 +10,11 @@ import { useSimulation } from './helpers/simulation.js';
 // tokenflight token is handled (invalidate, one token request, one replay) even when
 // `validateStatus` accepts it, and the caller gets what `validateStatus` gives for the final answer.
 
-const ACCEPTING: [string, (status: number) => boolean][] = [
+const ACCEPTING: [string, ((status: number) => boolean) | null][] = [
   ['(s) => s < 500', (status) => status < 500],
   ['() => true', () => true],
+  // axios accepts every status when validateStatus is null.
+  ['null', null],
 ];
 
 describe.each(ACCEPTING)('validateStatus %s (axios-mock-adapter)', (_name, validateStatus) => {

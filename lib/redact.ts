@@ -122,10 +122,12 @@ export function errorFacts(error: unknown, secrets: Iterable<string | undefined>
   if (typeof error !== 'object' || error === null) return { name: typeof error };
   const { name, message, code } = error as Record<string, unknown>;
   const list = [...secrets];
+  // A code is kept as it is, or left out whole when it shows a secret (rule 4).
+  const kept = typeof code === 'number' ? code : redactCode(code, list);
   return {
     name: typeof name === 'string' ? redactText(name, list) : 'Error',
     message: redactText(typeof message === 'string' ? message : '', list),
-    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(kept === undefined ? {} : { code: kept }),
   };
 }
 
