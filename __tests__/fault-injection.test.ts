@@ -26,6 +26,10 @@ import {
   type FakeTabStorage,
 } from './browser/helpers/fakes.js';
 import { until } from './helpers/index.js';
+import { RedisTokenStore } from '../lib/redis.js';
+import { EVICTION_RECHECK_MS } from '../lib/stores/redis/eviction.js';
+import { createClients } from './redis/helpers/env.js';
+import { findRedisServer, startRedisServer, type RedisServer } from './redis/helpers/redis-server.js';
 import { loadOn, type Figures, type Load } from './helpers/load.js';
 import { writeFigures } from './helpers/reliability-report.js';
 import { sessionLoad, type SessionLoad } from './helpers/session-load.js';
@@ -1004,6 +1008,94 @@ describe('fault injection on the loopback provider simulation', () => {
       );
       expect(codes(load)).toEqual(all(110, 'OK'));
       expect(server.requests.some((request) => request.authorization?.includes('forged') === true)).toBe(false);
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  // Issue 15, cases 3, 4 and 6: a Redis that may evict the lock of a rotating refresh token, a
+  // one-letter client ID and invalid_grant, and a validateStatus that accepts 401.
+
+  const redisServers: RedisServer[] = [];
+  const redisClients = createClients();
+  afterAll(async () => {
+    redisClients.closeAll();
+    await Promise.all(redisServers.splice(0).map((redis) => redis.stop()));
+  });
+
+  (findRedisServer() === undefined ? test.skip : test)(
+    'issue 15, case 3: a Redis that may evict the lock never sees a rotating refresh token presented',
+    async () => {
+      const redis = await startRedisServer({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'volatile-ttl'] });
+      redisServers.push(redis);
+      const { server, session } = await signInServer();
+      const clock = { offsetMs: 0 };
+      const store = new RedisTokenStore(redisClients.open(redis.port), {
+        prefix: 'fault-injection:',
+        now: () => Date.now() + clock.offsetMs,
+      });
+      const page = session.open(store, server.issueRefreshToken({ clientId: 'public-client' }));
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      // The operator sets noeviction; the store reads the policy again after EVICTION_RECHECK_MS.
+      await redisClients.open(redis.port).config('SET', 'maxmemory-policy', 'noeviction');
+      clock.offsetMs = EVICTION_RECHECK_MS;
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 3: Redis may evict the lock',
+        'RedisTokenStore on a redis-server with maxmemory 64mb and maxmemory-policy volatile-ttl, rotating refresh token: 20 requests; the policy set to noeviction and the store’s clock moved past its one-minute re-check: 20 more',
+      );
+      expect(session.codes()).toEqual([...all(20, 'ERR_TOKEN_STORE_UNAVAILABLE'), ...all(20, 'OK')]);
+      expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, reuseDetections: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "issue 15, case 4: with clientId 'a', invalid_grant ends the session and the revoked refresh token is not presented again",
+    async () => {
+      const server = await startAuthorizationServer({ clients: [{ clientId: 'a' }] });
+      authServers.push(server);
+      const session = sessionLoad(server);
+      sessions.push(session);
+      const refreshToken = server.issueRefreshToken({ clientId: 'a' });
+      server.revokeFamily(refreshToken);
+      const page = session.open(new MemoryTokenStore(), refreshToken, 'a');
+      const first = await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      const figures = await measureSession(
+        session,
+        'Issue 15, case 4: one-letter client ID, invalid_grant',
+        "refreshTokenGrant with clientId 'a', its refresh token revoked at the server (which answers 400 invalid_grant): 20 concurrent requests, then 20 more",
+      );
+      expect(session.codes()).toEqual(all(40, 'ERR_TOKEN_SESSION_ENDED'));
+      expect(server.stats.refreshRequests).toBe(1);
+      const [rejected] = first;
+      expect(
+        rejected?.status === 'rejected' && isTokenRequestError(rejected.reason) && rejected.reason.providerCode,
+      ).toBe('invalid_grant');
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'issue 15, case 6: with validateStatus (s) => s < 500, a 401 is still refreshed and replayed',
+    async () => {
+      const server = await serve('symbl');
+      const load = attach(server);
+      load.api.defaults.validateStatus = (status) => status < 500;
+      await Promise.allSettled(load.sendMany(20));
+      server.revokeAll();
+      for (let i = 0; i < 5; i++) await Promise.allSettled(load.sendMany(4));
+      const figures = await measure(
+        load,
+        'Issue 15, case 6: validateStatus accepts 401',
+        'axios instance with validateStatus (s) => s < 500: 20 concurrent requests; every token revoked; 5 rounds of 4 concurrent requests',
+      );
+      expect(load.outcomes().map((outcome) => outcome.response?.status)).toEqual(Array<number>(40).fill(200));
+      expect(figures).toMatchObject({ tokenRequests: 2, replays: 4, unauthorized: 4 });
       recorded.push(figures);
     },
     SCENARIO_TIMEOUT_MS,

@@ -23,8 +23,8 @@ export interface SessionPage {
 
 export interface SessionLoad {
   readonly events: TokenAuthEvent[];
-  /** Opens a page signed in with `refreshToken` (the option its app passes), its store `store`. */
-  open(store: TokenStore, refreshToken: string): SessionPage;
+  /** Opens a page signed in with `refreshToken` (the option its app passes), its store `store`, as `clientId` (default `public-client`). */
+  open(store: TokenStore, refreshToken: string, clientId?: string): SessionPage;
   /** Waits for every request sent so far to settle. */
   settle(): Promise<void>;
   /** Every request's outcome code (`OK`, or what a caller would switch on), in the order sent. */
@@ -48,10 +48,10 @@ export function sessionLoad(server: AuthorizationServer): SessionLoad {
   };
   return {
     events,
-    open(store, refreshToken) {
+    open(store, refreshToken, clientId = 'public-client') {
       const api = axios.create({ baseURL: server.url, adapter: counting });
       const auth = attachTokenAuth(api, {
-        providers: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId: 'public-client', refreshToken }),
+        providers: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId, refreshToken }),
         store,
         tokenClient: tokens.client,
         onEvent: (event) => events.push(event),
