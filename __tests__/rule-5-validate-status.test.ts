@@ -42,6 +42,31 @@ describe.each(ACCEPTING)('validateStatus %s (axios-mock-adapter)', (_name, valid
     expect(h.events.filter((event) => event.type === 'request-replayed')).toHaveLength(1);
   });
 
+  test('concurrent 401s that validateStatus accepts share one token request, and each is replayed once', async () => {
+    setUp();
+    await h.auth.token();
+    const sent: (string | undefined)[] = [];
+    h.apiMock.onGet('/me').reply((config) => {
+      sent.push(authOf(config));
+      return authOf(config) === 'Bearer token-1' ? [401, {}] : [200, { me: 'ok' }];
+    });
+    const responses = await Promise.all(Array.from({ length: 10 }, () => h.api.get('/me')));
+    expect(responses.map((response) => response.status)).toEqual(Array<number>(10).fill(200));
+    expect(h.tokenCalls()).toBe(2);
+    expect(sent.filter((value) => value === 'Bearer token-2')).toHaveLength(10);
+  });
+
+  test("a validateStatus that throws on the 401 is the caller's error, and the token is left alone", async () => {
+    setUp();
+    h.api.defaults.validateStatus = (status) => {
+      if (status === 401) throw new Error('validateStatus exploded');
+      return true;
+    };
+    h.apiMock.onGet('/me').reply(401, {});
+    await expect(h.api.get('/me')).rejects.toThrow('validateStatus exploded');
+    expect(h.tokenCalls()).toBe(1);
+  });
+
   test('an API that always answers 401: replayed once, then the 401 is resolved as validateStatus accepts it', async () => {
     setUp();
     const sent: (string | undefined)[] = [];

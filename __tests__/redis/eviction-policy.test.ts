@@ -246,6 +246,21 @@ describe('RedisTokenStore eviction check with clients that refuse or stall CONFI
     expect(fake.calls()).toBe(1);
   });
 
+  test.each([
+    ['an array (RESP2)', ['maxmemory', '1000', 'maxmemory-policy', 'noeviction'], true],
+    ['a map (RESP3)', { maxmemory: '1000', 'maxmemory-policy': 'noeviction' }, true],
+    ['a map with an evicting policy', { maxmemory: '1000', 'maxmemory-policy': 'allkeys-lfu' }, false],
+    ['a reply without the policy', ['maxmemory', '1000'], false],
+    ['a reply that is not a list', 'OK', false],
+  ])('the settings read from %s', async (_what, reply, safe) => {
+    const store = new RedisTokenStore(fakeClient(() => Promise.resolve(reply)).client as never);
+    const outcome = await store.lock('key', lockOptions).then(
+      () => 'locked',
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    expect(outcome).toBe(safe ? 'locked' : 'ERR_REDIS_EVICTION_POLICY');
+  });
+
   test('a client without a config command is an unknown policy', async () => {
     const client: Partial<ReturnType<typeof fakeClient>['client']> = {
       ...fakeClient(() => Promise.resolve([])).client,

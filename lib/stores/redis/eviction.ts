@@ -30,12 +30,16 @@ interface MemorySettings {
   maxmemory: string | undefined;
 }
 
-/** ioredis answers `CONFIG GET` with `[name, value, name, value…]`. */
+/** ioredis answers `CONFIG GET` with `[name, value, name, value…]` (RESP2), or a map (RESP3). */
 function readReply(reply: unknown): MemorySettings {
+  const pairs: unknown[] = Array.isArray(reply)
+    ? reply
+    : typeof reply === 'object' && reply !== null
+      ? Object.entries(reply).flat()
+      : [];
   const settings: MemorySettings = { policy: undefined, maxmemory: undefined };
-  if (!Array.isArray(reply)) return settings;
-  for (let index = 0; index + 1 < reply.length; index += 2) {
-    const [name, value] = [reply[index] as unknown, reply[index + 1] as unknown];
+  for (let index = 0; index + 1 < pairs.length; index += 2) {
+    const [name, value] = [pairs[index], pairs[index + 1]];
     if (typeof value !== 'string') continue;
     if (name === 'maxmemory-policy') settings.policy = value;
     if (name === 'maxmemory') settings.maxmemory = value;
