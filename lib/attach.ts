@@ -4,10 +4,8 @@ import { createBoundary, type TokenRuntime } from './boundary.js';
 import { invalidOption } from './errors.js';
 import { originsOnInstance } from './provider-origins.js';
 import { kSource, type TokenProvider } from './providers/endpoint.js';
-import { REFRESH_TOKEN } from './providers/token-request/read-token.js';
-import { tooLong } from './token-check.js';
 import { createRouter } from './routing.js';
-import { expectString } from './validate.js';
+import { expectRefreshToken } from './validate.js';
 import { createTokenManager } from './token-manager.js';
 
 /** A token, as `auth.token()` returns it. */
@@ -161,13 +159,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
           `resumeSession(): provider "${runtime.name}" does not use a refresh token (refreshTokenGrant())`,
         );
       }
-      const given = expectString(refreshToken, 'refreshToken', 'resumeSession()');
-      const length = tooLong(given);
-      if (length !== undefined) throw invalidOption(`resumeSession(): \`refreshToken\` ${length}`);
-      if (!REFRESH_TOKEN.test(given)) {
-        throw invalidOption('resumeSession(): expected `refreshToken` to hold only visible ASCII characters');
-      }
-      await runtime.manager.resume(given);
+      await runtime.manager.resume(expectRefreshToken(refreshToken, 'resumeSession()'));
     },
     eject() {
       if (ejected) return;

@@ -1,14 +1,11 @@
 import { sha256Hex } from '../async.js';
-import { invalidOption } from '../errors.js';
 import { createRotation } from '../rotation.js';
-import { tooLong } from '../token-check.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
-import { checkFunction, expectString, optionalString } from '../validate.js';
+import { checkFunction, expectRefreshToken, optionalString } from '../validate.js';
 import { freezeProvider, fullShape, path, readIdentity, readOptions, type ProviderOptions } from './define.js';
 import type { SourceContext, TokenEndpoint, TokenProvider } from './endpoint.js';
 import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
-import { REFRESH_TOKEN } from './token-request/read-token.js';
 import { requestToken, type TokenRequestContext } from './token-request/index.js';
 
 /** Options of {@link refreshTokenGrant}. */
@@ -90,13 +87,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'cacheKey',
   ]);
   const { url, clientId, scope, auth, secrets } = readOAuthClient(given, CONTEXT, { secretRequired: false });
-  const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
-  if (tooLong(refreshToken) !== undefined) {
-    throw invalidOption(`${CONTEXT}: \`refreshToken\` ${tooLong(refreshToken) ?? ''}`);
-  }
-  if (!REFRESH_TOKEN.test(refreshToken)) {
-    throw new TypeError(`${CONTEXT}: expected \`refreshToken\` to hold only visible ASCII characters`);
-  }
+  const refreshToken = expectRefreshToken(given['refreshToken'], CONTEXT);
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
   const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin, fromInstance: true });

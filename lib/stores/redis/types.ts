@@ -1,4 +1,4 @@
-import type { RedisTokenStoreError } from './errors.js';
+import type { RedisStoreOperation, RedisTokenStoreError } from './errors.js';
 
 /**
  * Every default of {@link RedisTokenStore}, in one place. Tests and docs import these rather than
@@ -44,8 +44,7 @@ export const REDIS_STORE_DEFAULTS = {
  */
 export type RedisEvictionCheck = 'check' | 'checked-by-operator';
 
-/** A Redis operation of the store, as named in its events and errors. */
-export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release' | 'config';
+export type { RedisStoreOperation } from './errors.js';
 
 export type { RedisTokenStoreErrorCode } from '../../errors.js';
 
