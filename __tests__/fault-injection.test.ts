@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import {
   DEFAULTS,
@@ -1097,6 +1099,76 @@ describe('fault injection on the loopback provider simulation', () => {
       expect(load.outcomes().map((outcome) => outcome.response?.status)).toEqual(Array<number>(40).fill(200));
       expect(figures).toMatchObject({ tokenRequests: 2, replays: 4, unauthorized: 4 });
       recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a token over DEFAULTS.maxTokenLength is refused without quoting it, and the next caller asks again',
+    async () => {
+      const server = await serve('symbl');
+      server.queueTokenFaults({ status: 200, body: { accessToken: 'L'.repeat(100_000), expiresIn: 3600 } });
+      const load = attach(server, { tokenRequest: { cooldownMs: 0 } });
+      const failures = await Promise.allSettled(load.sendMany(20));
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Token longer than 16 KiB',
+        'first token answer a 200 whose token is 100,000 characters (DEFAULTS.maxTokenLength 16,384): 20 concurrent requests, then 20 more',
+      );
+      expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_TOO_LARGE'), ...all(20, 'OK')]);
+      expect(failures.some((o) => o.status === 'rejected' && JSON.stringify(o.reason).includes('LLLLLLLL'))).toBe(
+        false,
+      );
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a 500 whose body says invalid_grant is the server failing: the session goes on with the same refresh token',
+    async () => {
+      const { server } = await signInServer();
+      // A loopback front of the authorization server that answers the first refresh itself.
+      let failNext = 1;
+      const front = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          if (failNext-- > 0) {
+            response.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"invalid_grant"}');
+            return;
+          }
+          const headers = { 'content-type': String(request.headers['content-type']) };
+          void fetch(server.tokenUrl, { method: 'POST', headers, body: Buffer.concat(chunks) }).then(async (answer) => {
+            response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
+          });
+        });
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (front.address() as AddressInfo).port;
+        const fronted = sessionLoad(
+          Object.assign(Object.create(server) as AuthorizationServer, {
+            tokenUrl: `http://127.0.0.1:${port}/oauth2/token`,
+          }),
+        );
+        sessions.push(fronted);
+        const page = fronted.open(new MemoryTokenStore(), server.issueRefreshToken({ clientId: 'public-client' }));
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        const figures = await measureSession(
+          fronted,
+          '5xx with invalid_grant',
+          'a front of the authorization server answers the first refresh 500 {"error":"invalid_grant"} itself (not counted below): 20 concurrent requests, then 20 more',
+        );
+        expect(fronted.codes()).toEqual([...all(20, 'ERR_TOKEN_UNAVAILABLE'), ...all(20, 'OK')]);
+        expect(fronted.events.some((event) => event.type === 'session-ended')).toBe(false);
+        expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, reuseDetections: 0 });
+        recorded.push(figures);
+      } finally {
+        await new Promise((resolve) => front.close(resolve));
+      }
     },
     SCENARIO_TIMEOUT_MS,
   );
