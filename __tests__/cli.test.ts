@@ -254,6 +254,46 @@ describe('usage errors exit 2', () => {
     expect(stderr).toContain('missing the Symbl App Secret (SYMBL_APP_SECRET or --app-secret)');
   });
 
+  test('a one-letter client ID does not corrupt the OAuth error: invalid_client is shown as the server sent it', async () => {
+    const oauth2 = servers.oauth2!;
+    const { code, stderr } = await run(['token', 'oauth2', '--token-url', `${oauth2.url}/oauth2/token`], {
+      OAUTH_CLIENT_ID: 'a',
+      OAUTH_CLIENT_SECRET: 'not-the-secret-5521',
+    });
+
+    expect(code).toBe(3);
+    expect(stderr).toContain('ERR_TOKEN_CREDENTIALS, HTTP 401, provider code invalid_client');
+    expect(stderr).toContain('invalid_client client authentication failed');
+    expect(stderr).not.toContain('[REDACTED]');
+    expect(stderr).not.toContain('not-the-secret-5521');
+  });
+
+  test('a bad --auth-method lists every accepted value, the short ones included', async () => {
+    const { code, stderr } = await run(
+      ['token', 'oauth2', '--token-url', 'https://auth.example/token', '--auth-method', 'jwt'],
+      { OAUTH_CLIENT_ID: 'c', OAUTH_CLIENT_SECRET: 's' },
+    );
+
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      "expected --auth-method to be one of 'client_secret_basic', 'client_secret_post', 'basic', 'post', got \"jwt\"",
+    );
+  });
+
+  test('a --base-url with a query string is refused, named as the flag, without echoing the query', async () => {
+    const before = issued(symbl).length;
+    const { code, stdout, stderr } = await run(
+      ['token', 'symbl', '--base-url', `${symbl.url}/gw?api_key=query-secret-7731`],
+      symblEnv(),
+    );
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('expected --base-url to have no query string or fragment (a query string given)');
+    expect(stderr).not.toContain('query-secret-7731');
+    expect(issued(symbl)).toHaveLength(before);
+  });
+
   test('oauth2 needs a token URL', async () => {
     const { code, stderr } = await run(['token', 'oauth2'], { OAUTH_CLIENT_ID: 'c', OAUTH_CLIENT_SECRET: 's' });
 

@@ -186,7 +186,14 @@ describe('MemoryTokenStore forgets', () => {
     const tokenClient = axios.create();
     mockOf(tokenClient)
       .onPost(SYMBL_TOKEN_URL)
-      .reply(() => [200, { accessToken: `${'t'.repeat(16_384)}${Math.random().toString(36).slice(2)}`, expiresIn: 1 }]);
+      // The longest tokens tokenflight takes (DEFAULTS.maxTokenLength), each one different.
+      .reply(() => [
+        200,
+        {
+          accessToken: `${'t'.repeat(DEFAULTS.maxTokenLength - 8)}${String(Math.random()).slice(2, 10).padEnd(8, '0')}`,
+          expiresIn: 1,
+        },
+      ]);
     for (let set = 0; set < 200; set++) {
       const api = axios.create({ baseURL: 'https://api.symbl.ai' });
       const auth = attachTokenAuth(api, {

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import {
   DEFAULTS,
@@ -26,6 +28,10 @@ import {
   type FakeTabStorage,
 } from './browser/helpers/fakes.js';
 import { until } from './helpers/index.js';
+import { RedisTokenStore } from '../lib/redis.js';
+import { EVICTION_RECHECK_MS } from '../lib/stores/redis/eviction.js';
+import { createClients } from './redis/helpers/env.js';
+import { findRedisServer, startRedisServer, type RedisServer } from './redis/helpers/redis-server.js';
 import { loadOn, type Figures, type Load } from './helpers/load.js';
 import { writeFigures } from './helpers/reliability-report.js';
 import { sessionLoad, type SessionLoad } from './helpers/session-load.js';
@@ -1069,6 +1075,164 @@ describe('fault injection on the loopback provider simulation', () => {
       expect(figures.slowestMs).toBeLessThan(1_500);
       expect(server.stats).toMatchObject({ refreshRequests: 3, reuseDetections: 0 });
       recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  // A Redis that may evict the lock of a rotating refresh token, a one-letter client ID with
+  // invalid_grant, and a validateStatus that accepts 401.
+
+  const redisServers: RedisServer[] = [];
+  const redisClients = createClients();
+  afterAll(async () => {
+    redisClients.closeAll();
+    await Promise.all(redisServers.splice(0).map((redis) => redis.stop()));
+  });
+
+  (findRedisServer() === undefined ? test.skip : test)(
+    'a Redis that may evict the lock never sees a rotating refresh token presented, until it is set to noeviction',
+    async () => {
+      const redis = await startRedisServer({ args: ['--maxmemory', '64mb', '--maxmemory-policy', 'volatile-ttl'] });
+      redisServers.push(redis);
+      const { server, session } = await signInServer();
+      const clock = { offsetMs: 0 };
+      const store = new RedisTokenStore(redisClients.open(redis.port), {
+        prefix: 'fault-injection:',
+        now: () => Date.now() + clock.offsetMs,
+      });
+      const page = session.open(store, server.issueRefreshToken({ clientId: 'public-client' }));
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      // The operator sets noeviction; the store reads the policy again after EVICTION_RECHECK_MS.
+      await redisClients.open(redis.port).config('SET', 'maxmemory-policy', 'noeviction');
+      clock.offsetMs = EVICTION_RECHECK_MS;
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      const figures = await measureSession(
+        session,
+        'Redis that may evict the lock',
+        'RedisTokenStore on a redis-server with maxmemory 64mb and maxmemory-policy volatile-ttl, rotating refresh token: 20 requests; the policy set to noeviction and the store’s clock moved past its one-minute re-check: 20 more',
+      );
+      expect(session.codes()).toEqual([...all(20, 'ERR_TOKEN_STORE_UNAVAILABLE'), ...all(20, 'OK')]);
+      expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, reuseDetections: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "with clientId 'a', invalid_grant ends the session and the revoked refresh token is not presented again",
+    async () => {
+      const server = await startAuthorizationServer({ clients: [{ clientId: 'a' }] });
+      authServers.push(server);
+      const session = sessionLoad(server);
+      sessions.push(session);
+      const refreshToken = server.issueRefreshToken({ clientId: 'a' });
+      server.revokeFamily(refreshToken);
+      const page = session.open(new MemoryTokenStore(), refreshToken, { clientId: 'a' });
+      const first = await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+      const figures = await measureSession(
+        session,
+        'One-letter client ID and invalid_grant',
+        "refreshTokenGrant with clientId 'a', its refresh token revoked at the server (which answers 400 invalid_grant): 20 concurrent requests, then 20 more",
+      );
+      expect(session.codes()).toEqual(all(40, 'ERR_TOKEN_SESSION_ENDED'));
+      expect(server.stats.refreshRequests).toBe(1);
+      const [rejected] = first;
+      expect(
+        rejected?.status === 'rejected' && isTokenRequestError(rejected.reason) && rejected.reason.providerCode,
+      ).toBe('invalid_grant');
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'with validateStatus (s) => s < 500, a 401 is still refreshed and replayed',
+    async () => {
+      const server = await serve('symbl');
+      const load = attach(server);
+      load.api.defaults.validateStatus = (status) => status < 500;
+      await Promise.allSettled(load.sendMany(20));
+      server.revokeAll();
+      for (let i = 0; i < 5; i++) await Promise.allSettled(load.sendMany(4));
+      const figures = await measure(
+        load,
+        'validateStatus that accepts 401',
+        'axios instance with validateStatus (s) => s < 500: 20 concurrent requests; every token revoked; 5 rounds of 4 concurrent requests',
+      );
+      expect(load.outcomes().map((outcome) => outcome.response?.status)).toEqual(Array<number>(40).fill(200));
+      expect(figures).toMatchObject({ tokenRequests: 2, replays: 4, unauthorized: 4 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a token over DEFAULTS.maxTokenLength is refused without quoting it, and the next caller asks again',
+    async () => {
+      const server = await serve('symbl');
+      server.queueTokenFaults({ status: 200, body: { accessToken: 'L'.repeat(100_000), expiresIn: 3600 } });
+      const load = attach(server, { tokenRequest: { cooldownMs: 0 } });
+      const failures = await Promise.allSettled(load.sendMany(20));
+      load.sendMany(20);
+      const figures = await measure(
+        load,
+        'Token longer than 16 KiB',
+        'first token answer a 200 whose token is 100,000 characters (DEFAULTS.maxTokenLength 16,384): 20 concurrent requests, then 20 more',
+      );
+      expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_TOO_LARGE'), ...all(20, 'OK')]);
+      expect(failures.some((o) => o.status === 'rejected' && JSON.stringify(o.reason).includes('LLLLLLLL'))).toBe(
+        false,
+      );
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a 500 whose body says invalid_grant is the server failing: the session goes on with the same refresh token',
+    async () => {
+      const { server } = await signInServer();
+      // A loopback front of the authorization server that answers the first refresh itself.
+      let failNext = 1;
+      const front = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          if (failNext-- > 0) {
+            response.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"invalid_grant"}');
+            return;
+          }
+          const headers = { 'content-type': String(request.headers['content-type']) };
+          void fetch(server.tokenUrl, { method: 'POST', headers, body: Buffer.concat(chunks) }).then(async (answer) => {
+            response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
+          });
+        });
+      });
+      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (front.address() as AddressInfo).port;
+        const fronted = sessionLoad(
+          Object.assign(Object.create(server) as AuthorizationServer, {
+            tokenUrl: `http://127.0.0.1:${port}/oauth2/token`,
+          }),
+        );
+        sessions.push(fronted);
+        const page = fronted.open(new MemoryTokenStore(), server.issueRefreshToken({ clientId: 'public-client' }));
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        const figures = await measureSession(
+          fronted,
+          '5xx with invalid_grant',
+          'a front of the authorization server answers the first refresh 500 {"error":"invalid_grant"} itself (not counted below): 20 concurrent requests, then 20 more',
+        );
+        expect(fronted.codes()).toEqual([...all(20, 'ERR_TOKEN_UNAVAILABLE'), ...all(20, 'OK')]);
+        expect(fronted.events.some((event) => event.type === 'session-ended')).toBe(false);
+        expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, reuseDetections: 0 });
+        recorded.push(figures);
+      } finally {
+        await new Promise((resolve) => front.close(resolve));
+      }
     },
     SCENARIO_TIMEOUT_MS,
   );

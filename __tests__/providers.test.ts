@@ -261,7 +261,17 @@ describe('providers check their options when they are made', () => {
           clientSecret: 'b',
           authMethod: 'jwt' as never,
         }),
-      /expected `authMethod`/,
+      "clientCredentials(): expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'basic', 'post', got \"jwt\"",
+    ],
+    [
+      'a base URL with a query string',
+      () => symbl({ appId: 'a', appSecret: 'b', baseURL: 'https://gw.example/symbl?key=k-0001' }),
+      'symbl(): expected `baseURL` to have no query string or fragment (a query string given): the token path "/oauth2/token:generate" is appended to its path',
+    ],
+    [
+      'a base URL with a fragment',
+      () => marsview({ userId: 'u', apiKey: 'k', apiSecret: 's', baseURL: 'https://gw.example/mv#x' }),
+      /expected `baseURL` to have no query string or fragment \(a fragment given\)/,
     ],
     [
       'jsonProvider without a token path',
@@ -280,6 +290,14 @@ describe('providers check their options when they are made', () => {
     ],
   ])('%s is a clear TypeError', (_what, make, message) => {
     fails(make, message);
+  });
+
+  test('a base URL with a path keeps it, and the token path goes after it, whatever trailing slashes', () => {
+    for (const baseURL of ['https://gw.example/symbl', 'https://gw.example/symbl/', 'https://gw.example/symbl//']) {
+      expect(symbl({ appId: 'a', appSecret: 'b', baseURL }).tokenUrl).toBe(
+        'https://gw.example/symbl/oauth2/token:generate',
+      );
+    }
   });
 
   test('plain http is allowed to loopback hosts, and elsewhere only when asked for explicitly', () => {

@@ -2,7 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { TokenRequestError } from '../lib/errors.js';
-import { errorFacts, maskToken, REDACTED, redactedError, redactText, redactUrl } from '../lib/redact.js';
+import { errorFacts, maskToken, REDACTED, redactCode, redactedError, redactText, redactUrl } from '../lib/redact.js';
+import { shown } from './helpers/secret-shown.js';
 
 // lib/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
 // is scrubbed with. The end-to-end property is in redaction-properties.test.ts.
@@ -15,7 +16,7 @@ const secretArb = fc.oneof(
 );
 
 describe('redactText', () => {
-  test('redactText leaves no occurrence of any secret, for secrets that overlap, nest and contain metacharacters', () => {
+  test('redactText leaves no secret showing, for secrets that overlap, nest and contain metacharacters', () => {
     fc.assert(
       fc.property(
         fc.array(secretArb, { minLength: 1, maxLength: 4 }),
@@ -26,10 +27,10 @@ describe('redactText', () => {
             .join('');
           const redacted = redactText(text, secrets);
           for (const secret of secrets) {
-            if (!REDACTED.includes(secret)) expect(redacted.includes(secret)).toBe(false);
+            if (!REDACTED.includes(secret)) expect(shown(redacted, secret)).toBe(false);
           }
-          // What is not a secret stays: text without any secret comes back unchanged.
-          if (secrets.every((secret) => !text.includes(secret))) expect(redacted).toBe(text);
+          // What is not a secret stays: text that shows no secret comes back unchanged.
+          if (secrets.every((secret) => !shown(text, secret))) expect(redacted).toBe(text);
         },
       ),
       { numRuns: 500 },
@@ -38,12 +39,88 @@ describe('redactText', () => {
 
   test('redactText marks each run of secrets once and keeps the text around it', () => {
     expect(redactText('a=s3cr3t&b=t0k3n', ['s3cr3t', 't0k3n'])).toBe(`a=${REDACTED}&b=${REDACTED}`);
-    expect(redactText('xx abcabc yy', ['abc'])).toBe(`xx ${REDACTED} yy`);
+    expect(redactText('xx abc-abc yy', ['abc'])).toBe(`xx ${REDACTED}-${REDACTED} yy`);
+    // Short secrets glued to letters or digits, even to themselves, cut words: left alone (redact.ts, rule 3).
+    expect(redactText('xx abcabc yy', ['abc'])).toBe('xx abcabc yy');
     expect(redactText('key: ab.c+d', ['ab.c+d', 'b.c'])).toBe(`key: ${REDACTED}`);
     expect(redactText('start s3 end', ['s3', ''])).toBe(`start ${REDACTED} end`);
     expect(redactText('nothing here', [undefined, 'absent'])).toBe('nothing here');
     // A secret that would show across the edge of a marker blanks the whole text.
-    expect(redactText('abx', ['ab', ']x'])).toBe(REDACTED);
+    expect(redactText('ab x', ['ab', '] x'])).toBe(REDACTED);
+  });
+
+  test('a short secret is scrubbed where it stands alone, never from inside a word', () => {
+    expect(redactText('invalid_grant', ['a', 'gr', 'in', 'nt'])).toBe('invalid_grant');
+    expect(redactText('inv[a]lid a_b a-b', ['a'])).toBe(`inv[${REDACTED}]lid a_b ${REDACTED}-b`);
+    expect(redactText('secret=gr&x="gr" (gr)', ['gr'])).toBe(`secret=${REDACTED}&x="${REDACTED}" (${REDACTED})`);
+    // A secret whose edge is punctuation does not need a boundary on that side.
+    expect(redactText('a-x', ['-x'])).toBe(`a${REDACTED}`);
+    expect(redactText('é1 1é', ['1'])).toBe('é1 1é');
+    // Eight characters or more: scrubbed wherever they occur, even inside a word.
+    expect(redactText('prefixs3cr3t-v4luesuffix', ['s3cr3t-v4lue'])).toBe(`prefix${REDACTED}suffix`);
+    expect(redactText('abcdefgh abcdefg', ['abcdefg'])).toBe(`abcdefgh ${REDACTED}`);
+  });
+
+  test('text made of words that hold short secrets inside them comes back unchanged', () => {
+    const wordArb = fc.stringMatching(/^[a-z0-9_]{2,14}$/);
+    fc.assert(
+      fc.property(
+        fc.array(wordArb, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+        (words, picks) => {
+          // Secrets cut from inside the words, shorter than the word and than 8 characters.
+          const secrets = picks.map((pick, index) => {
+            const word = words[index % words.length] ?? '';
+            const length = 1 + (pick % Math.min(7, word.length - 1));
+            const at = pick % (word.length - length + 1);
+            return word.slice(at, at + length);
+          });
+          fc.pre(secrets.every((secret) => !words.includes(secret)));
+          const text = words.join(' ');
+          expect(redactText(text, secrets)).toBe(text);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('redactCode', () => {
+  test('a code is returned as received, or withheld whole when it shows a secret', () => {
+    expect(redactCode('invalid_grant', ['a', 'gr', 'invalid', 'grant_'])).toBe('invalid_grant');
+    expect(redactCode('NJSCFE001', ['001', 'NJS'])).toBe('NJSCFE001');
+    expect(redactCode(401, ['40'])).toBe('401');
+    expect(redactCode('invalid_client', ['invalid_client'])).toBeUndefined();
+    expect(redactCode('bad key sk', ['sk'])).toBeUndefined();
+    expect(redactCode('err-s3cr3t-v4lue', ['s3cr3t-v4lue'])).toBeUndefined();
+    // Only what reads as a code: visible ASCII and spaces, 1 to 128 of them.
+    expect(redactCode('RED', ['RED'])).toBeUndefined();
+    expect(redactCode('line\nbreak', [])).toBeUndefined();
+    expect(redactCode('x'.repeat(129), [])).toBeUndefined();
+    expect(redactCode('   ', [])).toBeUndefined();
+    expect(redactCode({ error: 'x' }, [])).toBeUndefined();
+  });
+
+  test('for any code and secrets, the code comes back untouched unless a secret shows in it', () => {
+    const codeArb = fc.oneof(
+      fc.constantFrom('invalid_grant', 'invalid_client', 'invalid_request', 'unauthorized_client', 'NJSCFE001'),
+      fc.stringMatching(/^[\x21-\x7E]{1,20}$/),
+    );
+    fc.assert(
+      fc.property(
+        codeArb,
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.string({ maxLength: 10 })), { maxLength: 4 }),
+        (code, cuts) => {
+          const secrets = cuts.map(([a, b, free]) =>
+            b % 3 === 0 ? free : code.slice(a % code.length, (a % code.length) + 1 + (b % 9)),
+          );
+          const reported = redactCode(code, secrets);
+          const showing = secrets.some((secret) => shown(code, secret));
+          expect(reported).toBe(showing ? undefined : code);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -81,6 +158,14 @@ describe('errorFacts and redactedError', () => {
     expect(Object.keys(redactedError(new Error('x'), []))).toEqual(['name']);
     expect(errorFacts({ message: 42, name: 9 }, [])).toEqual({ name: 'Error', message: '' });
     expect(errorFacts('a string', [])).toEqual({ name: 'string' });
+    // A code that shows a secret is left out whole, never partly scrubbed.
+    expect(errorFacts(Object.assign(new Error('x'), { code: 'tok-123' }), ['tok-123'])).toEqual({
+      name: 'Error',
+      message: 'x',
+    });
+    expect(errorFacts(Object.assign(new Error('x'), { code: 'ECONNRESET' }), ['CO', 'RESET'])).toMatchObject({
+      code: 'ECONNRESET',
+    });
     expect(errorFacts(null, [])).toEqual({ name: 'object' });
   });
 

@@ -6,6 +6,8 @@ import {
   attachTokenAuth,
   clientCredentials,
   isTokenflightError,
+  isTokenRequestError,
+  refreshTokenGrant,
   type TokenAuthEvent,
   type TokenAuthLogFields,
   type TokenStore,
@@ -13,6 +15,7 @@ import {
 import { REDACTED } from '../lib/redact.js';
 import { RedisTokenStore, RedisTokenStoreError, type RedisTokenStoreEvent } from '../lib/redis.js';
 import { mockOf } from './helpers/index.js';
+import { shown } from './helpers/secret-shown.js';
 
 // Issue 10, case 7: one redaction rule for every error, event and logger line. Secrets and tokens
 // are arbitrary: short ones, ones made of regular-expression metacharacters, ones that are
@@ -131,14 +134,111 @@ describe('one redaction rule for every secret and token, wherever it is printed'
         const baseline = (await everythingPrinted('PLACEHOLDER-SECRET', 'PLACEHOLDER-ID', 'PLACEHOLDER.token')).join(
           '\n',
         );
-        // A value that tokenflight's own wording or the marker already contains cannot be told apart from it.
-        const checkable = values.filter((value) => !baseline.includes(value) && !REDACTED.includes(value));
+        // A value that tokenflight's own wording or the marker already contains cannot be told apart
+        // from it. The client ID is public (RFC 6749 §2.2): it may be printed.
+        const checkable = [secret, token].filter(
+          (value) => !shown(baseline, value) && !shown(clientId, value) && !REDACTED.includes(value),
+        );
         for (const value of checkable) {
-          const leak = printed.find((text) => text.includes(value));
+          const leak = printed.find((text) => shown(text, value));
           expect(leak === undefined ? undefined : { value, leak }).toBeUndefined();
         }
       }),
       { numRuns: 100 },
+    );
+  }, 60_000);
+
+  test('codes survive intact and no secret shows, for short and overlapping client IDs, secrets and refresh tokens', async () => {
+    const tokenUrl = 'https://auth.example.com/oauth/token';
+    const codes = ['invalid_grant', 'invalid_client', 'invalid_request', 'unauthorized_client', 'NJSCFE001'];
+    /** A piece of one of the texts in play: the code, the URL, another value, or a free string. */
+    const pieceArb = fc
+      .tuple(
+        fc.nat(),
+        fc.nat(8),
+        fc.constantFrom('code', 'url', 'free', 'clientId'),
+        fc.string({ minLength: 1, maxLength: 12 }),
+      )
+      .map(([at, length, from, free]) => ({ at, length, from, free }));
+    const caseArb = fc.record({
+      code: fc.constantFrom(...codes),
+      status: fc.constantFrom(400, 401, 403, 500, 503),
+      clientId: fc.oneof(fc.constant('a'), fc.stringMatching(/^[a-z_]{1,4}$/), pieceArb),
+      secret: pieceArb,
+      refreshToken: pieceArb,
+    });
+    const refused = async (
+      given: { status: number; code: string },
+      clientId: string,
+      secret: string,
+      refreshToken: string,
+    ): Promise<unknown> => {
+      const tokenClient = axios.create();
+      const auth = attachTokenAuth(axios.create({ baseURL: 'https://api.example.com' }), {
+        providers: refreshTokenGrant({ tokenUrl, clientId, clientSecret: secret, refreshToken }),
+        tokenClient,
+        tokenRequest: { retries: 0, cooldownMs: 0 },
+      });
+      mockOf(tokenClient)
+        .onPost(tokenUrl)
+        .reply(given.status, {
+          error: given.code,
+          error_description: `refused ${clientId}: secret=${secret}, refresh_token "${refreshToken}"`,
+        });
+      const error = await auth.token().catch((e: unknown) => e);
+      auth.eject();
+      return error;
+    };
+    const cut = (text: string, { at, length }: { at: number; length: number }): string =>
+      text.slice(at % text.length, (at % text.length) + 1 + length);
+    await fc.assert(
+      fc.asyncProperty(caseArb, async (given) => {
+        const source = (piece: { from: string; free: string }, clientId: string): string =>
+          piece.from === 'code'
+            ? given.code
+            : piece.from === 'url'
+              ? tokenUrl
+              : piece.from === 'clientId'
+                ? clientId
+                : piece.free;
+        const clientId = typeof given.clientId === 'string' ? given.clientId : cut(given.code, given.clientId);
+        const secret = cut(source(given.secret, clientId), given.secret);
+        const refreshToken = cut(source(given.refreshToken, secret), given.refreshToken);
+        const visible = (text: string): boolean => text.trim() !== '' && /^[\x20-\x7E]+$/.test(text);
+        fc.pre([clientId, secret, refreshToken].every(visible) && secret !== refreshToken);
+        const error = await refused(given, clientId, secret, refreshToken);
+        // The same refusal with placeholders: what tokenflight's own wording shows (`"attempts":1`).
+        const baseline = await refused(given, clientId, 'PLACEHOLDER-SECRET', 'PLACEHOLDER-REFRESH');
+        const rendered = (value: unknown): string[] => [
+          String(value),
+          JSON.stringify(value),
+          inspect({ ...(value as object) }),
+        ];
+        expect(isTokenRequestError(error)).toBe(true);
+        if (!isTokenRequestError(error)) return;
+        // What the code means is decided on the code as received.
+        const ended = given.code === 'invalid_grant' && given.status < 500;
+        expect(error.code).toBe(
+          ended ? 'ERR_TOKEN_SESSION_ENDED' : given.status < 500 ? 'ERR_TOKEN_CREDENTIALS' : 'ERR_TOKEN_UNAVAILABLE',
+        );
+        // The code is reported as received, or withheld whole when it is itself a secret's text.
+        const secrets = [secret, refreshToken];
+        const codeShowsSecret = secrets.some((value) => shown(given.code, value));
+        expect(error.providerCode).toBe(codeShowsSecret ? undefined : given.code);
+        // No secret shows; the URL and the client ID, public, are intact.
+        // (Stacks are left out: their frames name minified functions of one letter.)
+        for (const text of rendered(error)) {
+          // A secret that the public texts themselves show (the URL, the client ID) cannot be told apart from them.
+          for (const value of secrets) {
+            if (REDACTED.includes(value) || shown(tokenUrl, value) || shown(clientId, value)) continue;
+            if (rendered(baseline).some((other) => shown(other, value))) continue;
+            expect(shown(text, value)).toBe(false);
+          }
+        }
+        if (!secrets.some((value) => shown(tokenUrl, value))) expect(error.message).toContain(`(${tokenUrl})`);
+        expect(error.url).toBe(tokenUrl);
+      }),
+      { numRuns: 300 },
     );
   }, 60_000);
 

@@ -35,18 +35,27 @@ function expectNoneOf(text: string, secrets: readonly string[]): void {
 }
 
 const SECRET = 'S3cr3t-Value-That-Must-Not-Leak';
-const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; secrets: string[] }[] = [
+/** `publicIds`: identifiers that are not secrets (a client ID, RFC 6749 §2.2): kept in what the vendor said. */
+const cases: {
+  name: string;
+  provider: () => TokenProvider;
+  tokenUrl: string;
+  secrets: string[];
+  publicIds: string[];
+}[] = [
   {
     name: 'symbl',
     provider: () => symbl({ appId: 'symbl-app-id-007', appSecret: SECRET }),
     tokenUrl: 'https://api.symbl.ai/oauth2/token:generate',
-    secrets: ['symbl-app-id-007', SECRET],
+    secrets: [SECRET],
+    publicIds: ['symbl-app-id-007'],
   },
   {
     name: 'marsview',
     provider: () => marsview({ userId: 'mv-user-007', apiKey: 'mv-api-key-007', apiSecret: SECRET }),
     tokenUrl: 'https://api.marsview.ai/cb/v1/auth/create_access_token',
     secrets: ['mv-api-key-007', SECRET],
+    publicIds: ['mv-user-007'],
   },
   {
     name: 'singleView',
@@ -58,7 +67,8 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
         baseURL: 'https://sv.example.com',
       }),
     tokenUrl: 'https://sv.example.com/v1/api/observice/token',
-    secrets: ['sv-client-007', SECRET],
+    secrets: [SECRET],
+    publicIds: ['sv-client-007', 'sv-merchant-007'],
   },
   {
     name: 'clientCredentials (basic)',
@@ -69,7 +79,8 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
         clientSecret: SECRET,
       }),
     tokenUrl: 'https://auth.example.com/token',
-    secrets: ['oauth-client-007', SECRET, Buffer.from(`oauth-client-007:${SECRET}`).toString('base64')],
+    secrets: [SECRET, Buffer.from(`oauth-client-007:${SECRET}`).toString('base64')],
+    publicIds: ['oauth-client-007'],
   },
   {
     name: 'clientCredentials (post)',
@@ -81,7 +92,8 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
         authMethod: 'post',
       }),
     tokenUrl: 'https://auth.example.com/token',
-    secrets: ['oauth-client-007', SECRET],
+    secrets: [SECRET],
+    publicIds: ['oauth-client-007'],
   },
   {
     name: 'refreshTokenGrant',
@@ -99,6 +111,7 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
       Buffer.from(`oauth-client-007:${SECRET}`).toString('base64'),
       Buffer.from('refresh-token-007-must-not-leak').toString('base64'),
     ],
+    publicIds: ['oauth-client-007'],
   },
   {
     name: 'jsonProvider',
@@ -112,15 +125,16 @@ const cases: { name: string; provider: () => TokenProvider; tokenUrl: string; se
       }),
     tokenUrl: 'https://auth.acme.example/token',
     secrets: ['acme-key-007', SECRET],
+    publicIds: ['acme'],
   },
 ];
 
 describe('rule 7: credentials never appear in errors', () => {
   test.each(cases)(
     '$name: a refusal that echoes the secret, a malformed answer and a network error leak nothing',
-    async ({ provider, tokenUrl, secrets }) => {
+    async ({ provider, tokenUrl, secrets, publicIds }) => {
       const h = harness({ providers: provider(), tokenRequest: { retries: 0, cooldownMs: 0 } });
-      const echo = `invalid credentials: ${SECRET} / ${secrets[0]}`;
+      const echo = `invalid credentials: ${secrets.at(-1) ?? ''} / ${secrets[0] ?? ''} for ${publicIds.join(' ')}`;
       h.tokenMock
         .onPost(tokenUrl)
         .replyOnce(401, { message: echo, error: echo, error_description: echo, errorCode: echo });
@@ -136,8 +150,10 @@ describe('rule 7: credentials never appear in errors', () => {
         'ERR_TOKEN_TIMEOUT',
       ]);
       for (const error of errors) expectNoneOf(renderings(error), secrets);
-      // The vendor's words are kept, with the secret scrubbed out.
-      expect((errors[0] as Error).message).toContain('invalid credentials: [REDACTED]');
+      // The vendor's words are kept, with the secrets scrubbed out and the public identifiers left.
+      expect((errors[0] as Error).message).toContain(
+        `invalid credentials: [REDACTED] / [REDACTED] for ${publicIds.join(' ')}`,
+      );
       expectNoneOf(
         JSON.stringify(h.events, (_key, value: unknown) => (value instanceof Error ? renderings(value) : value)),
         secrets,

@@ -188,7 +188,16 @@ function attempt(
   config.tokenAuth = sent;
   guardRedirects(config);
   const first = sent;
-  return adapter(config).then(undefined, (error: unknown) => recover(options, exchange, first, error));
+  return adapter(config).then(
+    (response) => accepted(options, exchange, first, response),
+    (error: unknown) => recover(options, exchange, first, error),
+  );
+}
+
+/** Rule 5: whether the answer to a first attempt says the API rejected the token it carried. */
+function rejectsToken(options: BoundaryOptions, exchange: Exchange, sent: SentToken, response: AxiosResponse): boolean {
+  const sentTo = options.router.originOf(exchange.config);
+  return !sent.replayed && isTokenRejection(response, sentTo, exchange.runtime.name, options.policy);
 }
 
 /** A failed first attempt: masked, and replayed once when the API rejected its token. */
@@ -200,18 +209,55 @@ async function recover(
 ): Promise<AxiosResponse> {
   if (!isAxiosError(error)) throw error;
   maskToken(error, sent.accessToken);
-  const { config, runtime } = exchange;
   const response = error.response;
-  const sentTo = options.router.originOf(config);
-  if (sent.replayed || response === undefined || !isTokenRejection(response, sentTo, runtime.name, options.policy))
-    throw error;
+  if (response === undefined || !rejectsToken(options, exchange, sent, response)) throw error;
+  return renew(options, exchange, sent, response, () => error);
+}
+
+/**
+ * A first attempt whose answer the instance's `validateStatus` accepted (`(s) => s < 500`,
+ * `() => true`): a rejected token is handled all the same, and the replay's answer goes through the
+ * same `validateStatus`, so the caller gets what it would have given for the final response.
+ */
+function accepted(
+  options: BoundaryOptions,
+  exchange: Exchange,
+  sent: SentToken,
+  response: AxiosResponse,
+): AxiosResponse | Promise<AxiosResponse> {
+  if (!rejectsToken(options, exchange, sent, response)) return response;
+  return renew(options, exchange, sent, response, () => {
+    // What axios would have rejected with, had `validateStatus` refused it.
+    const code = response.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+    const { config } = exchange;
+    const error = new AxiosError(
+      `Request failed with status code ${response.status}`,
+      code,
+      config,
+      response.request,
+      response,
+    );
+    maskToken(error, sent.accessToken);
+    return error;
+  });
+}
+
+/** A rejected token: refreshed, and the request replayed once with the new one when its body allows. */
+async function renew(
+  options: BoundaryOptions,
+  exchange: Exchange,
+  sent: SentToken,
+  response: AxiosResponse,
+  failure: () => AxiosError,
+): Promise<AxiosResponse> {
+  const { config, runtime } = exchange;
   if (sent.replayBody === undefined && !isReplayable(config.data)) {
     // The token is still refreshed, so the next request succeeds; this one cannot be sent again.
     runtime.manager.rejected(sent.generation).catch(() => undefined);
     throw new TokenflightError(
       `The API answered ${response.status} to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
         'The token has been refreshed for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
-      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider, cause: error },
+      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider, cause: failure() },
     );
   }
   const { current, stale } = await waitWithAbort(() => runtime.manager.rejected(sent.generation), waitLimits(config));

@@ -93,7 +93,14 @@ export const PROVIDERS: Readonly<Record<string, ProviderCommand>> = {
       input('clientSecret', 'client-secret', 'OAUTH_CLIENT_SECRET', 'client secret'),
       input('scope', 'scope', 'OAUTH_SCOPE', 'space-separated scopes', false, 'none'),
       input('audience', 'audience', 'OAUTH_AUDIENCE', 'audience', false, 'none'),
-      input('authMethod', 'auth-method', 'OAUTH_AUTH_METHOD', 'basic or post', false, 'basic'),
+      input(
+        'authMethod',
+        'auth-method',
+        'OAUTH_AUTH_METHOD',
+        'client_secret_basic (basic) or client_secret_post (post)',
+        false,
+        'basic',
+      ),
     ],
     create: (v, allowInsecureHttp) =>
       clientCredentials({

@@ -24,6 +24,15 @@ export const DEFAULTS = {
    * `expiresAt` is always finite, and so are store TTLs. Not an option.
    */
   maxTokenLifetimeMs: 30 * 86_400_000,
+  /**
+   * The longest token tokenflight accepts, in characters (16 KiB): access and refresh tokens from
+   * a token endpoint, from a `customProvider`'s `getToken`, from `resumeSession` and the
+   * `refreshToken` option, and store entries (a refresh token's entry holds it in Base64, 4/3 as
+   * long). Node's default limit for all of a request's headers together is the same 16 KiB
+   * (`--max-http-header-size`), so a longer token could not be sent anyway. Longer ones are refused
+   * (`ERR_TOKEN_TOO_LARGE`, or `ERR_STORE_ENTRY_INVALID` for a store entry), never quoted. Not an option.
+   */
+  maxTokenLength: 16_384,
   /** Limits of each token request (the `tokenRequest` option). */
   tokenRequest: {
     /** Time limit of one token request attempt. */

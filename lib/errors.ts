@@ -16,7 +16,9 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  *   the credentials to another address.
  * - `ERR_TOKEN_MALFORMED`: a successful answer without a usable token: not JSON, not an object, no
  *   token, an empty or non-string token, characters not allowed in a bearer token, or a bad expiry.
- * - `ERR_TOKEN_TOO_LARGE`: the answer was larger than `tokenRequest.maxBodyBytes` (1 MiB).
+ * - `ERR_TOKEN_TOO_LARGE`: the answer was larger than `tokenRequest.maxBodyBytes` (1 MiB), or the token
+ *   in it (or a refresh token, or what a `customProvider`'s `getToken` resolved to) is longer than
+ *   `DEFAULTS.maxTokenLength` (16 KiB). The message names the limit, never the token. Not retried.
  * - `ERR_TOKEN_EXPIRED`: every answer held a token that had expired by the time it arrived (its
  *   `expiresIn` was shorter than the request took). Asked again, with the backoff of retries,
  *   up to `tokenRequest.retries` times; such a token is never sent.
@@ -29,10 +31,11 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  *   call fails fast with this code, without a request, until `auth.resumeSession(refreshToken)`
  *   gives a new one (the user signs in again).
  * - `ERR_TOKEN_STORE_UNAVAILABLE`: a new token needs a refresh token that rotates, which is
- *   presented only under the store's lock, and the store failed, was too slow, or its lock was held
- *   by another process for longer than its wait. No refresh token was presented; the next request
- *   tries again. In a `BrowserTokenStore` tab found duplicated, `cause` is the store's
- *   `ERR_STORE_TAB_DUPLICATED`.
+ *   presented only under the store's lock, and the store failed, was too slow, refused the lock (a
+ *   `RedisTokenStore` on a Redis that may evict it: `ERR_REDIS_EVICTION_POLICY` in the
+ *   `store-failed` event), or its lock was held by another process for longer than its wait. No
+ *   refresh token was presented; the next request tries again. In a `BrowserTokenStore` tab found
+ *   duplicated, `cause` is the store's `ERR_STORE_TAB_DUPLICATED`.
  * - `ERR_TOKEN_DISCOVERY`: the authorization server's metadata (found from `issuer`) is unusable:
  *   neither well-known URL serves it (404 at both, another 4xx, a status other than 200), it is not
  *   a JSON object, its `issuer` differs from the one configured (compared exactly, RFC 8414 §3.3),
@@ -61,8 +64,15 @@ export type TokenRequestErrorCode =
  *   until `retryAfterMs` has passed (nothing was sent).
  * - `ERR_REDIS_TIMEOUT`: Redis took longer than `commandTimeoutMs`.
  * - `ERR_REDIS_COMMAND`: Redis answered with an error (a wrong type under the key, a script error…).
+ * - `ERR_REDIS_EVICTION_POLICY`: the store refused the lock that guards a rotating refresh token,
+ *   because Redis may evict it: its `maxmemory-policy` is not `noeviction` while `maxmemory` is set
+ *   (the lock has a TTL, so `volatile-*` policies evict it too), or the store could not read the
+ *   policy (`CONFIG` disabled or not permitted, as on managed Redis) and was not told
+ *   `evictionPolicy: 'checked-by-operator'`. An evicted lock lets two processes present one
+ *   refresh token, which ends the session. Access tokens are not affected.
  */
-export type RedisTokenStoreErrorCode = 'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_TIMEOUT' | 'ERR_REDIS_COMMAND';
+export type RedisTokenStoreErrorCode =
+  'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_TIMEOUT' | 'ERR_REDIS_COMMAND' | 'ERR_REDIS_EVICTION_POLICY';
 
 /**
  * Every code a {@link TokenflightError} can carry: the {@link TokenRequestErrorCode}s, the

@@ -4,12 +4,32 @@ import { isTokenflightError } from './errors.js';
 /**
  * The one place tokenflight scrubs secrets and tokens. Vendor messages in token errors, store
  * failures in events, Redis errors, the axios error a caller gets and every logger line pass
- * through here, so there is one rule: every non-empty secret is replaced, however short, wherever
- * it occurs, literally (no regular expressions).
+ * through here. The rules, in order:
+ *
+ * 1. Only secrets are scrubbed: client secrets, API keys, refresh and access tokens, assertions,
+ *    private keys, Authorization header values. Public identifiers (a client ID, RFC 6749 §2.2;
+ *    an app, user or merchant ID; a provider's name) are not secrets: callers never pass them.
+ * 2. A secret of {@link SHORT_SECRET_LENGTH} characters or more is scrubbed wherever it occurs,
+ *    even inside a word: such a value does not turn up inside other text by chance.
+ * 3. A shorter secret is scrubbed only where it does not cut a word in two: where it starts with a
+ *    letter, digit or `_`, the character before it is none of those, and likewise after its end.
+ *    A secret `gr` is scrubbed from `secret=gr&x` and `"gr"`, never from `invalid_grant`, so a
+ *    short value cannot corrupt text; text never shows it as a value of its own. The price: a
+ *    short secret glued to letters or digits (`grgr`, `xgr`) is left. A value that short is weak
+ *    as a secret anyway, and one standing as a value (quoted, after `=` or `:`) is always caught.
+ * 4. Codes (an OAuth `error`, a vendor's code, tokenflight's `code`) are never altered: a code
+ *    that holds a secret under rules 2 and 3 is withheld whole ({@link redactCode}), never
+ *    partly scrubbed, and what a code means is decided on the code as received, before any of this.
+ * 5. If a secret would still show across the edge of a marker, the whole text is replaced.
+ *
+ * Matching is literal (no regular expressions built from secrets).
  */
 
 /** What stands where a secret or a token was. */
 export const REDACTED = '[REDACTED]';
+
+/** Secrets at least this long are scrubbed wherever they occur; shorter ones only where they stand alone. */
+export const SHORT_SECRET_LENGTH = 8;
 
 /** Secrets worth looking for, each once. */
 function secretList(secrets: Iterable<string | undefined>): string[] {
@@ -18,28 +38,75 @@ function secretList(secrets: Iterable<string | undefined>): string[] {
   return [...list];
 }
 
+const WORD = /^[\p{L}\p{N}_]$/u;
+const isWord = (character: string): boolean => WORD.test(character);
+
+/** Rules 2 and 3: whether the occurrence of `secret` at `at` in `text` is one to scrub. */
+function counts(text: string, secret: string, at: number): boolean {
+  if (secret.length >= SHORT_SECRET_LENGTH) return true;
+  const end = at + secret.length;
+  if (isWord(secret.charAt(0)) && at > 0 && isWord(text.charAt(at - 1))) return false;
+  return !(isWord(secret.charAt(secret.length - 1)) && end < text.length && isWord(text.charAt(end)));
+}
+
+/** Where `secret` occurs in `text` in a way rules 2 and 3 scrub. */
+function occurrences(text: string, secret: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    if (counts(text, secret, at)) found.push(at);
+  }
+  return found;
+}
+
 /**
- * `text` with every occurrence of every secret replaced by {@link REDACTED}. Occurrences that
- * overlap (secrets that are substrings of each other, or share an edge) become one marker. If a
- * secret would still show across the edge of a marker, the whole text is replaced.
+ * Whether `text` shows one of `secrets` (rules 2 and 3). A secret that the marker itself contains
+ * is not looked for: it cannot be told apart from the marker.
+ */
+export function showsSecret(text: string, secrets: Iterable<string | undefined>): boolean {
+  return secretList(secrets).some((secret) => !REDACTED.includes(secret) && occurrences(text, secret).length > 0);
+}
+
+/** Like {@link showsSecret}, for text no marker was put in: every secret counts. */
+function holdsSecret(text: string, secrets: Iterable<string | undefined>): boolean {
+  return secretList(secrets).some((secret) => occurrences(text, secret).length > 0);
+}
+
+/**
+ * `text` with every occurrence of every secret that rules 2 and 3 scrub replaced by
+ * {@link REDACTED}. Occurrences that overlap (secrets that are substrings of each other, or share
+ * an edge) become one marker. If a secret would still show across the edge of a marker, the whole
+ * text is replaced.
  */
 export function redactText(text: string, secrets: Iterable<string | undefined>): string {
   const all = secretList(secrets);
-  const list = all.filter((secret) => text.includes(secret));
-  if (list.length === 0) return text;
   const covered = new Uint8Array(text.length);
-  for (const secret of list) {
-    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+  let found = false;
+  for (const secret of all) {
+    for (const at of occurrences(text, secret)) {
       covered.fill(1, at, at + secret.length);
+      found = true;
     }
   }
+  if (!found) return text;
   let out = '';
   for (let index = 0; index < text.length; index++) {
     if (covered[index] === 0) out += text.charAt(index);
     else if (index === 0 || covered[index - 1] === 0) out += REDACTED;
   }
-  const leaks = all.some((secret) => !REDACTED.includes(secret) && out.includes(secret));
-  return leaks ? REDACTED : out;
+  return showsSecret(out, all) ? REDACTED : out;
+}
+
+/**
+ * Rule 4: a vendor's code as it was received, or `undefined` when it shows a secret (withheld
+ * whole, never partly scrubbed). Only text that reads as a code is one: a string or number of
+ * 1 to 128 visible ASCII characters or spaces (RFC 6749 §5.2 allows fewer); anything else is
+ * withheld too, and belongs in a message, through {@link redactText}.
+ */
+export function redactCode(code: unknown, secrets: Iterable<string | undefined>): string | undefined {
+  if (typeof code !== 'string' && typeof code !== 'number') return undefined;
+  const text = String(code);
+  if (!/^[\x20-\x7E]{1,128}$/.test(text) || text.trim() === '') return undefined;
+  return holdsSecret(text, secrets) ? undefined : text;
 }
 
 /**
@@ -55,10 +122,12 @@ export function errorFacts(error: unknown, secrets: Iterable<string | undefined>
   if (typeof error !== 'object' || error === null) return { name: typeof error };
   const { name, message, code } = error as Record<string, unknown>;
   const list = [...secrets];
+  // A code is kept as it is, or left out whole when it shows a secret (rule 4).
+  const kept = typeof code === 'number' ? code : redactCode(code, list);
   return {
     name: typeof name === 'string' ? redactText(name, list) : 'Error',
     message: redactText(typeof message === 'string' ? message : '', list),
-    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(kept === undefined ? {} : { code: kept }),
   };
 }
 

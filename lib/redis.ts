@@ -8,6 +8,7 @@ export { RedisTokenStoreError } from './stores/redis/errors.js';
 export { RedisTokenStore } from './stores/redis/store.js';
 export { REDIS_STORE_DEFAULTS } from './stores/redis/types.js';
 export type {
+  RedisEvictionCheck,
   RedisStoreOperation,
   RedisTokenStoreEncryption,
   RedisTokenStoreErrorCode,

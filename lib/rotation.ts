@@ -164,7 +164,7 @@ async function presentable(
       'ERR_TOKEN_STORE_UNAVAILABLE',
       lock === 'timeout'
         ? `another holder kept the token store's lock for longer than ${context.options.lockTtlMs} ms; no refresh token was presented`
-        : "the token store's lock could not be taken (the store failed or was too slow); no refresh token was presented",
+        : "the token store's lock could not be taken (the store failed, was too slow, or refused it: see the `store-failed` event); no refresh token was presented",
     );
   }
   const found = await readShared(context, key);

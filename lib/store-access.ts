@@ -16,7 +16,8 @@ export type StoreAccess = ReturnType<typeof createStoreAccess>;
 
 /** What the store access takes from its token manager's options. */
 export interface StoreAccessOptions {
-  source: { readonly name: string };
+  /** Its name, for events; a `rotation` makes its lock one that guards a rotating refresh token. */
+  source: { readonly name: string; readonly rotation?: unknown };
   store: TokenStore;
   now: () => number;
   storeTimeoutMs: number;
@@ -94,7 +95,8 @@ export function createStoreAccess(
     async lock(key: string): Promise<TokenStoreLock | 'none' | 'failed' | 'timeout'> {
       if (store.lock === undefined) return 'none';
       const takeLock = store.lock.bind(store);
-      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal };
+      const rotating = source.rotation !== undefined;
+      const lockOptions = { ttlMs: lockTtlMs, waitMs: lockTtlMs, signal: context.signal, rotating };
       const lock = await call('lock', () => takeLock(key, lockOptions), 'failed' as const, {
         timeoutMs: lockTtlMs + storeTimeoutMs,
       });

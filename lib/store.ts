@@ -24,6 +24,13 @@ export interface TokenStoreLockOptions {
   waitMs: number;
   /** Abandons the wait. */
   signal?: AbortSignal | undefined;
+  /**
+   * True when the lock guards a rotating refresh token (`refreshTokenGrant()`), which may be
+   * presented only once: a store that cannot keep such a lock for its whole lease (a Redis that may
+   * evict it) must refuse it (reject) rather than hand out a lock that could vanish. For other
+   * tokens the lock only saves token requests.
+   */
+  rotating?: boolean | undefined;
 }
 
 /** Options of {@link TokenStore.set}. */

@@ -1,4 +1,5 @@
 import { invalidOption } from './errors.js';
+import { tooLong } from './token-check.js';
 
 /** Describes what was received without ever quoting it (it may be a secret). */
 export function describe(value: unknown): string {
@@ -58,6 +59,8 @@ export function isRefreshToken(value: unknown): value is string {
 /** A refresh token given by the application (`refreshToken` of `context`), never quoted in the error. */
 export function expectRefreshToken(value: unknown, context: string): string {
   const given = expectString(value, 'refreshToken', context);
+  const length = tooLong(given);
+  if (length !== undefined) throw invalidOption(`${context}: \`refreshToken\` ${length}`);
   if (!isRefreshToken(given)) {
     throw invalidOption(`${context}: expected \`refreshToken\` to hold only visible ASCII characters`);
   }

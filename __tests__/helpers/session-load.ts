@@ -25,12 +25,13 @@ export interface SessionLoad {
   readonly events: TokenAuthEvent[];
   /**
    * Opens a page signed in with `refreshToken` (the option its app passes), its store `store`;
-   * `options` adds an `onRefreshToken` and a token request time limit.
+   * `options` adds an `onRefreshToken`, a token request time limit and the client
+   * (default `public-client`).
    */
   open(
     store: TokenStore,
     refreshToken: string,
-    options?: { onRefreshToken?: (refreshToken: string) => unknown; timeoutMs?: number },
+    options?: { onRefreshToken?: (refreshToken: string) => unknown; timeoutMs?: number; clientId?: string },
   ): SessionPage;
   /** Waits for every request sent so far to settle. */
   settle(): Promise<void>;
@@ -61,7 +62,7 @@ export function sessionLoad(server: AuthorizationServer): SessionLoad {
       const auth = attachTokenAuth(api, {
         providers: refreshTokenGrant({
           tokenUrl: server.tokenUrl,
-          clientId: 'public-client',
+          clientId: options.clientId ?? 'public-client',
           refreshToken,
           ...(onRefreshToken === undefined ? {} : { onRefreshToken }),
         }),

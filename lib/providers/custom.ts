@@ -3,7 +3,7 @@ import { invalidOption, TokenRequestError, type TokenRequestErrorCode } from '..
 import type { RefreshReason } from '../events.js';
 import { boundedExpiresAt, computeExpiresAt } from '../expiry.js';
 import type { StoredToken } from '../store.js';
-import { BEARER_TOKEN, TOKEN_TYPE } from '../token-check.js';
+import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../token-check.js';
 import type { FetchedToken, TokenSource } from '../token-source.js';
 import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
 import { freezeProvider, readIdentity, readOptions, type ProviderOptions } from './define.js';
@@ -82,6 +82,12 @@ export function readCustomToken(value: unknown, sentAt: number, receivedAt: numb
   return { accessToken, tokenType: type, expiresAt: at, obtainedAt: sentAt };
 }
 
+/** The token string in `getToken`'s answer, if there is one. */
+function tokenOf(value: unknown): string | undefined {
+  const token = isPlainObject(value) ? value['accessToken'] : value;
+  return typeof token === 'string' ? token : undefined;
+}
+
 /** One call of `getToken`, ended by the handle's signal or the time limit even if `getToken` ignores them. */
 function callGetToken(
   name: string,
@@ -115,6 +121,11 @@ function callGetToken(
       .then(() => getToken({ signal: controller.signal, reason: call.reason }))
       .then(
         (value) => {
+          const length = tooLong(tokenOf(value) ?? '');
+          if (length !== undefined) {
+            finish(() => reject(fail(name, 'ERR_TOKEN_TOO_LARGE', `the token getToken resolved to ${length}`)));
+            return;
+          }
           const token = readCustomToken(value, sentAt, context.now());
           if (typeof token === 'string')
             finish(() => reject(fail(name, 'ERR_TOKEN_MALFORMED', `getToken's answer is unusable: ${token}`)));

@@ -76,7 +76,14 @@ export function endpointUrl(
     context,
     insecureAllowed(options, context),
   );
-  const prefix = baseUrl.href.replace(/\/+$/, '');
+  // The vendor's path goes after the base URL's path; a query or fragment would swallow it (or be
+  // sent to the token endpoint unasked), so a base URL has neither: refused, never quoted.
+  if (baseUrl.search !== '' || baseUrl.hash !== '') {
+    throw invalidOption(
+      `${context}: expected \`${base.key}\` to have no query string or fragment (${baseUrl.search === '' ? 'a fragment' : 'a query string'} given): the token path ${JSON.stringify(path)} is appended to its path`,
+    );
+  }
+  const prefix = `${baseUrl.origin}${baseUrl.pathname.replace(/\/+$/, '')}`;
   return new URL(`${prefix}${path}`);
 }
 

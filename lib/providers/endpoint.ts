@@ -31,6 +31,11 @@ export interface TokenEndpoint {
   /** Values scrubbed from anything the endpoint says back before it reaches a message. */
   secrets: readonly string[];
   response: ResponseShape;
+  /**
+   * Vendor codes that, on a 400, 401 or 403, mean the credential presented is dead for good
+   * (`ERR_TOKEN_SESSION_ENDED`): `invalid_grant` for the refresh-token grant. Compared exactly.
+   */
+  endsSession?: readonly string[] | undefined;
   /** Where a rotated refresh token is in the answer (the refresh-token grant only). */
   refreshToken?: JsonPath | undefined;
   /** Lifetime to assume when the answer carries no expiry and the token is not a JWT with `exp`. */

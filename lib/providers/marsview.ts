@@ -47,7 +47,8 @@ export function marsview(options: MarsviewOptions): TokenProvider {
       encoding: 'json',
       body: { userId, apiKey, apiSecret },
       headers: {},
-      secrets: [userId, apiKey, apiSecret],
+      // The user ID is a public identifier; the API key and secret are scrubbed.
+      secrets: [apiKey, apiSecret],
       response: {
         token: path('data.accessToken'),
         expiresIn: path('data.expiresIn'),

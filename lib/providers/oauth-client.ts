@@ -31,7 +31,7 @@ export function clientAuthentication(
   const method = authMethod ?? 'client_secret_basic';
   if (!METHODS.includes(method as string)) {
     throw invalidOption(
-      `${context}: expected \`authMethod\` to be 'client_secret_basic' or 'client_secret_post', got ${typeof method === 'string' ? JSON.stringify(method) : describe(method)}`,
+      `${context}: expected \`authMethod\` to be one of ${METHODS.map((name) => `'${name}'`).join(', ')}, got ${typeof method === 'string' && /^[a-z_]{1,32}$/i.test(method) ? JSON.stringify(method) : describe(method)}`,
     );
   }
   if (clientSecret === undefined) return { body: { client_id: clientId }, headers: {} };
@@ -66,6 +66,13 @@ export function readOAuthClient(
     : optionalString(given['clientSecret'], 'clientSecret', context);
   const scope = readScope(given['scope'], context);
   const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, context);
-  const secrets = [clientId, ...(clientSecret === undefined ? [] : [clientSecret]), ...Object.values(auth.headers)];
+  // The client ID is public (RFC 6749 §2.2): only the secret and the header made from it (whole, and
+  // its Base64 credentials alone) are scrubbed.
+  const headers = Object.values(auth.headers);
+  const secrets = [
+    ...(clientSecret === undefined ? [] : [clientSecret]),
+    ...headers,
+    ...headers.map((value) => value.replace(/^Basic /, '')),
+  ];
   return { url, clientId, scope, auth, secrets };
 }

@@ -1,6 +1,5 @@
 import { sha256Hex } from '../async.js';
 import { createRotation } from '../rotation.js';
-import { isTokenRequestError, TokenRequestError } from '../errors.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
 import { checkFunction, expectRefreshToken, optionalString } from '../validate.js';
@@ -52,17 +51,6 @@ function retryWithin(context: SourceContext, deadline: number): TokenRequestCont
     const refused = failure.code === 'ERR_TOKEN_RATE_LIMITED';
     return (unsent || refused) && context.now() + delayMs + context.settings.timeoutMs <= deadline;
   };
-}
-
-function sessionEnded(error: TokenRequestError): TokenRequestError {
-  return new TokenRequestError(error.message.replace(/refused the credentials/, 'ended the session'), {
-    code: 'ERR_TOKEN_SESSION_ENDED',
-    provider: error.provider,
-    url: error.url,
-    status: error.status,
-    providerCode: error.providerCode,
-    attempts: error.attempts,
-  });
 }
 
 /**
@@ -117,6 +105,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     headers: auth.headers,
     secrets,
     response: fullShape(OAUTH_RESPONSE),
+    endsSession: ['invalid_grant'],
     refreshToken: path('refresh_token'),
     defaultLifetimeMs: undefined,
   };
@@ -144,7 +133,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
         const presented = {
           ...endpoint,
           body: { ...body, refresh_token: credential },
-          secrets: [...endpoint.secrets, credential],
+          secrets: [...endpoint.secrets, credential, btoa(credential)],
         };
         let rotatedAnyway: string | undefined;
         try {
@@ -156,10 +145,8 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
           });
           return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
         } catch (error) {
-          const failure =
-            isTokenRequestError(error) && error.providerCode === 'invalid_grant' ? sessionEnded(error) : error;
-          if (rotatedAnyway !== undefined && failure instanceof Error) return { failure, next: rotatedAnyway };
-          throw failure;
+          if (rotatedAnyway !== undefined && error instanceof Error) return { failure: error, next: rotatedAnyway };
+          throw error;
         }
       },
       rotate: (manager, parts) => createRotation(manager, rotation, parts),

@@ -46,7 +46,8 @@ export function singleView(options: SingleViewOptions): TokenProvider {
       encoding: 'json',
       body: { clientId, clientCode, merchantId, grantType },
       headers: {},
-      secrets: [clientId, clientCode, merchantId],
+      // The client and merchant IDs are public identifiers; the client code is the secret.
+      secrets: [clientCode],
       response: {
         token: path('payload.access_token'),
         expiresIn: path('payload.expires_in'),

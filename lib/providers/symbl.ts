@@ -38,7 +38,8 @@ export function symbl(options: SymblOptions): TokenProvider {
       encoding: 'json',
       body: { type: 'application', appId, appSecret },
       headers: {},
-      secrets: [appId, appSecret],
+      // The App ID names the app (a public identifier); only the secret is scrubbed.
+      secrets: [appSecret],
       response: {
         token: path('accessToken'),
         expiresIn: path('expiresIn'),

@@ -3,7 +3,7 @@ import { headerText } from '../../headers.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { readToken } from './read-token.js';
 import type { Failure, Issued, TokenRequestContext } from './types.js';
-import { firstText } from './vendor-text.js';
+import { firstCode, firstText } from './vendor-text.js';
 
 type ParsedBody = { json: Record<string, unknown> } | { failure: Omit<Failure, 'status'> };
 
@@ -47,13 +47,26 @@ export function parseRetryAfter(value: unknown, now: number): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** What the vendor said in an error body, as `: CODE message`, or nothing. */
-function vendorSaid(endpoint: TokenEndpoint, body: ParsedBody): { code: string | undefined; said: string } {
-  if (!('json' in body)) return { code: undefined, said: '' };
-  const code = firstText(body.json, endpoint.response.errorCode, endpoint.secrets);
+/** What the vendor said in an error body: its code (received and reported) and `: CODE message`, or nothing. */
+function vendorSaid(
+  endpoint: TokenEndpoint,
+  body: ParsedBody,
+): { received: string | undefined; code: string | undefined; said: string } {
+  if (!('json' in body)) return { received: undefined, code: undefined, said: '' };
+  const code = firstCode(body.json, endpoint.response.errorCode, endpoint.secrets);
   const message = firstText(body.json, endpoint.response.errorMessage, endpoint.secrets);
-  const said = message === undefined && code === undefined ? '' : `: ${[code, message].filter(Boolean).join(' ')}`;
-  return { code, said };
+  const said =
+    message === undefined && code.said === undefined ? '' : `: ${[code.said, message].filter(Boolean).join(' ')}`;
+  return { received: code.received, code: code.reported, said };
+}
+
+/**
+ * A refusal (400, or the 401/403 some servers use) whose code, compared exactly as received
+ * (RFC 6749 §5.2), is one the endpoint declares to end a session (`invalid_grant` for the
+ * refresh-token grant). A 5xx never ends one, whatever its body says: that is the server's trouble.
+ */
+function endsSession(endpoint: TokenEndpoint, status: number, received: string | undefined): boolean {
+  return received !== undefined && (endpoint.endsSession ?? []).includes(received) && [400, 401, 403].includes(status);
 }
 
 /** What an answer other than 2xx means: retryable (429, 408, 5xx) or not (a refusal, a redirect, another status). */
@@ -64,7 +77,7 @@ function classifyStatus(
   context: TokenRequestContext,
 ): Failure {
   const { status } = response;
-  const { code: providerCode, said } = vendorSaid(endpoint, body);
+  const { received, code: providerCode, said } = vendorSaid(endpoint, body);
   if (status >= 300 && status < 400) {
     return {
       code: 'ERR_TOKEN_REDIRECT',
@@ -94,6 +107,15 @@ function classifyStatus(
       status,
       providerCode,
       retryAfterMs,
+    };
+  }
+  if (endsSession(endpoint, status, received)) {
+    return {
+      code: 'ERR_TOKEN_SESSION_ENDED',
+      detail: `the token endpoint ended the session (HTTP ${status}${said})`,
+      retryable: false,
+      status,
+      providerCode,
     };
   }
   if (status === 400 || status === 401 || status === 403) {

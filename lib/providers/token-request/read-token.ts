@@ -1,9 +1,9 @@
 import { computeExpiresAt } from '../../expiry.js';
-import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
+import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../../token-check.js';
 import { isRefreshToken } from '../../validate.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
-import { firstText } from './vendor-text.js';
+import { firstCode, firstText } from './vendor-text.js';
 
 const where = (path: readonly string[]): string => `\`${path.join('.')}\``;
 
@@ -21,9 +21,10 @@ function readRefusal(endpoint: TokenEndpoint, json: Record<string, unknown>, sta
     json['status'] === false ||
     (typeof json['error'] === 'string' && json['error'] !== '');
   if (!refused) return undefined;
-  const providerCode = firstText(json, shape.errorCode, endpoint.secrets);
+  const code = firstCode(json, shape.errorCode, endpoint.secrets);
+  const providerCode = code.reported;
   const message = firstText(json, shape.errorMessage, endpoint.secrets);
-  const said = [providerCode, message].filter(Boolean).join(' ');
+  const said = [code.said, message].filter(Boolean).join(' ');
   return {
     code: 'ERR_TOKEN_CREDENTIALS',
     detail: `the token endpoint answered HTTP ${status} but reported a failure${said === '' ? '' : `: ${said}`}`,
@@ -43,6 +44,10 @@ function readAccessToken(path: readonly string[], json: Record<string, unknown>,
           ? 'it is empty'
           : `it is ${typeof accessToken === 'object' ? (accessToken === null ? 'null' : 'an object') : `a ${typeof accessToken}`}`;
     return malformed(`the token response has no token at ${where(path)} (${got})`, status);
+  }
+  const length = tooLong(accessToken);
+  if (length !== undefined) {
+    return { code: 'ERR_TOKEN_TOO_LARGE', detail: `the token at ${where(path)} ${length}`, retryable: false, status };
   }
   if (!BEARER_TOKEN.test(accessToken)) {
     return malformed(`the token at ${where(path)} has characters a bearer token cannot have`, status);
@@ -93,6 +98,15 @@ function readRefreshToken(
   if (path === undefined) return undefined;
   const value = readPath(json, path);
   if (value === undefined || value === null) return undefined;
+  const length = typeof value === 'string' ? tooLong(value) : undefined;
+  if (length !== undefined) {
+    return {
+      code: 'ERR_TOKEN_TOO_LARGE',
+      detail: `the refresh token at ${where(path)} ${length}`,
+      retryable: false,
+      status,
+    };
+  }
   if (!isRefreshToken(value)) {
     return malformed(`the refresh token at ${where(path)} is not a non-empty string of visible characters`, status);
   }

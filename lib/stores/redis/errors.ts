@@ -1,7 +1,7 @@
 import { TokenflightError, type RedisTokenStoreErrorCode } from '../../errors.js';
 
 /** A Redis operation of the store, as named in its events and errors. */
-export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release';
+export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release' | 'config';
 
 /**
  * What a {@link RedisTokenStore} operation rejects with: a {@link TokenflightError} (so

@@ -14,6 +14,10 @@ export interface RedisCommands {
   set(key: string, value: string, px: 'PX', milliseconds: number, nx: 'NX'): Promise<'OK' | null>;
   evalsha(sha: string, numKeys: number, ...args: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+  /** `CONFIG GET`, to read the eviction settings (lib/stores/redis/eviction.ts). */
+  config?(subcommand: 'GET', pattern: string): Promise<unknown>;
+  /** A cluster's nodes: each master's settings are read. */
+  nodes?(role: 'master'): RedisCommands[];
 }
 
 export function isRedisClient(value: unknown): value is RedisCommands {

@@ -15,10 +15,16 @@ import type {
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeEntry, encodeEntry, readEncryption, sha256, type Cipher } from './entry.js';
+import { EvictionGuard } from './eviction.js';
 import { takeLock } from './lock.js';
 import { CommandRunner, isRedisClient } from './runner.js';
 import { DELETE_IF_TOKEN, SET_IF_NEWER } from './scripts.js';
-import { REDIS_STORE_DEFAULTS, type RedisTokenStoreEvent, type RedisTokenStoreOptions } from './types.js';
+import {
+  REDIS_STORE_DEFAULTS,
+  type RedisEvictionCheck,
+  type RedisTokenStoreEvent,
+  type RedisTokenStoreOptions,
+} from './types.js';
 
 const OPTION_KEYS = [
   'prefix',
@@ -29,10 +35,19 @@ const OPTION_KEYS = [
   'lockPollMs',
   'lockLeaseMs',
   'maxTtlMs',
+  'evictionPolicy',
   'onEvent',
   'now',
 ];
 const CONTEXT = 'new RedisTokenStore()';
+
+function readEvictionCheck(value: unknown): RedisEvictionCheck {
+  if (value === undefined) return REDIS_STORE_DEFAULTS.evictionPolicy;
+  if (value === 'check' || value === 'checked-by-operator') return value;
+  throw invalidOption(
+    `${CONTEXT}: expected \`evictionPolicy\` to be 'check' or 'checked-by-operator', got ${typeof value === 'string' ? 'another string' : describe(value)}`,
+  );
+}
 
 /**
  * A token store on Redis, shared by every process of a fleet: one token and one token request per
@@ -75,6 +90,7 @@ export class RedisTokenStore implements TokenStore {
   readonly #maxTtlMs: number;
   readonly #onEvent: ((event: RedisTokenStoreEvent) => void) | undefined;
   readonly #now: () => number;
+  readonly #eviction: EvictionGuard;
 
   /**
    * Makes a store on this client, checking the options at once (a wrong one throws a `TypeError`).
@@ -117,6 +133,11 @@ export class RedisTokenStore implements TokenStore {
       commandTimeoutMs: number('commandTimeoutMs', 1),
       breaker,
       now: this.#now,
+    });
+    this.#eviction = new EvictionGuard(this.#runner, {
+      check: readEvictionCheck(given['evictionPolicy']),
+      now: this.#now,
+      emit: (event) => this.#emit(event),
     });
   }
 
@@ -162,7 +183,9 @@ export class RedisTokenStore implements TokenStore {
     return deleted === 1;
   }
 
-  lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
+  async lock(key: string, options: TokenStoreLockOptions): Promise<TokenStoreLock | undefined> {
+    // A rotating refresh token is presented once: its lock must not be evictable (eviction.ts).
+    if (options.rotating === true) await this.#eviction.assertSafe();
     return takeLock(this.#runner, this.keyNames(key).lock, {
       ...options,
       leaseMs: this.#lockLeaseMs,

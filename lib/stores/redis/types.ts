@@ -26,7 +26,23 @@ export const REDIS_STORE_DEFAULTS = {
   lockLeaseMs: 10_000,
   /** Entries of tokens with no known expiry (`expiresAt: null`) are dropped after this long. */
   maxTtlMs: 86_400_000,
+  /** Read Redis's eviction settings before locking a rotating refresh token (see {@link RedisEvictionCheck}). */
+  evictionPolicy: 'check',
 } as const;
+
+/**
+ * Whether a {@link RedisTokenStore} reads Redis's `maxmemory-policy` (with `CONFIG GET`, again
+ * every minute) before it takes the lock that guards a rotating refresh token, and refuses the lock
+ * unless Redis cannot evict it (`noeviction`, or no `maxmemory`):
+ *
+ * - `'check'`: read it. Where `CONFIG` is disabled or not permitted (managed Redis), the policy is
+ *   unknown and the lock is refused.
+ * - `'checked-by-operator'`: do not read it; you have made sure it is `noeviction` (on managed Redis,
+ *   in its parameter group or settings).
+ *
+ * Locks for other tokens are never refused. See docs/fleets.md.
+ */
+export type RedisEvictionCheck = 'check' | 'checked-by-operator';
 
 export type { RedisStoreOperation } from './errors.js';
 
@@ -61,6 +77,15 @@ export type RedisTokenStoreEvent =
       operation: RedisStoreOperation;
       /** How long it was unavailable, from the first failure to this answer. */
       unavailableForMs: number;
+    }
+  | {
+      /**
+       * The store refused the lock that guards a rotating refresh token: Redis may evict it. Emitted
+       * each time the settings are read (at most once a minute) and found unsafe.
+       */
+      type: 'redis-eviction-unsafe';
+      /** Redis's `maxmemory-policy`, or `undefined` when the store could not read it (`CONFIG` refused). */
+      policy: string | undefined;
     }
   | {
       /** An entry could not be read and was treated as missing. */
@@ -104,6 +129,11 @@ export interface RedisTokenStoreOptions {
   lockLeaseMs?: number;
   /** How long an entry for a token with no known expiry is kept. @default 86_400_000 (a day) */
   maxTtlMs?: number;
+  /**
+   * Whether to read Redis's `maxmemory-policy` before locking a rotating refresh token, and refuse
+   * the lock unless Redis cannot evict it; see {@link RedisEvictionCheck}. @default 'check'
+   */
+  evictionPolicy?: RedisEvictionCheck;
   /** Receives {@link RedisTokenStoreEvent}s. It must not throw; if it does, the error is ignored. */
   onEvent?: (event: RedisTokenStoreEvent) => void;
   /** The clock, in epoch ms. @default Date.now */
