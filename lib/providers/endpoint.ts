@@ -1,5 +1,6 @@
 import type { HttpClient } from '../core/http.js';
 import { sha256Hex } from '../async.js';
+import type { SigningKey } from '../oauth/private-key.js';
 import type { TokenSource } from '../token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
@@ -35,6 +36,13 @@ export interface TokenEndpoint {
   refreshToken?: JsonPath | undefined;
   /** Lifetime to assume when the answer carries no expiry and the token is not a JWT with `exp`. */
   defaultLifetimeMs: number | undefined;
+  /**
+   * The issuer whose metadata names the token endpoint (RFC 8414), when it is discovered; `url` is
+   * then the issuer's URL, and each attempt sends to the discovered `token_endpoint`.
+   */
+  issuer?: string | undefined;
+  /** JWT client authentication (RFC 7523 §2.2): each attempt adds a new assertion signed with `key`. */
+  assertion?: { readonly clientId: string; readonly key: SigningKey } | undefined;
 }
 
 /** @internal The key under which a built-in provider keeps its endpoint description. */
@@ -127,8 +135,8 @@ function canonical(value: unknown): unknown {
  * it issues (kind, URL, method, body, headers), so two tenants of one provider never share a token
  * and a rotated secret never reuses a token minted with the old one. Credentials never appear in it.
  */
-export function endpointKey(endpoint: TokenEndpoint): Promise<string> {
-  const material = canonical([
+export async function endpointKey(endpoint: TokenEndpoint): Promise<string> {
+  const parts: unknown[] = [
     'tokenflight/v1',
     endpoint.kind,
     endpoint.url.href,
@@ -136,6 +144,10 @@ export function endpointKey(endpoint: TokenEndpoint): Promise<string> {
     endpoint.encoding,
     endpoint.body ?? null,
     endpoint.headers,
-  ]);
-  return sha256Hex(JSON.stringify(material));
+  ];
+  // Appended only when present, so the keys of endpoints without them stay as they were (a shared
+  // store keeps its entries across an upgrade). A key is named by its identity, a one-way hash.
+  if (endpoint.issuer !== undefined) parts.push({ issuer: endpoint.issuer });
+  if (endpoint.assertion !== undefined) parts.push({ assertionKey: await endpoint.assertion.key.identity() });
+  return sha256Hex(JSON.stringify(canonical(parts)));
 }

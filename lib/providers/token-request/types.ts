@@ -1,4 +1,5 @@
 import type { HttpClient } from '../../core/http.js';
+import type { Discovery } from '../../oauth/discovery.js';
 import type { TokenRequestErrorCode } from '../../errors.js';
 import type { StoredToken } from '../../store.js';
 
@@ -40,6 +41,8 @@ export interface TokenRequestContext {
    * only what cannot have reached the server, and only within its lock). @default every retryable one
    */
   mayRetry?: ((failure: Failure, delayMs: number) => boolean) | undefined;
+  /** The provider's metadata, when its token endpoint is discovered from an issuer. */
+  discovery?: Discovery | undefined;
 }
 
 /** The outcome of a token request that produced a token. */
