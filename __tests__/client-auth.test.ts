@@ -99,10 +99,14 @@ describe('the factories refuse, naming the option, with no key material', () => 
     [
       'garbage PEM',
       { privateKey: '-----BEGIN PRIVATE KEY-----\nnot base64 at all!!\n-----END PRIVATE KEY-----' },
-      /privateKey/,
+      /expected `privateKey` to be a PKCS#8 PEM/,
     ],
     ['a wrong algorithm for the key', { alg: 'RS256' }, /`alg` "RS256" does not fit `privateKey`/],
-    ['no privateKey', { privateKey: undefined }, /privateKey/],
+    [
+      'no privateKey',
+      { privateKey: undefined },
+      /expected `privateKey` to be a CryptoKey, a private JWK or a PKCS#8 PEM/,
+    ],
     [
       'a clientSecret beside private_key_jwt',
       { clientSecret: SECRET },
