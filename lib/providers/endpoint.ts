@@ -94,12 +94,16 @@ export interface TokenProvider {
   /**
    * The origins this provider's tokens may be sent to. For an OAuth grant given no `origins`
    * (`originsFrom: 'instance'`), the origin of its token URL, which `attachTokenAuth` replaces with
-   * that of the instance's `baseURL` when the instance has one.
+   * that of the instance's `baseURL` when the instance has one; none for one given `issuer` (the
+   * issuer's origin is never served), which needs that `baseURL`.
    */
   readonly origins: readonly string[];
   /** Whether `origins` was given, or which default it is: see {@link OriginsSource}. */
   readonly originsFrom: OriginsSource;
-  /** The token endpoint, without query string; `custom:<name>` for a {@link customProvider}. */
+  /**
+   * The token endpoint, without query string; the issuer for an OAuth grant whose token endpoint is
+   * discovered from its `issuer`; `custom:<name>` for a {@link customProvider}.
+   */
   readonly tokenUrl: string;
   /** @internal */
   readonly [kSource]: SourceSpec;
