@@ -64,7 +64,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     'params',
     ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, issuer, clientId, scope, auth, signer, secrets } = readOAuthClient(given, context, {
+  const { url, issuer, discover, scope, auth, assertion, secrets } = readOAuthClient(given, context, {
     secretRequired: true,
   });
   const audience = optionalString(given['audience'], 'audience', context);
@@ -101,7 +101,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       response: OAUTH_RESPONSE,
       defaultLifetimeMs: undefined,
       issuer,
-      assertion: signer === undefined ? undefined : { clientId, key: signer },
+      discover,
+      assertion,
     },
   });
 }

@@ -14,7 +14,7 @@ import {
   type TokenProvider,
 } from './endpoint.js';
 import { requestToken } from './token-request/index.js';
-import { createDiscovery, type Discovery } from '../oauth/discovery.js';
+import type { Discovery } from '../oauth/discovery.js';
 
 /** Options every provider factory takes. */
 export interface ProviderOptions {
@@ -171,7 +171,7 @@ export function defineProvider(input: ProviderInput): TokenProvider {
   const spec: SourceSpec = {
     rotating: false,
     create: (context) => {
-      const discovery = discoveryOf(issuer, identity, context);
+      const discovery = discoveryOf(endpoint, identity, context);
       return {
         name: identity.name,
         key: endpointKey(endpoint),
@@ -184,12 +184,13 @@ export function defineProvider(input: ProviderInput): TokenProvider {
 
 /** The discovery of a provider's token endpoint from its issuer, one per boundary; none without an issuer. */
 export function discoveryOf(
-  issuer: string | undefined,
+  endpoint: TokenEndpoint,
   identity: ProviderIdentity,
   context: SourceContext,
 ): Discovery | undefined {
-  if (issuer === undefined) return undefined;
-  return createDiscovery({
+  const { issuer, discover } = endpoint;
+  if (issuer === undefined || discover === undefined) return undefined;
+  return discover({
     issuer,
     provider: identity.name,
     http: context.http,

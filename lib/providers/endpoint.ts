@@ -1,5 +1,6 @@
 import type { HttpClient } from '../core/http.js';
 import { sha256Hex } from '../async.js';
+import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
 import type { SigningKey } from '../oauth/private-key.js';
 import type { TokenSource } from '../token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
@@ -41,8 +42,27 @@ export interface TokenEndpoint {
    * then the issuer's URL, and each attempt sends to the discovered `token_endpoint`.
    */
   issuer?: string | undefined;
+  /**
+   * Makes the discovery of `issuer` (lib/oauth/discovery.ts), given by the OAuth grants, so that
+   * only they bundle it.
+   */
+  discover?: ((options: DiscoveryOptions) => Discovery) | undefined;
   /** JWT client authentication (RFC 7523 §2.2): each attempt adds a new assertion signed with `key`. */
-  assertion?: { readonly clientId: string; readonly key: SigningKey } | undefined;
+  assertion?: ClientAssertionStep | undefined;
+}
+
+/** How an endpoint that authenticates with JWT assertions signs one, given by the OAuth grants. */
+export interface ClientAssertionStep {
+  /** The signing key, for its identity in the cache key. */
+  readonly key: SigningKey;
+  /**
+   * The form fields of a new assertion (`client_id`, `client_assertion_type`, `client_assertion`)
+   * for a token endpoint, with the issuer when it was discovered.
+   */
+  fields(
+    server: { issuer: string | undefined; tokenEndpoint: string },
+    now: () => number,
+  ): Promise<Record<string, string>>;
 }
 
 /** @internal The key under which a built-in provider keeps its endpoint description. */

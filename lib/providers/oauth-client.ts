@@ -3,7 +3,10 @@ import { readIssuer } from '../oauth/metadata.js';
 import { readPrivateKey, secretSigningKey, type SigningKey } from '../oauth/private-key.js';
 import { expectHttpUrl } from '../url.js';
 import { describe, expectString, optionalString } from '../validate.js';
-import type { ResponseShape } from './endpoint.js';
+import { assertionAudience, clientAssertionFields } from '../oauth/client-assertion.js';
+import { createDiscovery } from '../oauth/discovery.js';
+import { cryptoRandomBytes } from '../oauth/random.js';
+import type { ClientAssertionStep, ResponseShape } from './endpoint.js';
 import { insecureAllowed, path } from './define.js';
 
 /**
@@ -151,5 +154,17 @@ export function readOAuthClient(
   // With an assertion, no secret travels: the assertion's fields replace Basic or the form's secret.
   const sent = signer === undefined ? auth : { body: {}, headers: {} };
   const secrets = [clientId, ...(clientSecret === undefined ? [] : [clientSecret]), ...Object.values(sent.headers)];
-  return { url: target.url, issuer: target.issuer, clientId, scope, auth: sent, signer, secrets };
+  const assertion: ClientAssertionStep | undefined =
+    signer === undefined
+      ? undefined
+      : {
+          key: signer,
+          fields: (server, now) =>
+            clientAssertionFields(
+              { clientId, audience: assertionAudience(server), key: signer },
+              { now, randomBytes: cryptoRandomBytes },
+            ),
+        };
+  const discover = target.issuer === undefined ? undefined : createDiscovery;
+  return { url: target.url, issuer: target.issuer, discover, clientId, scope, auth: sent, signer, assertion, secrets };
 }

@@ -132,7 +132,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'cacheKey',
     ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, issuer, clientId, scope, auth, signer, secrets } = readOAuthClient(given, CONTEXT, {
+  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets } = readOAuthClient(given, CONTEXT, {
     secretRequired: false,
   });
   const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
@@ -160,14 +160,15 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     refreshToken: path('refresh_token'),
     defaultLifetimeMs: undefined,
     issuer,
-    assertion: signer === undefined ? undefined : { clientId, key: signer },
+    discover,
+    assertion,
   };
   // The session's key: who asks and for what, never the refresh token (it changes with every rotation).
   const key = sessionKey([url.href, clientId, scope ?? null, identity.name, cacheKey ?? null], issuer, signer);
   const onRotated = given['onRefreshToken'] as ((refreshToken: string) => unknown) | undefined;
 
   const create = (context: SourceContext): TokenSource => {
-    const discovery = discoveryOf(issuer, identity, context);
+    const discovery = discoveryOf(endpoint, identity, context);
     const rotation: RotatingCredential = {
       initial: refreshToken,
       url: displayUrl(url),

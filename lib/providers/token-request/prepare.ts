@@ -1,6 +1,4 @@
 import { isTokenflightError } from '../../errors.js';
-import { assertionAudience, clientAssertionFields } from '../../oauth/client-assertion.js';
-import { cryptoRandomBytes } from '../../oauth/random.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { aborted } from './attempt.js';
 import type { Failure, TokenRequestContext } from './types.js';
@@ -24,16 +22,12 @@ export async function prepareEndpoint(endpoint: TokenEndpoint, context: TokenReq
     issuer = metadata.issuer;
   }
   if (endpoint.assertion === undefined) return { ...endpoint, url };
-  const { clientId, key } = endpoint.assertion;
-  const fields = await clientAssertionFields(
-    { clientId, audience: assertionAudience({ issuer, tokenEndpoint: url.href }), key },
-    { now: context.now, randomBytes: cryptoRandomBytes },
-  );
+  const fields = await endpoint.assertion.fields({ issuer, tokenEndpoint: url.href }, context.now);
   return {
     ...endpoint,
     url,
     body: { ...endpoint.body, ...fields },
-    secrets: [...endpoint.secrets, fields.client_assertion],
+    secrets: [...endpoint.secrets, ...(fields['client_assertion'] === undefined ? [] : [fields['client_assertion']])],
   };
 }
 
