@@ -299,6 +299,36 @@ describe('discovery, hostile', () => {
     }
   });
 
+  test('with issuer, a retried token request re-signs but reads the metadata once; 20 cold callers make 1 metadata and 2 token requests', async () => {
+    let failed = false;
+    handler = (req, body, res) => {
+      if (req.url === '/token' && !failed) {
+        failed = true;
+        json(res, 503, {});
+        return;
+      }
+      metadata({ token_endpoint: `${origin}/token` })(req, body, res);
+    };
+    const auth = createTokenFetch({
+      providers: keyJwt({ tokenUrl: undefined, issuer: origin }),
+      tokenRequest: fastRetries,
+    });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => auth.token()));
+      expect(new Set(tokens.map((token) => token.accessToken)).size).toBe(1);
+      expect(seen.map((request) => request.path)).toEqual([
+        '/.well-known/oauth-authorization-server',
+        '/token',
+        '/token',
+      ]);
+      const [first, second] = tokenRequests().map((request) => claimsOf(assertionOf(request.body)));
+      expect(first!['jti']).not.toBe(second!['jti']);
+      expect([first!['aud'], second!['aud']]).toEqual([origin, origin]);
+    } finally {
+      auth.close();
+    }
+  });
+
   test('a metadata URL that never answers: close() ends the wait at once', async () => {
     handler = () => undefined;
     const auth = createTokenFetch({ providers: keyJwt({ tokenUrl: undefined, issuer: origin }) });
