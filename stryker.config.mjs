@@ -1,4 +1,7 @@
-// Mutation testing of the token logic over the unit suites: `npm run mutation`. See docs/development.md.
+// Mutation testing of the token manager (lib/token-manager.ts and its parts, the cool-down and the
+// store access) over the unit suites: `npx stryker run` (this file). It is also the base of every
+// config under stryker/ (one module group each, each with its own incremental file), which replace
+// `mutate` and `incrementalFile`. `npm run mutation` runs them all in turn. See docs/development.md.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   packageManager: 'npm',
@@ -41,18 +44,7 @@ const config = {
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
-  mutate: [
-    'lib/token-manager.ts',
-    'lib/cooldown.ts',
-    'lib/store-access.ts',
-    'lib/expiry.ts',
-    'lib/redact.ts',
-    'lib/providers/token-request/**/*.ts',
-    'lib/routing.ts',
-    'lib/boundary.ts',
-    'lib/unauthorized.ts',
-    'lib/redirect-guard.ts',
-  ],
+  mutate: ['lib/token-manager.ts', 'lib/cooldown.ts', 'lib/store-access.ts'],
   // Messages and names are not behaviour: tests assert codes, statuses and what reached the
   // server, not wording. Module-level constants would need every test for each mutant.
   mutator: { excludedMutations: ['StringLiteral'] },
@@ -61,8 +53,10 @@ const config = {
   concurrency: 2,
   timeoutMS: 5_000,
   // Committed, so that a rerun on a clean clone tests only the mutants whose code or tests changed.
+  // One file per config: __tests__/stryker-configs.test.ts checks that none is shared, missing or
+  // left without a config.
   incremental: true,
-  incrementalFile: 'stryker/incremental.json',
+  incrementalFile: 'stryker/incremental-token-manager.json',
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 80, break: null },

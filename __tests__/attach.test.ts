@@ -43,7 +43,8 @@ describe('attachTokenAuth: lifecycle', () => {
     const api = h.api;
     for (let i = 0; i < 2; i++) {
       api.interceptors.request.use(async (config) => {
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        // Asynchronous: the request goes on in a later turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve));
         appInterceptorRuns++;
         return config;
       });
@@ -59,10 +60,15 @@ describe('attachTokenAuth: lifecycle', () => {
 
   test('eject abandons a token request in flight: its waiters settle with ERR_TOKEN_ABORTED', async () => {
     const h = harness();
-    h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => new Promise(() => undefined));
+    let reached!: () => void;
+    const inFlight = new Promise<void>((resolve) => (reached = resolve));
+    h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(() => {
+      reached();
+      return new Promise(() => undefined);
+    });
     h.apiMock.onGet('/x').reply(200);
     const pending = h.api.get('/x');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await inFlight;
     h.auth.eject();
     await expect(pending).rejects.toMatchObject({ code: 'ERR_TOKEN_ABORTED' });
   });

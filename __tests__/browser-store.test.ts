@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import {
   attachTokenAuth,
@@ -18,9 +18,11 @@ import {
   flush,
   issueSequentialTokens,
   mockOf,
+  settleWithFakeTimers,
   SYMBL_TOKEN_URL,
   SYMBL_URL,
   until,
+  useFakeClock,
 } from './helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
@@ -244,10 +246,21 @@ describe('BrowserTokenStore options', () => {
 
 const lockOptions = { ttlMs: 10_000, waitMs: 10_000 };
 
+/** Under fake time: what `promise` resolves to, the clock advanced 1 ms at a time until it settles. */
+async function settled<T>(promise: Promise<T>): Promise<T> {
+  const outcome = await settleWithFakeTimers(promise, { stepMs: 1 });
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
+}
+
 describe.each([
   ['Web Locks', (tab: FakeTab, locks: ReturnType<typeof createLockManager>) => storeIn(tab, { locks })],
   ['the storage lease', (tab: FakeTab) => storeIn(tab, { lockPollMs: 5, leaseSettleMs: 5 })],
 ])('BrowserTokenStore lock with %s', (_, makeStore) => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
   const twoTabs = (): [BrowserTokenStore, BrowserTokenStore] => {
     const origin = createOrigin();
     const locks = createLockManager();
@@ -255,15 +268,16 @@ describe.each([
   };
 
   test('has one holder at a time across tabs; a waiter gets it when it is released', async () => {
+    useFakeClock(0);
     const [a, b] = twoTabs();
-    const first = await a.lock('k', lockOptions);
+    const first = await settled(a.lock('k', lockOptions));
     expect(first).toBeDefined();
     let second: unknown;
     const waiting = b.lock('k', lockOptions).then((lock) => (second = lock));
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await jest.advanceTimersByTimeAsync(40);
     expect(second).toBeUndefined();
     await first?.release();
-    await waiting;
+    await settled(waiting);
     expect(second).toBeDefined();
   });
 
@@ -274,19 +288,27 @@ describe.each([
   });
 
   test('a waiter gives up after waitMs, or when its signal aborts', async () => {
+    useFakeClock(0);
     const [a, b] = twoTabs();
-    await a.lock('k', lockOptions);
-    await expect(b.lock('k', { ttlMs: 1_000, waitMs: 20 })).resolves.toBeUndefined();
+    await settled(a.lock('k', lockOptions));
+    const started = Date.now();
+    await expect(settled(b.lock('k', { ttlMs: 1_000, waitMs: 20 }))).resolves.toBeUndefined();
+    // At waitMs, long before the holder's ttlMs.
+    expect(Date.now() - started).toBeLessThan(1_000);
     const controller = new AbortController();
     const waiting = b.lock('k', { ...lockOptions, signal: controller.signal });
     controller.abort();
-    await expect(waiting).resolves.toBeUndefined();
+    await expect(settled(waiting)).resolves.toBeUndefined();
   });
 
   test('a holder that never releases loses the lock after ttlMs', async () => {
+    useFakeClock(0);
     const [a, b] = twoTabs();
-    await a.lock('k', { ttlMs: 60, waitMs: 0 });
-    await expect(b.lock('k', { ttlMs: 1_000, waitMs: 5_000 })).resolves.toBeDefined();
+    await settled(a.lock('k', { ttlMs: 60, waitMs: 0 }));
+    const taken = Date.now();
+    await expect(settled(b.lock('k', { ttlMs: 1_000, waitMs: 5_000 }))).resolves.toBeDefined();
+    expect(Date.now() - taken).toBeGreaterThanOrEqual(50);
+    expect(Date.now() - taken).toBeLessThan(1_000);
   });
 });
 

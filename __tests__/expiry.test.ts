@@ -49,7 +49,7 @@ describe('computeExpiresAt', () => {
     expect(computeExpiresAt(facts({ accessToken: withIat, serverDateMs: receivedAt }))).toBe(NOW + 3_600_000);
   });
 
-  test('every source is bounded by DEFAULTS.maxTokenLifetimeMs from the send (issue 10, case 3)', () => {
+  test('every source is bounded by DEFAULTS.maxTokenLifetimeMs from the send', () => {
     const limit = NOW + DEFAULTS.maxTokenLifetimeMs;
     expect(computeExpiresAt(facts({ expiresInMs: Infinity }))).toBe(limit);
     expect(computeExpiresAt(facts({ accessToken: jwt({ exp: 1e308 }) }))).toBe(limit);

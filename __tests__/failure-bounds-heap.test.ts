@@ -9,7 +9,7 @@ const MiB = 1024 * 1024;
 
 // Issue 10, case 5: before, MemoryTokenStore kept every entry until its own key was read again,
 // so this run held all 100,000 tokens (about 100 MiB) at the end.
-describe('issue 10, case 5: bounded memory', () => {
+describe('memory held for expired tokens and unused providers stays bounded', () => {
   test('the heap stays flat over 100,000 distinct short-lived credential sets in one MemoryTokenStore', async () => {
     const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', SCRIPT, '100000'], {
       cwd: resolve(__dirname, '..'),

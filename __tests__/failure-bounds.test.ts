@@ -28,7 +28,7 @@ import {
 const NOW = Date.UTC(2026, 0, 1);
 const HTML_PAGE = '<html><body>502 Bad Gateway</body></html>';
 
-describe('issue 10: no single answer silences a provider', () => {
+describe('no single answer silences a provider', () => {
   let h: Harness;
   afterEach(() => {
     h.auth.eject();
@@ -95,7 +95,7 @@ describe('issue 10: no single answer silences a provider', () => {
   });
 });
 
-describe('issue 10: expiresAt is finite or null', () => {
+describe('expiresAt is finite or null', () => {
   let h: Harness;
   afterEach(() => {
     h.auth.eject();
@@ -132,7 +132,7 @@ describe('issue 10: expiresAt is finite or null', () => {
   });
 });
 
-describe('issue 10: a token expired on arrival is never sent', () => {
+describe('a token expired on arrival is never sent', () => {
   let server: ProviderServer | undefined;
   afterEach(async () => server?.close());
 
@@ -175,7 +175,7 @@ describe('issue 10: a token expired on arrival is never sent', () => {
   });
 });
 
-describe('issue 10: MemoryTokenStore forgets', () => {
+describe('MemoryTokenStore forgets', () => {
   afterEach(() => {
     jest.useRealTimers();
   });
@@ -229,7 +229,7 @@ describe('issue 10: MemoryTokenStore forgets', () => {
   });
 });
 
-describe('issue 10: store entries are validated on read', () => {
+describe('store entries are validated on read', () => {
   test.each([
     ['CR/LF in the token', { accessToken: 'forged\r\nX-Injected: 1', tokenType: 'Bearer' }],
     ['non-ASCII in the token', { accessToken: 'tökén', tokenType: 'Bearer' }],

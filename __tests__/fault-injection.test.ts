@@ -600,10 +600,10 @@ describe('fault injection on the loopback provider simulation', () => {
     SCENARIO_TIMEOUT_MS,
   );
 
-  // Issue 10: one scenario per numbered case of the issue.
+  // Failure bounds: one answer, lifetime or store entry that must not hurt more than its own request.
 
   test(
-    'issue 10, case 1: one malformed 200 does not block the next requests, with the default cool-down',
+    'one malformed 200 does not block the next requests, with the default cool-down',
     async () => {
       const server = await serve('symbl');
       server.queueTokenFaults({ raw: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' });
@@ -613,7 +613,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 10, case 1: one malformed 200',
+        'One malformed 200 not remembered',
         'first token answer a 200 HTML page, default cooldownMs (5 s): 20 concurrent requests, then 20 more at once',
       );
       expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_MALFORMED'), ...all(20, 'OK')]);
@@ -624,7 +624,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 2: a Retry-After of a year cools down for cooldownMs at most',
+    'a Retry-After of a year cools down for cooldownMs at most',
     async () => {
       const server = await serve('symbl');
       server.setTokenFault({ status: 429, headers: { 'Retry-After': '31536000' }, body: { message: 'busy' } });
@@ -640,7 +640,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 10, case 2: Retry-After of a year',
+        'Retry-After of a year',
         'every token answer 429 with Retry-After: 31536000 (no retry, maxRetryAfterMs 500, cooldownMs 200): 20 requests, 20 more, 20 more at once; the endpoint recovers; 20 more 250 ms later',
       );
       expect(codes(load, 60)).toEqual(all(20, 'OK'));
@@ -651,14 +651,14 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 3: expiresIn 1e308 gives a finite expiresAt',
+    'expiresIn 1e308 gives a finite expiresAt',
     async () => {
       const server = await serve('symbl', { tokenLifetimeSeconds: 1e308 });
       const load = attach(server);
       load.sendMany(50);
       const figures = await measure(
         load,
-        'Issue 10, case 3: expiresIn 1e308',
+        'expiresIn 1e308',
         'token answers with expiresIn: 1e308: 50 concurrent requests',
       );
       expect(codes(load)).toEqual(all(50, 'OK'));
@@ -670,7 +670,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 4: a token expired on arrival is never sent; asked again, then ERR_TOKEN_EXPIRED',
+    'a token expired on arrival is never sent; asked again, then ERR_TOKEN_EXPIRED',
     async () => {
       const server = await serve('symbl', { tokenLatencyMs: 500, tokenLifetimeSeconds: 0.3 });
       const load = attach(server, { tokenRequest: { retries: 1, minDelayMs: 20, maxDelayMs: 20 } });
@@ -682,7 +682,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 10, case 4: expired on arrival',
+        'Token expired on arrival',
         'token answers take 500 ms with expiresIn: 0.3 (1 retry): 20 requests; then 60 s tokens: 20 more',
       );
       expect(codes(load, 20)).toEqual(all(20, 'OK'));
@@ -693,7 +693,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 5: the memory store drops expired tokens after the handle is ejected',
+    'the memory store drops expired tokens after the handle is ejected',
     async () => {
       const server = await serve('singleview', { tokenLifetimeSeconds: 1 });
       const store = new MemoryTokenStore({ sweepIntervalMs: 250 });
@@ -701,7 +701,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(30);
       const figures = await measure(
         load,
-        'Issue 10, case 5: memory store sweep',
+        'Memory store sweep',
         '1 s tokens in a MemoryTokenStore sweeping every 250 ms: 30 concurrent requests, then the handle ejected',
       );
       expect(codes(load)).toEqual(all(30, 'OK'));
@@ -714,7 +714,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 6: a forged store entry is dropped and never sent',
+    'a forged store entry is dropped and never sent',
     async () => {
       const server = await serve('marsview');
       const memory = new MemoryTokenStore();
@@ -736,7 +736,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 10, case 6: forged store entry',
+        'Forged store entry',
         'the store hands back one entry with CR/LF in its token: 20 concurrent requests',
       );
       expect(codes(load)).toEqual(all(20, 'OK'));
@@ -749,7 +749,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 10, case 7: a vendor that echoes the secret in its error never gets it printed',
+    'a vendor that echoes the secret in its error never gets it printed',
     async () => {
       const server = await serve('symbl');
       const secret = server.credentials['appSecret'] ?? '';
@@ -759,7 +759,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 10, case 7: vendor echoes the secret',
+        'Vendor echoes the secret',
         'first token answer a 401 whose message quotes the appSecret: 20 concurrent requests, then 20 more',
       );
       expect(codes(load)).toEqual([...all(20, 'ERR_TOKEN_CREDENTIALS'), ...all(20, 'OK')]);
@@ -774,7 +774,7 @@ describe('fault injection on the loopback provider simulation', () => {
     },
     SCENARIO_TIMEOUT_MS,
   );
-  // Issue 15: the browser store, over the in-memory doubles of Web Storage, Web Locks, IndexedDB
+  // The browser store, over the in-memory doubles of Web Storage, Web Locks, IndexedDB
   // and BroadcastChannel (the Chromium suites run the same cases in a real browser).
 
   const authServers: AuthorizationServer[] = [];
@@ -817,7 +817,7 @@ describe('fault injection on the loopback provider simulation', () => {
   }
 
   test(
-    'issue 15, case 7: the browser store touches only its own keys, and another tenant’s entry copied under its key is never sent',
+    'the browser store touches only its own keys, and another tenant’s entry copied under its key is never sent',
     async () => {
       const server = await serve('symbl');
       const tab = createOrigin().openTab();
@@ -857,7 +857,7 @@ describe('fault injection on the loopback provider simulation', () => {
       load.sendMany(20);
       const figures = await measure(
         load,
-        'Issue 15, case 7: the browser store’s own keys',
+        'Browser store: its own keys only',
         "prefix 'myapp:' over a storage holding the app's own keys (myapp:token:user-settings, myapp:lock:ui, token:abc, lock:editor), sweep on every write; prefix '' refused; 20 requests; another tenant's entry copied under the provider's key, the token revoked: 20 more",
       );
       expect(codes(load)).toEqual(all(40, 'OK'));
@@ -869,7 +869,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 15, case 10: a tab opened from a signed-in sessionStorage tab never presents the refresh token it copied',
+    'a tab opened from a signed-in sessionStorage tab never presents the refresh token it copied',
     async () => {
       const { server, session } = await signInServer();
       const browser = { locks: createLockManager(), channels: createChannels() };
@@ -886,7 +886,7 @@ describe('fault injection on the loopback provider simulation', () => {
       }
       const figures = await measureSession(
         session,
-        'Issue 15, case 10: duplicated sessionStorage tab',
+        'Browser store: duplicated sessionStorage tab',
         'a signed-in tab (rotating refresh token) and a copy of its sessionStorage (window.open) whose app passes the same grant: 10 requests, then 3 rounds of access tokens revoked, 10 requests in each tab',
       );
       expect(session.codes()).toEqual([
@@ -900,7 +900,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 15, case 11: sessionStorage tabs signed in on their own never wait for each other',
+    'sessionStorage tabs signed in on their own never wait for each other',
     async () => {
       const { server, session } = await signInServer();
       const browser = { locks: createLockManager(), channels: createChannels() };
@@ -917,7 +917,7 @@ describe('fault injection on the loopback provider simulation', () => {
       }
       const figures = await measureSession(
         session,
-        'Issue 15, case 11: sessionStorage tabs',
+        'Browser store: sessionStorage tabs apart',
         'two tabs on sessionStorage, each signed in on its own (rotating refresh tokens), sharing the Web Locks and IndexedDB of the origin (handoffWaitMs 1 s): 5 rounds of access tokens revoked, 5 requests in each tab in turn',
       );
       expect(session.codes()).toEqual(all(50, 'OK'));
@@ -930,7 +930,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 15, case 12: in the lease fallback, a tab closed while it refreshes releases its lease on pagehide',
+    'in the lease fallback, a tab closed while it refreshes releases its lease on pagehide',
     async () => {
       const { server, session } = await signInServer();
       const origin = createOrigin();
@@ -957,7 +957,7 @@ describe('fault injection on the loopback provider simulation', () => {
       await Promise.allSettled(waiting);
       const figures = await measureSession(
         session,
-        'Issue 15, case 12: lease released on pagehide',
+        'Browser store: lease released on pagehide',
         'lease fallback (no Web Locks), two tabs, rotating refresh token: a tab holds the lease while its refresh waits 2 s at the server; another tab sends 20 requests; 200 ms later the holder’s page is hidden and closed',
       );
       expect(session.codes()).toEqual(['ERR_TOKEN_ABORTED', ...all(20, 'OK')]);
@@ -969,7 +969,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 15, case 13: 1,000 valid-looking entries written into the browser store’s key never reach a request',
+    '1,000 valid-looking entries written into the browser store’s key never reach a request',
     async () => {
       const server = await serve('symbl');
       const origin = createOrigin();
@@ -999,7 +999,7 @@ describe('fault injection on the loopback provider simulation', () => {
       }
       const figures = await measure(
         load,
-        'Issue 15, case 13: foreign writes into the browser store',
+        'Browser store: foreign writes',
         'another tab’s script writes 1,000 valid-looking entries (tokenflight 0.2’s format, or bound to another key) into the store’s key, the token revoked halfway: 10 requests, then 2 every 20 writes',
       );
       expect(codes(load)).toEqual(all(110, 'OK'));

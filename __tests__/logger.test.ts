@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { Console } from 'node:console';
 import { PassThrough } from 'node:stream';
@@ -21,7 +21,7 @@ import {
   startProviderServer,
   type ProviderServer,
 } from '../lib/testing/index.js';
-import { until } from './helpers/index.js';
+import { until, useFakeClock } from './helpers/index.js';
 
 interface LogCall {
   level: TokenAuthLogLevel;
@@ -66,6 +66,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  jest.useRealTimers();
   auth?.eject();
   auth = undefined;
   await server.close();
@@ -169,12 +170,14 @@ describe('a pino-like logger', () => {
     await server.close();
     server = await startProviderServer('symbl', { tokenLifetimeSeconds: 1.2 });
     api = axios.create({ baseURL: server.url });
+    // The handle's clock and the simulation's are both Date.now(): fake time moves them together.
+    useFakeClock(Date.now());
     const { logger, calls } = recordingLogger();
     attach({ logger, tokenRequest: { retries: 0 } });
     await api.get('/api/first');
     server.setTokenFault({ status: 500, body: { message: 'down' } });
     // Inside the refresh window (half of a short lifetime), the next request starts a background refresh.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await jest.advanceTimersByTimeAsync(700);
     await api.get('/api/second');
     await until(() => calls.length >= 2);
 

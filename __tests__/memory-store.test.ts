@@ -83,31 +83,47 @@ describe('MemoryTokenStore', () => {
   });
 
   test('the lock has one holder at a time; a waiter gets it when it is released', async () => {
+    jest.useFakeTimers({ now: 0 });
     const store = new MemoryTokenStore();
     const first = await store.lock('k', { ttlMs: 10_000, waitMs: 10_000 });
     expect(first).toBeDefined();
     let second: unknown;
     const waiting = store.lock('k', { ttlMs: 10_000, waitMs: 10_000 }).then((lock) => (second = lock));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await jest.advanceTimersByTimeAsync(20);
     expect(second).toBeUndefined();
     await first!.release();
     await waiting;
     expect(second).toBeDefined();
+    // Woken by the release, not by a timer.
+    expect(Date.now()).toBe(20);
   });
 
   test('a waiter gives up after waitMs, and a holder that never releases loses the lock after ttlMs', async () => {
+    jest.useFakeTimers({ now: 0 });
     const store = new MemoryTokenStore();
     await store.lock('k', { ttlMs: 80, waitMs: 10_000 });
-    await expect(store.lock('k', { ttlMs: 80, waitMs: 20 })).resolves.toBeUndefined();
+    const givingUp = store.lock('k', { ttlMs: 80, waitMs: 20 });
+    await jest.advanceTimersByTimeAsync(19);
+    let settled = false;
+    void givingUp.then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(givingUp).resolves.toBeUndefined();
     const started = Date.now();
-    await expect(store.lock('k', { ttlMs: 80, waitMs: 10_000 })).resolves.toBeDefined();
+    const taking = store.lock('k', { ttlMs: 80, waitMs: 10_000 });
+    await jest.advanceTimersByTimeAsync(60);
+    await expect(taking).resolves.toBeDefined();
     expect(Date.now() - started).toBeLessThan(1_000);
+    // Taken the moment the holder's ttlMs ran out, 80 ms after it took the lock.
+    expect(Date.now()).toBe(80);
   });
 
   test('releasing a lock that was taken over does not free the new holder’s lock', async () => {
+    jest.useFakeTimers({ now: 0 });
     const store = new MemoryTokenStore();
     const stale = await store.lock('k', { ttlMs: 30, waitMs: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await jest.advanceTimersByTimeAsync(40);
     const current = await store.lock('k', { ttlMs: 10_000, waitMs: 0 });
     await stale!.release();
     await expect(store.lock('k', { ttlMs: 10_000, waitMs: 0 })).resolves.toBeUndefined();

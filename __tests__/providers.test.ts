@@ -228,6 +228,16 @@ describe('providers check their options when they are made', () => {
       /refusing plain http for `baseURL`/,
     ],
     [
+      'an unparseable token URL whose password holds a ?, never shown',
+      () =>
+        clientCredentials({
+          tokenUrl: 'https://id:PW?SECRET@auth.example.com/token',
+          clientId: 'a',
+          clientSecret: 'b',
+        }),
+      'expected `tokenUrl` to be an absolute http(s) URL, got "https://"',
+    ],
+    [
       'a relative token URL',
       () => clientCredentials({ tokenUrl: '/token', clientId: 'a', clientSecret: 'b' }),
       'expected `tokenUrl` to be an absolute http(s) URL, got "/token"',

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { TokenRequestError } from '../lib/errors.js';
-import { errorFacts, maskToken, REDACTED, redactedError, redactText } from '../lib/redact.js';
+import { errorFacts, maskToken, REDACTED, redactedError, redactText, redactUrl } from '../lib/redact.js';
 
 // lib/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
 // is scrubbed with. The end-to-end property is in redaction-properties.test.ts.
@@ -160,5 +160,61 @@ describe('maskToken', () => {
     const config = { headers } as InternalAxiosRequestConfig;
     maskToken(new AxiosError('x', 'ERR_BAD_REQUEST', config), 'tok-1');
     expect(headers.get('Authorization')).toBe('Bearer other');
+  });
+});
+
+describe('redactUrl', () => {
+  test.each([
+    ['https://user:pass@api.example.com/x?k=v#f', 'https://api.example.com/x'],
+    ['https://user:p@ss@api.example.com/x', 'https://api.example.com/x'],
+    ['https://api.example.com@evil.example/x', 'https://evil.example/x'],
+    ['https://u:p@api.example.com\\x', 'https://api.example.com/x'],
+    ['https:user:SECRET@api.example.com/x', 'https://api.example.com/x'],
+    ['https:\\\\user:SECRET@api.example.com/x', 'https://api.example.com/x'],
+    ['https://\\:SECRET@/', 'https://\\/'],
+    ['https://?email=me@example.com&key=SECRET', 'https://'],
+    ['https://api.example.com/https://user:SECRET@other.example/x', 'https://api.example.com/https://other.example/x'],
+    ['ftp://user:SECRET@files.example.com/x', 'ftp://files.example.com/x'],
+    ['https://user:PW?SECRET@api.example.com/x', 'https://'],
+    ['https://user:PW#SECRET@api.example.com/x', 'https://'],
+    ['//user:SECRET@api.example.com/x', '//api.example.com/x'],
+    ['https://api.example.com/x?next=a@evil.example', 'https://api.example.com/x'],
+    ['https://api.example.com?@evil.example/x', 'https://api.example.com'],
+    ['https://user:SECRET@api.example.com?@evil.example/x', 'https://api.example.com/'],
+    ['https://api.example.com/users/@me', 'https://api.example.com/users/@me'],
+    ['https://api.example.com/x?a=1\nSECRET', 'https://api.example.com/x'],
+    ['/relative/path?token=SECRET', '/relative/path'],
+    ['', ''],
+  ])('%j is shown as %j', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+  });
+
+  test('no password or query value ever shows, whatever the URL', () => {
+    const secret = 'S3CR3T';
+    const text = (units: string[]) => fc.string({ unit: fc.constantFrom(...units), maxLength: 10 });
+    const inAuthority = text(['a', '.', ':', '?', '#', '@', ' ', '\t']);
+    const anywhere = text(['a', '.', ':', '?', '#', '@', '/', '\\', ' ']);
+    const schemes = fc.constantFrom(
+      'https://',
+      'http://',
+      'https:',
+      'https:/',
+      'https:\\\\',
+      'HTTPS://',
+      '//',
+      ' https://',
+    );
+    fc.assert(
+      fc.property(schemes, inAuthority, inAuthority, anywhere, anywhere, (scheme, user, password, host, path) => {
+        for (const url of [
+          `${scheme}${user}:${secret}${password}@${host}/${path}`,
+          `${scheme}${user}:${password}${secret}@${host}`,
+          `${scheme}${host}/${path}?${user}=${secret}`,
+          `${scheme}${host}/${path}#${secret}`,
+        ])
+          expect({ url, shown: redactUrl(url) }).toEqual({ url, shown: expect.not.stringContaining(secret) });
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -120,7 +120,7 @@ async function everythingPrinted(secret: string, clientId: string, token: string
   return printed;
 }
 
-describe('one redaction rule (issue 10, case 7)', () => {
+describe('one redaction rule for every secret and token, wherever it is printed', () => {
   test('no message, JSON, inspect output, event or logger line holds a secret or the token, whatever they are', async () => {
     await fc.assert(
       fc.asyncProperty(credentialsArb, async ({ secret, clientId, token }) => {

@@ -269,6 +269,37 @@ describe('refreshTokenGrant', () => {
     return expect(auth.resumeSession('')).rejects.toThrow('expected `refreshToken` to be a non-empty string');
   });
 
+  test('a refresh token with a character outside visible ASCII is an InvalidOptionError naming `refreshToken`, never quoting it', async () => {
+    const options = { tokenUrl: 'https://auth.example.com/token', clientId: 'c' };
+    const thrown = (run: () => unknown): unknown => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    for (const refreshToken of ['secret-rt\nX-Injected: 1', 'secret-rt\u00e9', 'secret-rt\u0000']) {
+      const error = thrown(() => refreshTokenGrant({ ...options, refreshToken }));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: 'refreshTokenGrant(): expected `refreshToken` to hold only visible ASCII characters',
+      });
+      expect(JSON.stringify(error) + String(error)).not.toContain('secret-rt');
+    }
+    const auth = attachTokenAuth(axios.create(), { providers: refreshTokenGrant({ ...options, refreshToken: 'r' }) });
+    await expect(auth.resumeSession('secret-rt\r\n')).rejects.toMatchObject({
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'resumeSession(): expected `refreshToken` to hold only visible ASCII characters',
+    });
+    // Spaces and every visible ASCII character are a refresh token (RFC 6749 Appendix A.17).
+    const printable = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
+    expect(refreshTokenGrant({ ...options, refreshToken: printable })).toMatchObject({ name: 'oauth2-refresh' });
+    auth.eject();
+  });
+
   test('a rotated refresh token the store will not take is written again under the lock; if it never takes it, this process presents its own copy', async () => {
     const memory = new MemoryTokenStore();
     let refusals = 0;

@@ -139,6 +139,31 @@ describe('what events and errors show of a URL', () => {
       'https://api.symbl.ai/v1/x',
     ],
     ['an @ in the path is not user info', { url: 'https://api.symbl.ai/users/@me' }, 'https://api.symbl.ai/users/@me'],
+    [
+      'a password holding ? (text no URL parser accepts): nothing after the scheme is shown',
+      { url: 'https://user:PW?SECRET@api.symbl.ai/x' },
+      'https://',
+    ],
+    [
+      'a password holding # (text no URL parser accepts): nothing after the scheme is shown',
+      { url: 'https://user:PW#SECRET@api.symbl.ai/x' },
+      'https://',
+    ],
+    [
+      'user info written without slashes, as URL parsers accept it, is dropped',
+      { url: 'https:user:SECRET@api.symbl.ai/x' },
+      'https://api.symbl.ai/x',
+    ],
+    [
+      'an @ in the query is not user info: the host requested is shown',
+      { url: 'https://evil.example/x?next=a@api.symbl.ai' },
+      'https://evil.example/x',
+    ],
+    [
+      'an @ after a ? with no path is not user info either',
+      { url: 'https://evil.example?@api.symbl.ai/x' },
+      'https://evil.example',
+    ],
   ] as const)('%s', (_what, target, shown) => {
     expect(displayTarget(target)).toBe(shown);
   });

@@ -64,6 +64,19 @@ describe('rule 1: a token goes only to its provider’s origins', () => {
     expect(h.tokenCalls()).toBe(0);
   });
 
+  test.each([
+    ['written with slashes', 'https://user:SECRET@evil.example/x', 'https://evil.example'],
+    // Not absolute for axios (no `//`): without a page, it has no origin.
+    ['written without slashes, as URL parsers accept it', 'https:user:SECRET@evil.example/x', null],
+  ])('the event of a request no provider serves never shows its user info, %s', async (_what, url, origin) => {
+    h = harness({}, '');
+    h.apiMock.onAny().reply(200);
+    await h.api.get(url);
+    const unrouted = h.events.filter((event) => event.type === 'request-unrouted');
+    expect(unrouted).toEqual([expect.objectContaining({ origin, url: 'https://evil.example/x' })]);
+    expect(JSON.stringify(h.events)).not.toContain('SECRET');
+  });
+
   test('tokenAuth: false sends the request without a token and fetches none', async () => {
     setup();
     await h.api.get('/health', { tokenAuth: false });

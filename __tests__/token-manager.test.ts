@@ -9,7 +9,7 @@ import {
 } from '../lib/index.js';
 import { cooldownDelayMs } from '../lib/cooldown.js';
 import { createTokenManager, type TokenManagerOptions } from '../lib/token-manager.js';
-import { deferred, flush, until } from './helpers/index.js';
+import { deferred, flush, until, useFakeClock } from './helpers/index.js';
 
 const HOUR = 3_600_000;
 
@@ -746,16 +746,24 @@ function bound(store: MemoryTokenStore): TokenStore {
 
 describe('token manager: store lock, reasons, generations and ended sessions', () => {
   test('the lock is waited for up to lockTtlMs on top of storeTimeoutMs', async () => {
-    const shared = new MemoryTokenStore({ now: () => 1_000_000 });
-    const release = jest.fn(async () => undefined);
-    const store: TokenStore = {
-      ...bound(shared),
-      lock: () => new Promise((resolve) => setTimeout(() => resolve({ release }), 200)),
-    };
-    const { manager, events } = setup({ store, storeTimeoutMs: 100, lockTtlMs: 200 });
-    await expect(manager.get()).resolves.toMatchObject({ token: { accessToken: 't1' } });
-    expect(events.filter((event) => event.type === 'store-failed')).toEqual([]);
-    await until(() => release.mock.calls.length === 1);
+    useFakeClock(0);
+    try {
+      const shared = new MemoryTokenStore({ now: () => 1_000_000 });
+      const release = jest.fn(async () => undefined);
+      const store: TokenStore = {
+        ...bound(shared),
+        // Granted after 200 ms: past storeTimeoutMs, within lockTtlMs + storeTimeoutMs.
+        lock: () => new Promise((resolve) => setTimeout(() => resolve({ release }), 200)),
+      };
+      const { manager, events } = setup({ store, storeTimeoutMs: 100, lockTtlMs: 200 });
+      const got = manager.get();
+      await jest.advanceTimersByTimeAsync(200);
+      await expect(got).resolves.toMatchObject({ token: { accessToken: 't1' } });
+      expect(events.filter((event) => event.type === 'store-failed')).toEqual([]);
+      await until(() => release.mock.calls.length === 1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a token in the store is taken up without taking the lock', async () => {

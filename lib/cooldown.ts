@@ -1,5 +1,4 @@
 import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
-import type { TokenManagerOptions } from './token-manager.js';
 
 // The cool-down of a provider whose token endpoint keeps refusing (rule 6): a single refusal is
 // never remembered; consecutive ones fail fast for a growing, capped, jittered time.
@@ -39,8 +38,15 @@ export function cooldownDelayMs(
   return Math.min(capMs, Math.max(jittered, retryAfterMs ?? 0));
 }
 
+/** What a cool-down takes from its token manager's options. */
+export interface CooldownOptions {
+  cooldownMs: number;
+  now: () => number;
+  random: () => number;
+}
+
 /** Consecutive refusals of the token endpoint and the cool-down they earn (rule 6). */
-export function createCooldown(options: Pick<TokenManagerOptions, 'cooldownMs' | 'now' | 'random'>) {
+export function createCooldown(options: CooldownOptions) {
   const { now } = options;
   let refusals = 0;
   let until = 0;

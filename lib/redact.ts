@@ -141,3 +141,29 @@ export function maskToken(error: AxiosError, accessToken: string): void {
   hide(error, 'request');
   hide(error.response, 'request');
 }
+
+/** The start of a URL (scheme and slashes) and the text up to the last `@` before its path. */
+const URL_USER_INFO = /^(\s*(?:[a-z][a-z\d+.-]*:)?[\s/\\]*)([^/\\]*@)?/i;
+
+/**
+ * A URL as events, errors and logs may show it: without user info, query or fragment, nor the user
+ * info of a URL inside its path.
+ *
+ * A URL a parser accepts loses the user info the parser finds, whatever way it was written
+ * (`https:u:p@host`, backslashes, a tab), and an `@` in its query is no user info. In other text,
+ * everything up to the last `@` before the path goes; when a `?` or `#` comes before that `@` (a
+ * password holding one, or a query holding an `@`: no parser says which), only the scheme is shown.
+ */
+export function redactUrl(url: string): string {
+  let shown: string;
+  if (URL.canParse(url)) {
+    const parsed = new URL(url);
+    const hasUserInfo = parsed.username !== '' || parsed.password !== '';
+    shown = hasUserInfo ? `${parsed.protocol}//${parsed.host}${parsed.pathname}` : url.replace(/[?#].*$/s, '');
+  } else {
+    const [whole = '', start = '', userInfo = ''] = URL_USER_INFO.exec(url) ?? [];
+    if (/[?#]/.test(userInfo)) return start;
+    shown = (start + url.slice(whole.length)).replace(/[?#].*$/s, '');
+  }
+  return shown.replace(/\/\/[^/\\]*@/g, '//');
+}

@@ -1,6 +1,7 @@
 import { DEFAULTS } from './defaults.js';
 import type { StoredToken, TokenStore } from './store.js';
 import type { StoreAccess } from './store-access.js';
+import { isRefreshToken } from './validate.js';
 
 // A rotating refresh token as the store keeps it: an entry of its own beside the access token's,
 // shaped like a token so that every store (and RedisTokenStore's encryption) keeps it as it keeps
@@ -34,7 +35,7 @@ function decode(token: StoredToken): RefreshEntry | undefined {
   if (token.tokenType !== 'Refresh' && token.tokenType !== 'Ended') return undefined;
   try {
     const refreshToken = atob(token.accessToken);
-    if (!/^[\x20-\x7E]+$/.test(refreshToken)) return undefined;
+    if (!isRefreshToken(refreshToken)) return undefined;
     return { refreshToken, obtainedAt: token.obtainedAt, ended: token.tokenType === 'Ended' };
   } catch {
     return undefined;

@@ -1,11 +1,12 @@
 import { fingerprint, unrefTimer } from './async.js';
 import { isTokenRequestError, TokenRequestError } from './errors.js';
-import type { RefreshReason, TokenAuthEvent } from './events.js';
 import { redactedError } from './redact.js';
 import { FAILED, sharedEntry, type RefreshEntry } from './refresh-entry.js';
-import type { TokenStore, TokenStoreLock } from './store.js';
+import type { TokenStoreLock } from './store.js';
 import type { StoreAccess } from './store-access.js';
-import type { FetchedToken, RotatingCredential } from './token-source.js';
+import type { Rotation, RotationOptions, RotatingCredential } from './token-source.js';
+
+export type { Rotation, RotationOptions } from './token-source.js';
 
 /**
  * A rotating refresh token, and how it is used at most once (RFC 9700 §4.14).
@@ -36,30 +37,6 @@ const WRITE_ATTEMPTS = 4;
 
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
   a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
-
-/** What a rotation takes from its token manager's options. */
-export interface RotationOptions {
-  source: { readonly name: string };
-  store: TokenStore;
-  now: () => number;
-  lockTtlMs: number;
-  storeTimeoutMs: number;
-  emit: (event: TokenAuthEvent) => void;
-}
-
-/** What a rotating source's token manager uses to present its refresh token. */
-export interface Rotation {
-  exchange(
-    key: string,
-    lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
-    reason: RefreshReason,
-  ): Promise<FetchedToken>;
-  resume(key: string, refreshToken: string): Promise<void>;
-  /** A token another handle fetched was taken from the store: the session is under way. */
-  adopted(): void;
-  /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
-  secrets(): string[];
-}
 
 /** One session's state and what its steps work with. */
 interface RotationContext {

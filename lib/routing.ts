@@ -1,4 +1,5 @@
 import { invalidOption } from './errors.js';
+import { redactUrl } from './redact.js';
 
 /** The pieces of an axios request config that decide where it goes. */
 export interface RequestTarget {
@@ -60,14 +61,14 @@ function isAbsolute(url: string): boolean {
 
 /**
  * Origin and path of a request, joined as axios joins them, for events and errors: never the user
- * info (up to the last `@` before the path, as URL parsers read it), the query or the fragment.
+ * info, the query or the fragment ({@link redactUrl}).
  */
 export function displayTarget(target: RequestTarget): string {
   const { url = '', baseURL } = target;
   const joined =
     typeof baseURL === 'string' && baseURL !== '' && (!isAbsolute(url) || target.allowAbsoluteUrls === false);
   const full = !joined ? url : url === '' ? baseURL : `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`;
-  return full.replace(/[?#].*/s, '').replace(/\/\/[^/]*@/, '//');
+  return redactUrl(full);
 }
 
 /** What a router needs of each provider: its name and the origins it serves. */

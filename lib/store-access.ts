@@ -1,9 +1,9 @@
 import { withDeadline } from './async.js';
 import { TokenflightError } from './errors.js';
 import { redactedError } from './redact.js';
-import type { StoredToken, TokenStoreLock } from './store.js';
+import type { TokenAuthEvent } from './events.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import { checkStoredToken } from './token-check.js';
-import type { TokenManagerOptions } from './token-manager.js';
 
 type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
 
@@ -14,8 +14,19 @@ type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
  */
 export type StoreAccess = ReturnType<typeof createStoreAccess>;
 
+/** What the store access takes from its token manager's options. */
+export interface StoreAccessOptions {
+  source: { readonly name: string };
+  store: TokenStore;
+  now: () => number;
+  storeTimeoutMs: number;
+  /** How long the store lock is held at most, and waited for at most. */
+  lockTtlMs: number;
+  emit: (event: TokenAuthEvent) => void;
+}
+
 export function createStoreAccess(
-  options: TokenManagerOptions,
+  options: StoreAccessOptions,
   context: { signal: AbortSignal; knownTokens: () => string[] },
 ) {
   const { store, source, emit, storeTimeoutMs, lockTtlMs } = options;

@@ -1,6 +1,5 @@
-import type { RefreshReason } from './events.js';
-import type { Rotation, RotationOptions } from './rotation.js';
-import type { StoredToken } from './store.js';
+import type { RefreshReason, TokenAuthEvent } from './events.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
 import type { StoreAccess } from './store-access.js';
 
 /** A token a source produced, and how many requests it took. */
@@ -51,4 +50,28 @@ export interface TokenSource {
   fetch(signal: AbortSignal, reason: RefreshReason): Promise<FetchedToken>;
   /** Present when the source's credential rotates (each one may be used once). */
   readonly rotation?: RotatingCredential | undefined;
+}
+
+/** What a rotation takes from its token manager's options. */
+export interface RotationOptions {
+  source: { readonly name: string };
+  store: TokenStore;
+  now: () => number;
+  lockTtlMs: number;
+  storeTimeoutMs: number;
+  emit: (event: TokenAuthEvent) => void;
+}
+
+/** What a rotating source's token manager uses to present its refresh token. */
+export interface Rotation {
+  exchange(
+    key: string,
+    lock: TokenStoreLock | 'none' | 'failed' | 'timeout',
+    reason: RefreshReason,
+  ): Promise<FetchedToken>;
+  resume(key: string, refreshToken: string): Promise<void>;
+  /** A token another handle fetched was taken from the store: the session is under way. */
+  adopted(): void;
+  /** The refresh tokens this process knows, in clear and as stored, to scrub from store errors. */
+  secrets(): string[];
 }

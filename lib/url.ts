@@ -1,4 +1,5 @@
 import { invalidOption } from './errors.js';
+import { redactUrl } from './redact.js';
 import { describe } from './validate.js';
 
 /** Hosts to which a token may travel over plain http: only this machine. */
@@ -20,7 +21,7 @@ function showUrl(value: string): string {
   try {
     return JSON.stringify(displayUrl(new URL(value)));
   } catch {
-    return JSON.stringify(value.replace(/\/\/[^/?#]*@/, '//').replace(/[?#].*$/s, ''));
+    return JSON.stringify(redactUrl(value));
   }
 }
 

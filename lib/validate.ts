@@ -47,6 +47,23 @@ export function expectString(value: unknown, path: string, context: string): str
   return value;
 }
 
+/** RFC 6749 Appendix A.17: a refresh token is one or more visible ASCII characters or spaces. */
+const REFRESH_TOKEN = /^[\x20-\x7E]+$/;
+
+/** Whether `value` may be a refresh token (RFC 6749 Appendix A.17): wherever one is read, given or stored. */
+export function isRefreshToken(value: unknown): value is string {
+  return typeof value === 'string' && REFRESH_TOKEN.test(value);
+}
+
+/** A refresh token given by the application (`refreshToken` of `context`), never quoted in the error. */
+export function expectRefreshToken(value: unknown, context: string): string {
+  const given = expectString(value, 'refreshToken', context);
+  if (!isRefreshToken(given)) {
+    throw invalidOption(`${context}: expected \`refreshToken\` to hold only visible ASCII characters`);
+  }
+  return given;
+}
+
 export function optionalString(value: unknown, path: string, context: string): string | undefined {
   return value === undefined ? undefined : expectString(value, path, context);
 }

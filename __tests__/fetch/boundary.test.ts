@@ -432,6 +432,23 @@ describe('a hostile deployment or caller', () => {
     await expect(second.auth.fetch(`${api.origin}/challenge?error=invalid_token`)).rejects.toBe(verdict);
   });
 
+  test('a 401 whose body never ends holds isTokenRejected at most tokenRequest.timeoutMs; it then sees no body', async () => {
+    const seen: unknown[] = [];
+    const { auth } = make({
+      tokenRequest: { timeoutMs: 200 },
+      isTokenRejected: ({ data }) => {
+        seen.push(data);
+        return false;
+      },
+    });
+    const startedAt = performance.now();
+    const answer = await auth.fetch(`${api.origin}/endless-401`);
+    expect(answer.status).toBe(401);
+    expect(seen).toEqual([undefined]);
+    expect(performance.now() - startedAt).toBeLessThan(5_000);
+    await answer.body?.cancel();
+  });
+
   test('close() while a replay waits for its new token: ERR_HANDLE_CLOSED', async () => {
     const { auth } = make();
     await (await auth.fetch(`${api.origin}/api/warm`)).text();
@@ -445,5 +462,37 @@ describe('a hostile deployment or caller', () => {
     } finally {
       api.setTokenDelay(0);
     }
+  });
+});
+
+describe('in a browser (a document), where fetch hides redirects', () => {
+  test("the caller's redirect mode goes to fetch as it is; a 401 from the origin the browser ended on is not the token's", async () => {
+    const scope = globalThis as { document?: unknown };
+    scope.document = {};
+    const modes: (RequestRedirect | undefined)[] = [];
+    let created: ReturnType<typeof make>;
+    try {
+      created = make({
+        fetch: (input, init) => {
+          modes.push(init?.redirect);
+          // Node's fetch follows as a browser does, dropping Authorization across origins.
+          return fetch(input, init);
+        },
+      });
+    } finally {
+      delete scope.document;
+    }
+    const { auth } = created;
+    await (await auth.fetch(`${api.origin}/api/warm`)).text();
+    const before = api.tokenRequests();
+    const to = encodeURIComponent(`${other.origin}/api/theirs`);
+    const answer = await auth.fetch(`${api.origin}/redirect?status=302&to=${to}`);
+    expect(answer.status).toBe(401);
+    expect(api.tokenRequests()).toBe(before);
+    expect(modes.slice(-1)).toEqual(['follow']);
+    expect(other.seen.at(-1)?.headers.authorization).toBeUndefined();
+    const manual = await auth.fetch(`${api.origin}/api/m`, { redirect: 'manual' });
+    expect(await manual.json()).toMatchObject({ token: api.latest() });
+    expect(modes.slice(-1)).toEqual(['manual']);
   });
 });

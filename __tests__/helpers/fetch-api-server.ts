@@ -52,6 +52,12 @@ export async function startFetchApiServer() {
         res.end('challenged');
         return;
       }
+      if (url.pathname === '/endless-401') {
+        // A 401 whose body starts and never ends.
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        res.write('partial');
+        return;
+      }
       if (url.pathname === '/open') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end(`open ${req.headers.authorization ?? 'none'}`);

@@ -175,7 +175,7 @@ describeRedis('RedisTokenStore against a real redis-server', () => {
       expect(ttl).toBeLessThanOrEqual(REDIS_STORE_DEFAULTS.maxTtlMs);
     });
 
-    test('issue 10, case 3: an expiry of Infinity is stored bounded, and the TTL follows it', async () => {
+    test('an expiry of Infinity is stored bounded, and the TTL follows it', async () => {
       const { store, prefix } = storeWith();
       const before = Date.now();
       await expect(store.set(KEY, token('endless', { expiresAt: Infinity }))).resolves.toMatchObject({

@@ -1,6 +1,5 @@
 import { invalidOption } from '../errors.js';
-import { REFRESH_TOKEN } from '../providers/token-request/read-token.js';
-import { expectString } from '../validate.js';
+import { expectRefreshToken } from '../validate.js';
 import type { ProviderRuntime } from './runtime.js';
 
 /** A token, as `auth.token()` returns it. */
@@ -51,11 +50,7 @@ export function createTokenOperations(runtimes: ReadonlyMap<string, ProviderRunt
           `resumeSession(): provider "${runtime.name}" does not use a refresh token (refreshTokenGrant())`,
         );
       }
-      const given = expectString(refreshToken, 'refreshToken', 'resumeSession()');
-      if (!REFRESH_TOKEN.test(given)) {
-        throw invalidOption('resumeSession(): expected `refreshToken` to hold only visible ASCII characters');
-      }
-      await runtime.manager.resume(given);
+      await runtime.manager.resume(expectRefreshToken(refreshToken, 'resumeSession()'));
     },
   };
 }

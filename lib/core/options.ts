@@ -23,7 +23,7 @@ export interface RejectionContext {
   /**
    * The response body: with `attachTokenAuth`, transformed by the request's `transformResponse` as
    * the caller would see it; with `createTokenFetch`, its text, read from a copy (the caller still
-   * reads the response), or `undefined` past 64 KiB.
+   * reads the response), or `undefined` past 64 KiB or `tokenRequest.timeoutMs`.
    */
   data: unknown;
 }

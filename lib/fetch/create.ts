@@ -86,6 +86,7 @@ export function createTokenFetch(options: TokenFetchOptions): TokenFetch {
     emit,
     fetch: (input, init) => underneath(input, init),
     browserRedirects: inBrowser(),
+    rejectedBodyTimeoutMs: settings.tokenRequest.timeoutMs,
     closed: () => closed,
   };
   const operations = createTokenOperations(runtimes);

@@ -28,6 +28,8 @@ export interface FetchBoundary {
   readonly fetch: FetchFunction;
   /** True where fetch follows redirects itself and hides them (a browser): see {@link createTokenFetch}. */
   readonly browserRedirects: boolean;
+  /** How long `isTokenRejected`'s view of a 401's body may take to arrive (`tokenRequest.timeoutMs`). */
+  readonly rejectedBodyTimeoutMs: number;
   /** Set once the handle is closed: what `auth.fetch` rejects with from then on. */
   readonly closed: () => TokenflightError | undefined;
 }
@@ -96,7 +98,9 @@ async function replay(
 /** Sends the request with `current`'s token, written last, following redirects without leaking it. */
 function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
   const { boundary, request } = exchange;
-  const headers = new Headers(request.headers);
+  // The request's own copy of the caller's headers: the token is written last, just before the
+  // send, and a replay overwrites it (redirect hops copy them before changing them).
+  const { headers } = request;
   headers.set('authorization', current.header);
   const first: Outgoing = { url: request.url, method: request.method, headers, body, hop: 0 };
   const dispatch = (out: Outgoing, redirect: RequestRedirect): Promise<Response> =>
@@ -138,7 +142,7 @@ async function rejectsToken(exchange: Exchange, arrival: Arrival): Promise<boole
   if (!carried || !policy.unauthorizedStatuses.has(response.status)) return false;
   const challenge = response.headers.get('www-authenticate') ?? undefined;
   if (policy.isTokenRejected === undefined) return challengeAllowsRefresh(challenge);
-  const data = await readRejectedBody(response, exchange.request.signal);
+  const data = await readRejectedBody(response, exchange.request.signal, exchange.boundary.rejectedBodyTimeoutMs);
   return policy.isTokenRejected({ provider: exchange.runtime.name, status: response.status, challenge, data });
 }
 

@@ -5,10 +5,15 @@ export const REJECTED_BODY_BYTES = 65_536;
 
 /**
  * The body of an answer that may reject the token, as text, for `isTokenRejected`: read from a
- * clone (the caller can still read the original), at most {@link REJECTED_BODY_BYTES} (beyond,
- * or when it cannot be read, `undefined`), and never longer than the caller's signal allows.
+ * clone (the caller can still read the original), at most {@link REJECTED_BODY_BYTES} and for at
+ * most `timeoutMs` (beyond either, or when it cannot be read, `undefined`: a body that never ends
+ * holds no one), and never longer than the caller's signal allows.
  */
-export async function readRejectedBody(response: Response, signal: AbortSignal | undefined): Promise<unknown> {
+export async function readRejectedBody(
+  response: Response,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<unknown> {
   const copy = response.clone();
   if (copy.body === null) return '';
   const reader = copy.body.getReader();
@@ -27,9 +32,9 @@ export async function readRejectedBody(response: Response, signal: AbortSignal |
   try {
     return await waitWithAbort(read, {
       signal,
-      timeoutMs: 0,
+      timeoutMs,
       onAbort: () => signal?.reason as Error,
-      onTimeout: () => new Error('unreachable'),
+      onTimeout: () => new Error('the body took too long'),
     });
   } catch (error) {
     if (signal?.aborted === true) throw error;

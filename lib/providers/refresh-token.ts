@@ -4,7 +4,7 @@ import { createRotation } from '../rotation.js';
 import { isTokenRequestError, TokenRequestError } from '../errors.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
-import { checkFunction, expectString, optionalString } from '../validate.js';
+import { checkFunction, expectRefreshToken, optionalString } from '../validate.js';
 import {
   discoveryOf,
   freezeProvider,
@@ -17,7 +17,6 @@ import {
 import type { ClientKeyOptions } from './client-key-options.js';
 import type { SourceContext, TokenEndpoint, TokenProvider } from './endpoint.js';
 import { CLIENT_AUTH_KEYS, OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
-import { REFRESH_TOKEN } from './token-request/read-token.js';
 import { requestToken, type TokenRequestContext } from './token-request/index.js';
 
 /** Options of {@link refreshTokenGrant}. */
@@ -135,10 +134,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
   const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets } = readOAuthClient(given, CONTEXT, {
     secretRequired: false,
   });
-  const refreshToken = expectString(given['refreshToken'], 'refreshToken', CONTEXT);
-  if (!REFRESH_TOKEN.test(refreshToken)) {
-    throw new TypeError(`${CONTEXT}: expected \`refreshToken\` to hold only visible ASCII characters`);
-  }
+  const refreshToken = expectRefreshToken(given['refreshToken'], CONTEXT);
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
   const identity = readIdentity(given, CONTEXT, {

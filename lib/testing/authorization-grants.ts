@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type OAuth2Server from '@node-oauth/oauth2-server';
-import type {
-  AuthorizationServerClient,
-  AuthorizationServerStats,
-  RefreshTokenFamily,
-} from './authorization-server.js';
+import type { AuthorizationServerClient, AuthorizationServerStats, RefreshTokenFamily } from './authorization-types.js';
 
 // The authorization server's grants: refresh-token families, the tokens issued from them, the
 // counters, and the in-memory model @node-oauth/oauth2-server reads and writes them through.

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type OAuth2Server from '@node-oauth/oauth2-server';
-import type { AuthorizationServerStats } from './authorization-server.js';
+import type { AuthorizationServerStats } from './authorization-types.js';
 import type { AuthorizationTunables } from './authorization-grants.js';
 import { isUnderApiPath } from './api-path.js';
 import { answerCors, type CorsOption } from './cors.js';

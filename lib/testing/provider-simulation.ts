@@ -1,12 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type {
-  IssuedToken,
-  ProviderServerOptions,
-  SeenRequest,
-  SimulationStats,
-  TokenFault,
-} from './provider-server.js';
+import type { IssuedToken, ProviderServerOptions, SeenRequest, SimulationStats, TokenFault } from './provider-types.js';
 import { VENDORS, type SimulatedCredentials, type SimulatedKind, type SimulatedReply, type Vendor } from './vendors.js';
 
 // The state of one simulated provider and its token endpoint: issuing tokens, playing faults.

@@ -1,5 +1,6 @@
 import { computeExpiresAt } from '../../expiry.js';
 import { BEARER_TOKEN, TOKEN_TYPE } from '../../token-check.js';
+import { isRefreshToken } from '../../validate.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
 import { firstText } from './vendor-text.js';
@@ -83,9 +84,6 @@ function readExpiresIn(
 /** The readers return a string, a number, undefined, or a failure: the only object. */
 const isFailure = (value: string | number | undefined | Failure): value is Failure => typeof value === 'object';
 
-/** RFC 6749 Appendix A.17: a refresh token is one or more visible ASCII characters or spaces. */
-export const REFRESH_TOKEN = /^[\x20-\x7E]+$/;
-
 /** A rotated refresh token, if the endpoint declares where it is and the answer has one. */
 function readRefreshToken(
   path: readonly string[] | undefined,
@@ -95,7 +93,7 @@ function readRefreshToken(
   if (path === undefined) return undefined;
   const value = readPath(json, path);
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !REFRESH_TOKEN.test(value)) {
+  if (!isRefreshToken(value)) {
     return malformed(`the refresh token at ${where(path)} is not a non-empty string of visible characters`, status);
   }
   return value;

@@ -1,6 +1,6 @@
 import { sleep } from '../../async.js';
 import type { TokenStoreLock } from '../../store.js';
-import type { BrowserStorage } from './types.js';
+import type { BrowserIndexedDB, BrowserStorage } from './types.js';
 
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted
 // the lock right after another released it may not have received the writes made under it yet
@@ -9,12 +9,6 @@ import type { BrowserStorage } from './types.js';
 // counts its hand-off twice: in IndexedDB, which every tab reads consistently, and last in
 // localStorage, where the count arrives after the writes it follows. The next holder reads the
 // count in IndexedDB and waits until its localStorage has caught up with it.
-
-/** What the store needs of `indexedDB`. */
-export interface BrowserIndexedDB {
-  /** Opens (or creates) the database `name`: an `IDBOpenDBRequest`. */
-  open(name: string, version?: number): unknown;
-}
 
 const DB_NAME = 'tokenflight-handoff';
 const STORE = 'handoffs';

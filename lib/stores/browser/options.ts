@@ -1,6 +1,6 @@
 import { invalidOption } from '../../errors.js';
 import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
-import type { BrowserIndexedDB } from './handoff.js';
+import type { BrowserIndexedDB } from './types.js';
 import {
   BROWSER_STORE_DEFAULTS,
   PREFIX_SEPARATORS,

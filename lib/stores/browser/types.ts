@@ -1,6 +1,8 @@
-import type { BrowserIndexedDB } from './handoff.js';
-
-export type { BrowserIndexedDB } from './handoff.js';
+/** What the store needs of `indexedDB`. */
+export interface BrowserIndexedDB {
+  /** Opens (or creates) the database `name`: an `IDBOpenDBRequest`. */
+  open(name: string, version?: number): unknown;
+}
 
 /**
  * A prefix must end with one of these, so that `myapp:` never covers `myapplication…`: the store

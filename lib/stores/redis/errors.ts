@@ -1,5 +1,7 @@
 import { TokenflightError, type RedisTokenStoreErrorCode } from '../../errors.js';
-import type { RedisStoreOperation } from './types.js';
+
+/** A Redis operation of the store, as named in its events and errors. */
+export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release';
 
 /**
  * What a {@link RedisTokenStore} operation rejects with: a {@link TokenflightError} (so

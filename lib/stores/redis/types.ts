@@ -1,4 +1,4 @@
-import type { RedisTokenStoreError } from './errors.js';
+import type { RedisStoreOperation, RedisTokenStoreError } from './errors.js';
 
 /**
  * Every default of {@link RedisTokenStore}, in one place. Tests and docs import these rather than
@@ -28,8 +28,7 @@ export const REDIS_STORE_DEFAULTS = {
   maxTtlMs: 86_400_000,
 } as const;
 
-/** A Redis operation of the store, as named in its events and errors. */
-export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release';
+export type { RedisStoreOperation } from './errors.js';
 
 export type { RedisTokenStoreErrorCode } from '../../errors.js';
 
