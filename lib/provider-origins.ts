@@ -18,9 +18,10 @@ import { isLoopbackHost } from './url.js';
  * refused unless the provider allows insecure http, as it would be in `origins`.
  */
 export function originsOnInstance(provider: TokenProvider, baseURL: unknown, context: string): readonly string[] {
-  if (provider.originsFrom !== 'instance' || typeof baseURL !== 'string' || baseURL === '') return provider.origins;
-  const origin = createOriginResolver()({ baseURL, url: '' });
-  if (origin === undefined) return provider.origins;
+  if (provider.originsFrom !== 'instance') return provider.origins;
+  const origin =
+    typeof baseURL === 'string' && baseURL !== '' ? createOriginResolver()({ baseURL, url: '' }) : undefined;
+  if (origin === undefined) return withoutBase(provider, context);
   const { protocol, hostname } = new URL(origin);
   if (protocol === 'http:' && !provider[kInsecureHttp] && !isLoopbackHost(hostname)) {
     throw invalidOption(
@@ -38,6 +39,19 @@ export function originsOnInstance(provider: TokenProvider, baseURL: unknown, con
  */
 export function originsWithoutBase(provider: TokenProvider, context: string): readonly string[] {
   if (provider.originsFrom !== 'instance') return provider.origins;
+  return needsOrigins(provider, context);
+}
+
+/**
+ * An OAuth grant given no `origins` on an axios instance without a base URL: its token URL's origin
+ * (the rule of 0.1 and 0.2), or, when its token endpoint is discovered from an issuer, a refusal
+ * naming `origins` (the issuer's origin is never served).
+ */
+function withoutBase(provider: TokenProvider, context: string): readonly string[] {
+  return provider.origins.length > 0 ? provider.origins : needsOrigins(provider, context);
+}
+
+function needsOrigins(provider: TokenProvider, context: string): never {
   throw invalidOption(
     `${context}: provider "${provider.name}" needs \`origins\`: the origins of the API its tokens are for, such as ['https://api.example.com'] ` +
       `(an OAuth grant's token endpoint, ${provider.tokenUrl}, is rarely the API, and here there is no baseURL to take it from)`,

@@ -9,7 +9,9 @@ import {
   importParams,
   isCryptoKey,
 } from './key-family.js';
+import { base64url } from './base64url.js';
 import { opaque } from './opaque.js';
+import { sha256Hex } from '../async.js';
 import { readPkcs8Pem, type KeyFamily } from './pkcs8.js';
 
 /**
@@ -38,6 +40,13 @@ export interface SigningKey {
   readonly keyId: string | undefined;
   /** The WebCrypto key, imported once, at first use. */
   cryptoKey(): Promise<CryptoKey>;
+  /**
+   * Which key this is, for cache keys: a SHA-256 (hex) of the key material, never the material
+   * itself. The same JWK or PEM gives the same identity in every process. A `CryptoKey` that
+   * cannot be exported is identified by its `keyId` when it has one (so a fleet given one key
+   * under one `kid` shares tokens), else by a random identity of that object in this process.
+   */
+  identity(): Promise<string>;
 }
 
 /** The options of a key-based client authentication, as the OAuth grants take them. */
@@ -86,7 +95,24 @@ function readCryptoKey(key: CryptoKey, alg: AsymmetricAlgorithm | undefined, ref
   const algorithms = cryptoKeyAlgorithms(key);
   if (!Array.isArray(algorithms)) return refuse(`\`privateKey\` is ${(algorithms as { problem: string }).problem}`);
   const chosen = chooseAlg(algorithms as readonly AsymmetricAlgorithm[], alg, 'a CryptoKey bound to', refuse);
-  return { alg: chosen, load: () => Promise.resolve(key), kid: undefined };
+  return { alg: chosen, load: () => Promise.resolve(key), kid: undefined, material: () => cryptoKeyMaterial(key) };
+}
+
+/** Random identities of CryptoKeys that cannot be exported, per object, in this process. */
+const unexportable = new WeakMap<CryptoKey, string>();
+
+async function cryptoKeyMaterial(key: CryptoKey): Promise<string | undefined> {
+  if (!key.extractable) return undefined;
+  return `pkcs8:${base64url(new Uint8Array(await globalThis.crypto.subtle.exportKey('pkcs8', key)))}`;
+}
+
+function objectIdentity(key: CryptoKey): string {
+  let id = unexportable.get(key);
+  if (id === undefined) {
+    id = base64url(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+    unexportable.set(key, id);
+  }
+  return id;
 }
 
 function jwkFamily(jwk: Record<string, unknown>, refuse: Refuse): KeyFamily {
@@ -129,7 +155,8 @@ function readJwk(jwk: Record<string, unknown>, alg: AsymmetricAlgorithm | undefi
     refuse(`\`alg\` ${JSON.stringify(alg)} differs from the JWK's own \`alg\``);
   const chosen = chooseAlg(FAMILY_ALGORITHMS[family], alg ?? own, familyName(family), refuse);
   const kid = typeof jwk['kid'] === 'string' ? jwk['kid'] : undefined;
-  return { alg: chosen, load: () => importKey('jwk', members, chosen, refuse), kid };
+  const material = (): Promise<string> => Promise.resolve(`jwk:${JSON.stringify(members)}`);
+  return { alg: chosen, load: () => importKey('jwk', members, chosen, refuse), kid, material };
 }
 
 function readPem(pem: string, alg: AsymmetricAlgorithm | undefined, refuse: Refuse) {
@@ -137,7 +164,8 @@ function readPem(pem: string, alg: AsymmetricAlgorithm | undefined, refuse: Refu
   if ('problem' in read)
     return refuse(`expected \`privateKey\` to be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----), got ${read.problem}`);
   const chosen = chooseAlg(FAMILY_ALGORITHMS[read.family], alg, familyName(read.family), refuse);
-  return { alg: chosen, load: () => importKey('pkcs8', read.der, chosen, refuse), kid: undefined };
+  const material = (): Promise<string> => Promise.resolve(`pkcs8:${base64url(read.der)}`);
+  return { alg: chosen, load: () => importKey('pkcs8', read.der, chosen, refuse), kid: undefined, material };
 }
 
 async function importKey(
@@ -189,7 +217,12 @@ export function readPrivateKey(
   }
   const wanted = alg;
   const keyId = optionalString(given.keyId, 'keyId', context);
-  let read: { alg: AsymmetricAlgorithm; load: () => Promise<CryptoKey>; kid: string | undefined };
+  let read: {
+    alg: AsymmetricAlgorithm;
+    load: () => Promise<CryptoKey>;
+    kid: string | undefined;
+    material: () => Promise<string | undefined>;
+  };
   if (isCryptoKey(privateKey)) read = readCryptoKey(privateKey, wanted, refuse);
   else if (isJwkObject(privateKey)) read = readJwk(privateKey, wanted, refuse);
   else if (typeof privateKey === 'string' && privateKey.trim() !== '') read = readPem(privateKey, wanted, refuse);
@@ -206,7 +239,14 @@ export function readPrivateKey(
     imported.catch(() => (imported = undefined));
     return imported;
   };
-  return opaque('SigningKey', { alg: read.alg, keyId: keyId ?? read.kid }, { cryptoKey });
+  const kid = keyId ?? read.kid;
+  const identity = async (): Promise<string> => {
+    const material = await read.material();
+    if (material !== undefined) return sha256Hex(`tokenflight/key/v1\n${material}`);
+    const key = privateKey as CryptoKey;
+    return kid === undefined ? `object:${objectIdentity(key)}` : `kid:${kid}`;
+  };
+  return opaque('SigningKey', { alg: read.alg, keyId: kid }, { cryptoKey, identity });
 }
 
 /**
@@ -224,5 +264,6 @@ export function secretSigningKey(clientSecret: string): SigningKey {
       ['sign'],
     ));
   const facts: Pick<SigningKey, 'alg' | 'keyId'> = { alg: 'HS256', keyId: undefined };
-  return opaque('SigningKey', facts, { cryptoKey });
+  const identity = (): Promise<string> => sha256Hex(`tokenflight/key/v1\nsecret:${clientSecret}`);
+  return opaque('SigningKey', facts, { cryptoKey, identity });
 }

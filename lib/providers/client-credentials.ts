@@ -2,25 +2,31 @@ import { invalidOption } from '../errors.js';
 import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
 import type { TokenProvider } from './endpoint.js';
 import { defineProvider, readOptions, type ProviderOptions } from './define.js';
-import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
+import { CLIENT_AUTH_KEYS, OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
+import type { ClientKeyOptions } from './client-key-options.js';
 
 export type { ClientAuthMethod } from './oauth-client.js';
 
 /** Options of {@link clientCredentials}. */
-export interface ClientCredentialsOptions extends ProviderOptions {
-  /** The authorization server's token endpoint. */
-  tokenUrl: string;
+export interface ClientCredentialsOptions extends ProviderOptions, ClientKeyOptions {
+  /** The authorization server's token endpoint. Give this or `issuer`, not both. */
+  tokenUrl?: string;
   /** The OAuth client ID. */
   clientId: string;
-  /** The OAuth client secret. */
-  clientSecret: string;
+  /**
+   * The OAuth client secret: sent with `client_secret_basic` or `client_secret_post`, the HS256 key
+   * of `client_secret_jwt`. Not used (and refused) with `private_key_jwt`.
+   */
+  clientSecret?: string;
   /** Space-separated scopes, or a list of them. */
   scope?: string | readonly string[];
   /** The `audience` parameter (Auth0 and others). */
   audience?: string;
   /**
    * `client_secret_basic` (HTTP Basic, the RFC's default) or `client_secret_post` (in the form
-   * body); `basic` and `post` are accepted as short names.
+   * body); `basic` and `post` are accepted as short names. `private_key_jwt` (with `privateKey`)
+   * or `client_secret_jwt` (with `clientSecret`): a JWT assertion, signed anew for every attempt
+   * (RFC 7523 §2.2, OIDC Core §9).
    * @default 'client_secret_basic'
    */
   authMethod?: ClientAuthMethod;
@@ -56,8 +62,11 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     'audience',
     'authMethod',
     'params',
+    ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, scope, auth, secrets } = readOAuthClient(given, context, { secretRequired: true });
+  const { url, issuer, discover, scope, auth, assertion, secrets } = readOAuthClient(given, context, {
+    secretRequired: true,
+  });
   const audience = optionalString(given['audience'], 'audience', context);
 
   const params = given['params'];
@@ -91,6 +100,9 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       secrets,
       response: OAUTH_RESPONSE,
       defaultLifetimeMs: undefined,
+      issuer,
+      discover,
+      assertion,
     },
   });
 }

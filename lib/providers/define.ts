@@ -8,11 +8,13 @@ import {
   kSource,
   type OriginsSource,
   type ResponseShape,
+  type SourceContext,
   type SourceSpec,
   type TokenEndpoint,
   type TokenProvider,
 } from './endpoint.js';
 import { requestToken } from './token-request/index.js';
+import type { Discovery } from '../oauth/discovery.js';
 
 /** Options every provider factory takes. */
 export interface ProviderOptions {
@@ -102,7 +104,7 @@ export interface ProviderIdentity {
 export function readIdentity(
   options: Record<string, unknown>,
   context: string,
-  defaults: { name: string; origin: string | undefined; fromInstance?: boolean },
+  defaults: { name: string; origin: string | undefined; fromInstance?: boolean | undefined },
 ): ProviderIdentity {
   const allowInsecureHttp = insecureAllowed(options, context);
   const name = options['name'] === undefined ? defaults.name : expectString(options['name'], 'name', context);
@@ -112,6 +114,11 @@ export function readIdentity(
   if (givenOrigins === undefined && defaults.origin !== undefined) {
     const originsFrom = defaults.fromInstance === true ? 'instance' : 'endpoint';
     return { name, origins: [defaults.origin], originsFrom, allowInsecureHttp };
+  }
+  // An OAuth grant with a discovered token endpoint: only the boundary's base URL can name its
+  // origins (never the issuer's origin: it is where tokens are requested, not where they go).
+  if (givenOrigins === undefined && defaults.fromInstance === true) {
+    return { name, origins: [], originsFrom: 'instance', allowInsecureHttp };
   }
   if (!Array.isArray(givenOrigins) || givenOrigins.length === 0) {
     throw invalidOption(
@@ -160,22 +167,43 @@ export function fullShape(response: Partial<ResponseShape> & Pick<ResponseShape,
 export function defineProvider(input: ProviderInput): TokenProvider {
   const { context, options } = input;
   const url = input.endpoint.url;
-  expectHttpUrl(url.href, 'tokenUrl', context, insecureAllowed(options, context));
+  const { issuer } = input.endpoint;
+  if (issuer === undefined) expectHttpUrl(url.href, 'tokenUrl', context, insecureAllowed(options, context));
   const identity = readIdentity(options, context, {
     name: input.defaultName,
-    origin: url.origin,
+    origin: issuer === undefined ? url.origin : undefined,
     fromInstance: input.originsFromInstance === true,
   });
   const endpoint: TokenEndpoint = { ...input.endpoint, response: fullShape(input.endpoint.response) };
   const spec: SourceSpec = {
     rotating: false,
-    create: (context) => ({
-      name: identity.name,
-      key: endpointKey(endpoint),
-      fetch: (signal) => requestToken(identity.name, endpoint, { ...context, signal }),
-    }),
+    create: (context) => {
+      const discovery = discoveryOf(endpoint, identity, context);
+      return {
+        name: identity.name,
+        key: endpointKey(endpoint),
+        fetch: (signal) => requestToken(identity.name, endpoint, { ...context, signal, discovery }),
+      };
+    },
   };
   return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, spec, endpoint);
+}
+
+/** The discovery of a provider's token endpoint from its issuer, one per boundary; none without an issuer. */
+export function discoveryOf(
+  endpoint: TokenEndpoint,
+  identity: ProviderIdentity,
+  context: SourceContext,
+): Discovery | undefined {
+  const { issuer, discover } = endpoint;
+  if (issuer === undefined || discover === undefined) return undefined;
+  return discover({
+    issuer,
+    provider: identity.name,
+    http: context.http,
+    now: context.now,
+    allowInsecureHttp: identity.allowInsecureHttp,
+  });
 }
 
 export const path = (dotted: string): readonly string[] => dotted.split('.');

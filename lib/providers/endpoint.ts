@@ -1,5 +1,7 @@
 import type { HttpClient } from '../core/http.js';
 import { sha256Hex } from '../async.js';
+import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
+import type { SigningKey } from '../oauth/private-key.js';
 import type { TokenSource } from '../token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
@@ -40,6 +42,32 @@ export interface TokenEndpoint {
   refreshToken?: JsonPath | undefined;
   /** Lifetime to assume when the answer carries no expiry and the token is not a JWT with `exp`. */
   defaultLifetimeMs: number | undefined;
+  /**
+   * The issuer whose metadata names the token endpoint (RFC 8414), when it is discovered; `url` is
+   * then the issuer's URL, and each attempt sends to the discovered `token_endpoint`.
+   */
+  issuer?: string | undefined;
+  /**
+   * Makes the discovery of `issuer` (lib/oauth/discovery.ts), given by the OAuth grants, so that
+   * only they bundle it.
+   */
+  discover?: ((options: DiscoveryOptions) => Discovery) | undefined;
+  /** JWT client authentication (RFC 7523 §2.2): each attempt adds a new assertion signed with `key`. */
+  assertion?: ClientAssertionStep | undefined;
+}
+
+/** How an endpoint that authenticates with JWT assertions signs one, given by the OAuth grants. */
+export interface ClientAssertionStep {
+  /** The signing key, for its identity in the cache key. */
+  readonly key: SigningKey;
+  /**
+   * The form fields of a new assertion (`client_id`, `client_assertion_type`, `client_assertion`)
+   * for a token endpoint, with the issuer when it was discovered.
+   */
+  fields(
+    server: { issuer: string | undefined; tokenEndpoint: string },
+    now: () => number,
+  ): Promise<Record<string, string>>;
 }
 
 /** @internal The key under which a built-in provider keeps its endpoint description. */
@@ -91,12 +119,16 @@ export interface TokenProvider {
   /**
    * The origins this provider's tokens may be sent to. For an OAuth grant given no `origins`
    * (`originsFrom: 'instance'`), the origin of its token URL, which `attachTokenAuth` replaces with
-   * that of the instance's `baseURL` when the instance has one.
+   * that of the instance's `baseURL` when the instance has one; none for one given `issuer` (the
+   * issuer's origin is never served), which needs that `baseURL`.
    */
   readonly origins: readonly string[];
   /** Whether `origins` was given, or which default it is: see {@link OriginsSource}. */
   readonly originsFrom: OriginsSource;
-  /** The token endpoint, without query string; `custom:<name>` for a {@link customProvider}. */
+  /**
+   * The token endpoint, without query string; the issuer for an OAuth grant whose token endpoint is
+   * discovered from its `issuer`; `custom:<name>` for a {@link customProvider}.
+   */
   readonly tokenUrl: string;
   /** @internal */
   readonly [kSource]: SourceSpec;
@@ -132,8 +164,8 @@ function canonical(value: unknown): unknown {
  * it issues (kind, URL, method, body, headers), so two tenants of one provider never share a token
  * and a rotated secret never reuses a token minted with the old one. Credentials never appear in it.
  */
-export function endpointKey(endpoint: TokenEndpoint): Promise<string> {
-  const material = canonical([
+export async function endpointKey(endpoint: TokenEndpoint): Promise<string> {
+  const parts: unknown[] = [
     'tokenflight/v1',
     endpoint.kind,
     endpoint.url.href,
@@ -141,6 +173,10 @@ export function endpointKey(endpoint: TokenEndpoint): Promise<string> {
     endpoint.encoding,
     endpoint.body ?? null,
     endpoint.headers,
-  ]);
-  return sha256Hex(JSON.stringify(material));
+  ];
+  // Appended only when present, so the keys of endpoints without them stay as they were (a shared
+  // store keeps its entries across an upgrade). A key is named by its identity, a one-way hash.
+  if (endpoint.issuer !== undefined) parts.push({ issuer: endpoint.issuer });
+  if (endpoint.assertion !== undefined) parts.push({ assertionKey: await endpoint.assertion.key.identity() });
+  return sha256Hex(JSON.stringify(canonical(parts)));
 }

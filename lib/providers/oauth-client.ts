@@ -1,13 +1,33 @@
 import { invalidOption } from '../errors.js';
+import { readIssuer } from '../oauth/metadata.js';
+import { readPrivateKey, secretSigningKey, type SigningKey } from '../oauth/private-key.js';
 import { expectHttpUrl } from '../url.js';
 import { describe, expectString, optionalString } from '../validate.js';
-import type { ResponseShape } from './endpoint.js';
+import { assertionAudience, clientAssertionFields } from '../oauth/client-assertion.js';
+import { createDiscovery } from '../oauth/discovery.js';
+import { cryptoRandomBytes } from '../oauth/random.js';
+import type { ClientAssertionStep, ResponseShape } from './endpoint.js';
 import { insecureAllowed, path } from './define.js';
 
-/** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'basic' | 'post';
+/**
+ * How the client authenticates to the token endpoint: with its secret (RFC 6749 §2.3.1), or with a
+ * JWT assertion signed by its private key (`private_key_jwt`) or by its secret
+ * (`client_secret_jwt`, HS256) (RFC 7523 §2.2, OIDC Core §9).
+ */
+export type ClientAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'basic' | 'post' | 'private_key_jwt' | 'client_secret_jwt';
 
-const METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post', 'basic', 'post'];
+const METHODS: readonly string[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'basic',
+  'post',
+  'private_key_jwt',
+  'client_secret_jwt',
+];
+
+/** The options of key-based client authentication, as both OAuth grants take them. */
+export const CLIENT_AUTH_KEYS = ['issuer', 'privateKey', 'keyId', 'alg'] as const;
 
 const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+');
 
@@ -53,26 +73,105 @@ export const OAUTH_RESPONSE: Pick<ResponseShape, 'token' | 'expiresIn' | 'tokenT
   errorMessage: [path('error_description')],
 };
 
-/** An OAuth client's options, as both grants take them: token URL, client, secret, scope and how to authenticate. */
+/** Where token requests go: a fixed `tokenUrl`, or the token endpoint discovered from `issuer`. */
+export interface TokenTarget {
+  /** The token URL, or the issuer's URL with discovery (for display and cache keys; never an origin to serve). */
+  url: URL;
+  /** The issuer, exactly as configured, when the token endpoint is discovered. */
+  issuer: string | undefined;
+}
+
+function readTarget(given: Record<string, unknown>, context: string): TokenTarget {
+  const insecure = insecureAllowed(given, context);
+  if ((given['issuer'] === undefined) === (given['tokenUrl'] === undefined)) {
+    throw invalidOption(
+      `${context}: expected exactly one of \`tokenUrl\` and \`issuer\` (the token endpoint, or the authorization server whose metadata names it), got ${given['issuer'] === undefined ? 'neither' : 'both'}`,
+    );
+  }
+  if (given['tokenUrl'] !== undefined) {
+    return { url: expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecure), issuer: undefined };
+  }
+  const issuer = readIssuer(given['issuer'], context, insecure);
+  return { url: new URL(issuer), issuer };
+}
+
+/** Refuses an option that the chosen `authMethod` does not use (it would be silently ignored). */
+function refuseUnused(given: Record<string, unknown>, names: readonly string[], method: string, context: string): void {
+  for (const name of names) {
+    if (given[name] !== undefined) {
+      throw invalidOption(`${context}: \`${name}\` is not used with \`authMethod\` '${method}'; leave it out`);
+    }
+  }
+}
+
+/** The key that signs client assertions, for the JWT methods; checks which options fit the method. */
+function readSigner(
+  given: Record<string, unknown>,
+  clientSecret: string | undefined,
+  context: string,
+): SigningKey | undefined {
+  const method = given['authMethod'];
+  if (method === 'private_key_jwt') {
+    refuseUnused(given, ['clientSecret'], method, context);
+    return readPrivateKey(
+      { privateKey: given['privateKey'], keyId: given['keyId'], alg: given['alg'] },
+      `${context} (authMethod 'private_key_jwt')`,
+    );
+  }
+  refuseUnused(
+    given,
+    ['privateKey', 'keyId', 'alg'],
+    typeof method === 'string' ? method : 'client_secret_basic',
+    context,
+  );
+  if (method !== 'client_secret_jwt') return undefined;
+  if (clientSecret === undefined) {
+    throw invalidOption(`${context}: \`authMethod\` 'client_secret_jwt' needs \`clientSecret\` (the HS256 key)`);
+  }
+  return secretSigningKey(clientSecret);
+}
+
+/**
+ * An OAuth client's options, as both grants take them: token URL or issuer, client, secret or key,
+ * scope and how to authenticate. `signer` is set for the JWT methods: each attempt signs a new
+ * assertion with it (lib/providers/token-request/prepare.ts).
+ */
 export function readOAuthClient(
   given: Record<string, unknown>,
   context: string,
   { secretRequired }: { secretRequired: boolean },
 ) {
-  const url = expectHttpUrl(given['tokenUrl'], 'tokenUrl', context, insecureAllowed(given, context));
+  const target = readTarget(given, context);
   const clientId = expectString(given['clientId'], 'clientId', context);
-  const clientSecret = secretRequired
-    ? expectString(given['clientSecret'], 'clientSecret', context)
-    : optionalString(given['clientSecret'], 'clientSecret', context);
+  const keyBased = given['authMethod'] === 'private_key_jwt';
+  const clientSecret =
+    secretRequired && !keyBased
+      ? expectString(given['clientSecret'], 'clientSecret', context)
+      : optionalString(given['clientSecret'], 'clientSecret', context);
   const scope = readScope(given['scope'], context);
   const auth = clientAuthentication({ clientId, clientSecret, authMethod: given['authMethod'] }, context);
+  const signer = readSigner(given, clientSecret, context);
+  // With an assertion, no secret travels: the assertion's fields replace Basic or the form's secret.
+  const sent = signer === undefined ? auth : { body: {}, headers: {} };
   // The client ID is public (RFC 6749 §2.2): only the secret and the header made from it (whole, and
   // its Base64 credentials alone) are scrubbed.
-  const headers = Object.values(auth.headers);
+  const headers = Object.values(sent.headers);
   const secrets = [
     ...(clientSecret === undefined ? [] : [clientSecret]),
     ...headers,
     ...headers.map((value) => value.replace(/^Basic /, '')),
   ];
-  return { url, clientId, scope, auth, secrets };
+  const assertion: ClientAssertionStep | undefined =
+    signer === undefined
+      ? undefined
+      : {
+          key: signer,
+          fields: (server, now) =>
+            clientAssertionFields(
+              { clientId, audience: assertionAudience(server), key: signer },
+              { now, randomBytes: cryptoRandomBytes },
+            ),
+        };
+  const discover = target.issuer === undefined ? undefined : createDiscovery;
+  return { url: target.url, issuer: target.issuer, discover, clientId, scope, auth: sent, signer, assertion, secrets };
 }

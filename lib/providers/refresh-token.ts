@@ -1,22 +1,39 @@
 import { sha256Hex } from '../async.js';
+import type { SigningKey } from '../oauth/private-key.js';
 import { createRotation } from '../rotation.js';
 import type { RotatingCredential, TokenSource } from '../token-source.js';
 import { displayUrl } from '../url.js';
 import { checkFunction, expectRefreshToken, optionalString } from '../validate.js';
-import { freezeProvider, fullShape, path, readIdentity, readOptions, type ProviderOptions } from './define.js';
+import {
+  discoveryOf,
+  freezeProvider,
+  fullShape,
+  path,
+  readIdentity,
+  readOptions,
+  type ProviderOptions,
+} from './define.js';
+import type { ClientKeyOptions } from './client-key-options.js';
 import type { SourceContext, TokenEndpoint, TokenProvider } from './endpoint.js';
-import { OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
+import { CLIENT_AUTH_KEYS, OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';
 import { requestToken, type TokenRequestContext } from './token-request/index.js';
 
 /** Options of {@link refreshTokenGrant}. */
-export interface RefreshTokenGrantOptions extends ProviderOptions {
-  /** The authorization server's token endpoint. */
-  tokenUrl: string;
+export interface RefreshTokenGrantOptions extends ProviderOptions, ClientKeyOptions {
+  /** The authorization server's token endpoint. Give this or `issuer`, not both. */
+  tokenUrl?: string;
   /** The OAuth client ID. */
   clientId: string;
-  /** The client secret of a confidential client; leave it out for a public client (only `client_id` is sent). */
+  /**
+   * The client secret of a confidential client (the HS256 key with `client_secret_jwt`); leave it
+   * out for a public client (only `client_id` is sent) and with `private_key_jwt`.
+   */
   clientSecret?: string;
-  /** How a confidential client sends its secret. @default 'client_secret_basic' */
+  /**
+   * How a confidential client authenticates: `client_secret_basic`, `client_secret_post`, or a JWT
+   * assertion signed anew for every attempt, `private_key_jwt` (with `privateKey`) or
+   * `client_secret_jwt` (RFC 7523 §2.2). @default 'client_secret_basic'
+   */
   authMethod?: ClientAuthMethod;
   /**
    * The refresh token to start with. Once the store holds a newer one (another process rotated it),
@@ -54,6 +71,21 @@ function retryWithin(context: SourceContext, deadline: number): TokenRequestCont
 }
 
 /**
+ * A session's store key. The issuer and the key's identity (a one-way hash) are appended only when
+ * present, so sessions without them keep the keys of 0.2.
+ */
+async function sessionKey(
+  parts: readonly unknown[],
+  issuer: string | undefined,
+  signer: SigningKey | undefined,
+): Promise<string> {
+  const all: unknown[] = ['tokenflight/v1', 'oauth2-refresh', ...parts];
+  if (issuer !== undefined) all.push({ issuer });
+  if (signer !== undefined) all.push({ assertionKey: await signer.identity() });
+  return sha256Hex(JSON.stringify(all));
+}
+
+/**
  * The OAuth 2.0 refresh-token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14), for confidential
  * and public clients. Each refresh token is presented at most once: only by the holder of the
  * store's lock (across a fleet with a `RedisTokenStore`), never retried once it may have reached
@@ -88,12 +120,19 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'scope',
     'onRefreshToken',
     'cacheKey',
+    ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, clientId, scope, auth, secrets } = readOAuthClient(given, CONTEXT, { secretRequired: false });
+  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets } = readOAuthClient(given, CONTEXT, {
+    secretRequired: false,
+  });
   const refreshToken = expectRefreshToken(given['refreshToken'], CONTEXT);
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
-  const identity = readIdentity(given, CONTEXT, { name: 'oauth2-refresh', origin: url.origin, fromInstance: true });
+  const identity = readIdentity(given, CONTEXT, {
+    name: 'oauth2-refresh',
+    origin: issuer === undefined ? url.origin : undefined,
+    fromInstance: true,
+  });
   const body: Record<string, string> = { grant_type: 'refresh_token', ...auth.body };
   if (scope !== undefined) body['scope'] = scope;
   const endpoint: TokenEndpoint = {
@@ -108,22 +147,16 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     endsSession: ['invalid_grant'],
     refreshToken: path('refresh_token'),
     defaultLifetimeMs: undefined,
+    issuer,
+    discover,
+    assertion,
   };
   // The session's key: who asks and for what, never the refresh token (it changes with every rotation).
-  const key = sha256Hex(
-    JSON.stringify([
-      'tokenflight/v1',
-      'oauth2-refresh',
-      url.href,
-      clientId,
-      scope ?? null,
-      identity.name,
-      cacheKey ?? null,
-    ]),
-  );
+  const key = sessionKey([url.href, clientId, scope ?? null, identity.name, cacheKey ?? null], issuer, signer);
   const onRotated = given['onRefreshToken'] as ((refreshToken: string) => unknown) | undefined;
 
   const create = (context: SourceContext): TokenSource => {
+    const discovery = discoveryOf(endpoint, identity, context);
     const rotation: RotatingCredential = {
       initial: refreshToken,
       url: displayUrl(url),
@@ -140,6 +173,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
           const answer = await requestToken(identity.name, presented, {
             ...context,
             signal,
+            discovery,
             mayRetry: retryWithin(context, deadline),
             onRotatedAnyway: (next) => (rotatedAnyway = next),
           });

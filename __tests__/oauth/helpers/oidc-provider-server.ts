@@ -30,6 +30,8 @@ export interface OidcProviderServer {
     basic: { clientId: string; clientSecret: string };
     /** `private_key_jwt` and `dpop_bound_access_tokens`. */
     dpop: { clientId: string };
+    /** `private_key_jwt` with the refresh-token grant, bearer tokens. */
+    keyJwtRefresh: { clientId: string };
   };
   requests(): Promise<RecordedTokenRequest[]>;
   mintRefreshToken(clientId: string): Promise<string>;
@@ -72,6 +74,14 @@ export async function startOidcProvider(): Promise<OidcProviderServer> {
       response_types: ['code'],
       redirect_uris: ['https://app.example.test/callback'],
     },
+    {
+      client_id: 'key-jwt-refresh-client',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks,
+      grant_types: ['refresh_token', 'authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['https://app.example.test/callback'],
+    },
   ];
   const child = spawn(process.execPath, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -93,7 +103,13 @@ export async function startOidcProvider(): Promise<OidcProviderServer> {
     tokenEndpoint: `${issuer}/token`,
     resource,
     keys,
-    clients: { keyJwt: { clientId: 'key-jwt-client' }, secretJwt, basic, dpop: { clientId: 'dpop-client' } },
+    clients: {
+      keyJwt: { clientId: 'key-jwt-client' },
+      secretJwt,
+      basic,
+      dpop: { clientId: 'dpop-client' },
+      keyJwtRefresh: { clientId: 'key-jwt-refresh-client' },
+    },
     async requests() {
       return (await (await fetch(`${issuer}/_test/requests`)).json()) as RecordedTokenRequest[];
     },

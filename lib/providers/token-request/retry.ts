@@ -3,6 +3,7 @@ import { TokenRequestError } from '../../errors.js';
 import { displayUrl } from '../../url.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { aborted, attemptOnce } from './attempt.js';
+import { prepareEndpoint, preparationFailure } from './prepare.js';
 import type { Failure, TokenRequestContext, TokenRequestSettings, TokenResponse } from './types.js';
 
 /**
@@ -18,13 +19,22 @@ export async function requestToken(
 ): Promise<TokenResponse> {
   const { settings } = context;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await attemptOnce(endpoint, context);
+    // Each attempt its own target and assertion (a retry re-signs); a discovery failure sends nothing.
+    let target: TokenEndpoint;
+    try {
+      target = await prepareEndpoint(endpoint, context);
+    } catch (error) {
+      const failure = preparationFailure(error, context.signal);
+      if (failure === undefined) throw error;
+      throw toError(name, endpoint, failure, attempt);
+    }
+    const outcome = await attemptOnce(target, context);
     if (!('code' in outcome)) return { ...outcome, attempts: attempt };
     if (outcome.refreshToken !== undefined) context.onRotatedAnyway?.(outcome.refreshToken);
     const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
     const mayRetry = context.mayRetry?.(outcome, delayMs) ?? true;
     if (!outcome.retryable || !mayRetry || attempt > settings.retries || context.signal.aborted) {
-      throw toError(name, endpoint, outcome, attempt);
+      throw toError(name, target, outcome, attempt);
     }
     context.onRetry?.({ attempt, delayMs, code: outcome.code, status: outcome.status });
     try {

@@ -1,4 +1,5 @@
 import type { HttpClient } from '../../core/http.js';
+import type { Discovery } from '../../oauth/discovery.js';
 import type { TokenRequestErrorCode } from '../../errors.js';
 import type { StoredToken } from '../../store.js';
 
@@ -45,6 +46,8 @@ export interface TokenRequestContext {
    * (no access token, say): the server rotated it all the same, and it must not be lost.
    */
   onRotatedAnyway?: ((refreshToken: string) => void) | undefined;
+  /** The provider's metadata, when its token endpoint is discovered from an issuer. */
+  discovery?: Discovery | undefined;
 }
 
 /** The outcome of a token request that produced a token. */

@@ -1,0 +1,30 @@
+import type { AsymmetricAlgorithm } from '../oauth/jws.js';
+
+/** The options of key-based client authentication and discovery, on both OAuth grants. */
+export interface ClientKeyOptions {
+  /**
+   * The authorization server's issuer identifier, instead of `tokenUrl`: the token endpoint is read
+   * from its metadata (RFC 8414 `/.well-known/oauth-authorization-server`, then OpenID's
+   * `/.well-known/openid-configuration` when that answers 404), once for all concurrent callers,
+   * cached and refreshed hourly. The metadata's `issuer` must equal this exactly, and its
+   * `token_endpoint` must be https (plain http only to a loopback host), else `ERR_TOKEN_DISCOVERY`
+   * and no token request. The issuer's origin is never one the provider's tokens are sent to.
+   */
+  issuer?: string;
+  /**
+   * With `authMethod: 'private_key_jwt'`: the client's private key, as a `CryptoKey`, a private JWK
+   * (with `d`) or a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`); EC P-256, Ed25519 or RSA of at least
+   * 2048 bits. Checked when the factory runs (a public key, a key for another algorithm, a malformed
+   * PEM: `InvalidOptionError` naming `privateKey`); a JWK or PEM whose numbers WebCrypto will not
+   * import fails at the first token request, with the same error. Never shown in an error, event,
+   * log, `util.inspect` or `JSON.stringify`.
+   */
+  privateKey?: CryptoKey | JsonWebKey | string;
+  /** With `private_key_jwt`: the `kid` header of the assertion. @default the JWK's `kid`, else none */
+  keyId?: string;
+  /**
+   * With `private_key_jwt`: the algorithm of the assertion; it must fit the key.
+   * @default ES256 for an EC key, EdDSA for Ed25519, RS256 for RSA
+   */
+  alg?: AsymmetricAlgorithm;
+}
