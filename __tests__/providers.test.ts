@@ -261,7 +261,7 @@ describe('providers check their options when they are made', () => {
           clientSecret: 'b',
           authMethod: 'jwt' as never,
         }),
-      "clientCredentials(): expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'basic', 'post', got \"jwt\"",
+      "clientCredentials(): expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'basic', 'post', 'private_key_jwt', 'client_secret_jwt', got \"jwt\"",
     ],
     [
       'a base URL with a query string',

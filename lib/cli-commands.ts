@@ -1,3 +1,4 @@
+import { invalidOption } from './errors.js';
 import { clientCredentials, type ClientAuthMethod } from './providers/client-credentials.js';
 import type { TokenProvider } from './providers/endpoint.js';
 import { marsview } from './providers/marsview.js';
@@ -110,10 +111,21 @@ export const PROVIDERS: Readonly<Record<string, ProviderCommand>> = {
         allowInsecureHttp,
         ...(v['scope'] === undefined ? {} : { scope: v['scope'] }),
         ...(v['audience'] === undefined ? {} : { audience: v['audience'] }),
-        ...(v['authMethod'] === undefined ? {} : { authMethod: v['authMethod'] as ClientAuthMethod }),
+        ...(v['authMethod'] === undefined ? {} : { authMethod: secretMethod(v['authMethod']) }),
       }),
   },
 };
+
+/** The CLI takes a client secret, never a key: the methods that sign with a key are not offered. */
+const SECRET_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post', 'basic', 'post'];
+
+function secretMethod(method: string): ClientAuthMethod {
+  if (SECRET_METHODS.includes(method)) return method as ClientAuthMethod;
+  const got = /^[a-z_]{1,32}$/i.test(method) ? JSON.stringify(method) : 'another value';
+  throw invalidOption(
+    `clientCredentials(): expected \`authMethod\` to be one of ${SECRET_METHODS.map((name) => `'${name}'`).join(', ')}, got ${got}`,
+  );
+}
 
 function baseURL(values: Record<string, string>): { baseURL?: string } {
   return values['baseURL'] === undefined ? {} : { baseURL: values['baseURL'] };
