@@ -25,6 +25,7 @@ const config: Config = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(p-memoize|mimic-function)/)'],
+  // ky (ESM only) and ofetch's ESM dependencies are transformed too, for the fetch client suites.
+  transformIgnorePatterns: ['/node_modules/(?!(p-memoize|mimic-function|ky|ofetch|destr|ufo|node-fetch-native)/)'],
 };
 export default config;

@@ -2,6 +2,7 @@ import { defineConfig, type Options } from 'tsup';
 
 const entry = {
   index: 'lib/index.ts',
+  fetch: 'lib/fetch.ts',
   testing: 'lib/testing/index.ts',
   redis: 'lib/redis.ts',
   browser: 'lib/browser.ts',

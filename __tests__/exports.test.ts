@@ -1,6 +1,7 @@
 import { expect, test } from '@jest/globals';
 import * as tokenflight from '../lib/index.js';
 import * as browser from '../lib/browser.js';
+import * as fetchEntry from '../lib/fetch.js';
 import * as testing from '../lib/testing/index.js';
 
 test('the public surface is exactly this list', () => {
@@ -20,6 +21,28 @@ test('the public surface is exactly this list', () => {
     'singleView',
     'symbl',
   ]);
+});
+
+test('tokenflight/fetch exports createTokenFetch and what a fetch-only app needs beside it, nothing of axios', () => {
+  expect(Object.keys(fetchEntry).sort()).toEqual([
+    'DEFAULTS',
+    'MemoryTokenStore',
+    'TokenRequestError',
+    'TokenflightError',
+    'clientCredentials',
+    'createTokenFetch',
+    'customProvider',
+    'isTokenRequestError',
+    'isTokenflightError',
+    'jsonProvider',
+    'marsview',
+    'refreshTokenGrant',
+    'singleView',
+    'symbl',
+  ]);
+  // The same classes and factories as the axios entry's, not copies.
+  expect(fetchEntry.TokenflightError).toBe(tokenflight.TokenflightError);
+  expect(fetchEntry.clientCredentials).toBe(tokenflight.clientCredentials);
 });
 
 test('the testing kit exports the simulation and its helpers', () => {

@@ -30,7 +30,7 @@ describe('the packed package', () => {
 
   test('ships the builds, their declarations, the README and the licence, and nothing else', () => {
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
-    for (const entry of ['index', 'testing', 'redis', 'browser']) {
+    for (const entry of ['index', 'fetch', 'testing', 'redis', 'browser']) {
       for (const ext of ['.js', '.cjs', '.d.ts', '.d.cts']) expect(files).toContain(`dist/${entry}${ext}`);
     }
     expect(files).toContain('dist/cli.js');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
 import { getEventListeners } from 'node:events';
+import { axiosHttpClient } from '../lib/axios/http-client.js';
 import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../lib/index.js';
 import { kEndpoint, type TokenEndpoint } from '../lib/providers/endpoint.js';
 import {
@@ -26,7 +27,7 @@ function rig(settings: Partial<TokenRequestSettings> = {}, clock = { now: NOW })
   const retries: TokenRequestRetry[] = [];
   const lifecycle = new AbortController();
   const context = {
-    http,
+    http: axiosHttpClient(http),
     settings: { ...DEFAULTS.tokenRequest, minDelayMs: 1, maxDelayMs: 1, ...settings },
     signal: lifecycle.signal,
     now: () => clock.now,

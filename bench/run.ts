@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAmplification, type AmplificationRow } from './amplification.js';
+import { runFetch, type FetchResult } from './fetch.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import {
   axiosAuthRefresh,
@@ -63,6 +64,7 @@ interface Results {
   fleet?: FleetResult;
   scale?: ScaleResult;
   refresh?: RefreshResult;
+  fetch?: FetchResult;
 }
 const resultsFile = join(charts, 'results.json');
 const reportFile = join(docs, 'benchmarks.md');
@@ -77,7 +79,7 @@ const PLUMB_OLD = 'plumbing: response interceptor';
 const PLUMB_NEW = 'plumbing: wrapped adapter';
 
 if (wanted('hot')) {
-  log('1/6 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
+  log('1/7 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
   results.hot = await runHotPath(
     [
       bareAxios(),
@@ -101,22 +103,22 @@ if (wanted('hot')) {
 }
 
 if (wanted('amplification')) {
-  log('2/6 refresh amplification: 1,000 concurrent requests after a revocation');
+  log('2/7 refresh amplification: 1,000 concurrent requests after a revocation');
   results.amplification = await runAmplification({ concurrency: 1_000 });
 }
 
 if (wanted('latency')) {
-  log('3/6 latency across token rotations with a 300 ms token endpoint');
+  log('3/7 latency across token rotations with a 300 ms token endpoint');
   results.latency = await runLatency(quick ? { durationMs: 4_000 } : { durationMs: 10_000 });
 }
 
 if (wanted('fleet')) {
-  log('4/6 fleet: processes sharing one token, memory store vs Redis store');
+  log('4/7 fleet: processes sharing one token, memory store vs Redis store');
   results.fleet = await runFleet({ sizes: quick ? [2, 4] : [2, 4, 8], rotations: quick ? 2 : 3 });
 }
 
 if (wanted('scale')) {
-  log('5/6 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
+  log('5/7 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
   const perRequest = await runHotPath(
     [
       await tokenflight(0, '1 provider'),
@@ -138,8 +140,19 @@ if (wanted('scale')) {
 }
 
 if (wanted('refresh')) {
-  log('6/6 rotating refresh tokens: a fleet sharing one session, tokenflight vs axios-auth-refresh');
+  log('6/7 rotating refresh tokens: a fleet sharing one session, tokenflight vs axios-auth-refresh');
   results.refresh = await runRefresh({ sizes: quick ? [2] : [2, 4, 8], rounds: quick ? 4 : 10 });
+}
+
+if (wanted('fetch')) {
+  log(
+    '7/7 tokenflight/fetch: hot path vs bare fetch, 1,000 concurrent calls after a revocation vs a hand-written wrapper',
+  );
+  results.fetch = await runFetch(
+    quick
+      ? { rounds: 20, requestsPerRound: 50, concurrency: 1_000 }
+      : { rounds: 100, requestsPerRound: 100, concurrency: 1_000 },
+  );
 }
 
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; writing docs/benchmarks.md`);
@@ -183,7 +196,7 @@ function keepUnmeasured(fresh: string): string {
   if (only === undefined || !existsSync(reportFile)) return fresh;
   const before = splitReport(readFileSync(reportFile, 'utf8'));
   const now = splitReport(fresh);
-  const names = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh'];
+  const names = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh', 'fetch'];
   const header = fresh.split(/^(?=## )/m)[0] ?? '';
   const sections = names.map((name, index) => {
     const number = String(index + 1);
@@ -537,6 +550,36 @@ once per fleet: the holder of the store's lock rotates it, the others take up it
 `);
   }
 
+  if (results.fetch !== undefined) {
+    const { hot, tokenflight: tf, handWritten } = results.fetch;
+    parts.push(`## 7. tokenflight/fetch: hot path, and 1,000 concurrent calls after a revocation
+
+\`auth.fetch\` with a cached token against bare \`fetch\` sending the same static \`Authorization\`
+header to the same in-process server: ${hot.rounds} interleaved rounds of ${hot.requestsPerRound} sequential
+requests each, median time per request.
+
+${table(
+  ['contender', 'µs per request (median of rounds)', 'ratio to bare fetch'],
+  [
+    ['bare fetch, static Authorization header', hot.bareUs.toFixed(0), '1'],
+    ['auth.fetch (tokenflight/fetch)', hot.tokenflightUs.toFixed(0), `**${hot.ratio.toFixed(3)}**`],
+  ],
+)}
+
+${fixed(tf.concurrency)} concurrent calls after the server revoked the token (its token endpoint answers in
+50 ms), against a hand-written fetch wrapper with a shared refresh promise (one refresh at a time;
+a 401 that arrives after a refresh ended starts another).
+
+${table(
+  ['approach', 'token requests', 'failed', 'wall time (ms)'],
+  [
+    ['tokenflight/fetch', `**${tf.tokenRequests}**`, tf.failures, tf.wallMs.toFixed(0)],
+    ['hand-written wrapper', handWritten.tokenRequests, handWritten.failures, handWritten.wallMs.toFixed(0)],
+  ],
+)}
+`);
+  }
+
   parts.push(`## Targets
 
 ${targets().join('\n')}
@@ -576,6 +619,15 @@ function targets(): string[] {
     lines.push(
       `- Each refresh token used at most once across a fleet: **${rotating.every((r) => r.usesPerRotation <= 1 && r.reuseDetections === 0 && r.failed === 0) ? 'met' : 'not met'}** (${rotating.map((r) => `${r.processes} processes: ${r.usesPerRotation.toFixed(2)} uses per rotation, ${r.reuseDetections} reuses, ${r.failed} failed`).join('; ')}).`,
     );
+  const fetchResult = results.fetch;
+  if (fetchResult !== undefined) {
+    lines.push(
+      `- auth.fetch within 3% of bare fetch with the same header: **${fetchResult.hot.ratio <= 1.03 ? 'met' : 'not met'}** (${percent(fetchResult.hot.ratio)}).`,
+    );
+    lines.push(
+      `- auth.fetch, one token request and no failure for 1,000 concurrent calls after a revocation: **${fetchResult.tokenflight.tokenRequests === 1 && fetchResult.tokenflight.failures === 0 ? 'met' : 'not met'}** (${fetchResult.tokenflight.tokenRequests} token request, ${fetchResult.tokenflight.failures} failed).`,
+    );
+  }
   const heap = results.scale?.heap;
   if (heap !== undefined) {
     const first = heap.checkpoints[1]?.[1] ?? 0;

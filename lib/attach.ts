@@ -1,22 +1,13 @@
 import type { AxiosInstance } from 'axios';
-import { readAttachOptions, type AttachSettings, type TokenAuthOptions } from './attach-options.js';
+import { axiosHttpClient } from './axios/http-client.js';
+import { readAttachOptions, type TokenAuthOptions } from './attach-options.js';
 import { createBoundary, type TokenRuntime } from './boundary.js';
-import { invalidOption } from './errors.js';
+import { createTokenOperations, type Token } from './core/handle.js';
+import { createRuntime, type ProviderRuntime } from './core/runtime.js';
 import { originsOnInstance } from './provider-origins.js';
-import { kSource, type TokenProvider } from './providers/endpoint.js';
 import { createRouter } from './routing.js';
-import { expectRefreshToken } from './validate.js';
-import { createTokenManager } from './token-manager.js';
 
-/** A token, as `auth.token()` returns it. */
-export interface Token {
-  /** The token itself, as the provider issued it. */
-  readonly accessToken: string;
-  /** `Bearer`, unless the provider says otherwise. */
-  readonly tokenType: string;
-  /** Epoch ms, or `null` when unknown. */
-  readonly expiresAt: number | null;
-}
+export type { Token } from './core/handle.js';
 
 /**
  * What {@link attachTokenAuth} returns.
@@ -47,41 +38,6 @@ export interface TokenAuth {
 }
 
 const kAttached = Symbol.for('tokenflight.attached');
-
-function createRuntime(
-  provider: TokenProvider,
-  origins: readonly string[],
-  settings: AttachSettings,
-): TokenRuntime & { rotating: boolean } {
-  const { emit, tokenRequest } = settings;
-  const source = provider[kSource].create({
-    http: settings.tokenClient,
-    settings: tokenRequest,
-    now: Date.now,
-    random: Math.random,
-    onRetry: (retry) => emit({ type: 'token-retry', provider: provider.name, ...retry }),
-  });
-  const manager = createTokenManager({
-    source,
-    store: settings.store,
-    now: Date.now,
-    random: Math.random,
-    refreshWindowMs: settings.refreshWindowMs,
-    expiryMarginMs: settings.expiryMarginMs,
-    backgroundRetryMs: settings.backgroundRetryMs,
-    cooldownMs: tokenRequest.cooldownMs,
-    storeTimeoutMs: settings.storeTimeoutMs,
-    lockTtlMs: settings.lockTtlMs,
-    emit,
-  });
-  return {
-    name: provider.name,
-    origins,
-    manager,
-    sent: undefined,
-    rotating: source.rotation !== undefined,
-  };
-}
 
 /**
  * Attaches tokenflight to an axios instance. Whatever interceptors the instance has, before or
@@ -121,8 +77,12 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     provider,
     origins: originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
   }));
-  const runtimes = new Map(
-    routes.map(({ provider, origins }) => [provider.name, createRuntime(provider, origins, settings)]),
+  const http = axiosHttpClient(settings.tokenClient);
+  const runtimes = new Map<string, TokenRuntime & ProviderRuntime>(
+    routes.map(({ provider, origins }) => [
+      provider.name,
+      { ...createRuntime(provider, origins, settings, http), sent: undefined },
+    ]),
   );
   const router = createRouter([...runtimes.values()], (report) =>
     emit({ type: 'request-unrouted', provider: null, ...report }),
@@ -133,34 +93,12 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
   (instance as { [kAttached]?: TokenAuth })[kAttached]?.eject();
   const requestId = instance.interceptors.request.use(onRequest, undefined, { synchronous: true });
 
-  const pick = (name: string | undefined): TokenRuntime & { rotating: boolean } => {
-    const runtime = runtimes.get(name ?? settings.providers[0]?.name ?? '');
-    if (runtime === undefined) {
-      throw invalidOption(
-        `no provider named "${String(name)}" is attached (attached: ${[...runtimes.keys()].join(', ')})`,
-      );
-    }
-    return runtime;
-  };
+  const operations = createTokenOperations(runtimes);
 
   const handle: TokenAuth = {
-    async token(name) {
-      const { token } = await pick(name).manager.get();
-      return { accessToken: token.accessToken, tokenType: token.tokenType, expiresAt: token.expiresAt };
-    },
-    async invalidate(name) {
-      const targets = name === undefined ? [...runtimes.values()] : [pick(name)];
-      await Promise.all(targets.map((runtime) => runtime.manager.invalidate()));
-    },
-    async resumeSession(refreshToken, name) {
-      const runtime = pick(name);
-      if (!runtime.rotating) {
-        throw invalidOption(
-          `resumeSession(): provider "${runtime.name}" does not use a refresh token (refreshTokenGrant())`,
-        );
-      }
-      await runtime.manager.resume(expectRefreshToken(refreshToken, 'resumeSession()'));
-    },
+    token: operations.token,
+    invalidate: operations.invalidate,
+    resumeSession: operations.resumeSession,
     eject() {
       if (ejected) return;
       ejected = true;

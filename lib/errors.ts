@@ -83,6 +83,8 @@ export type RedisTokenStoreErrorCode =
  *   the entry is dropped and a fresh token is fetched. A `BrowserTokenStore` rejects a read with it
  *   when an entry under its name is not one it wrote for that key (and leaves it for a write to
  *   replace).
+ * - `ERR_HANDLE_CLOSED`: the handle of `createTokenFetch` (`tokenflight/fetch`) was closed (`auth.close()`): its
+ *   `fetch` and `token` reject with it from then on, as do calls that were waiting for a token.
  * - `ERR_STORE_TAB_DUPLICATED`: a `BrowserTokenStore` on `sessionStorage` refused an entry this tab
  *   copied from another tab that is still open (a duplicated tab, or one opened with
  *   `window.open`): its refresh token belongs to that tab, and is never presented here. The tab
@@ -92,6 +94,7 @@ export type TokenflightErrorCode =
   | TokenRequestErrorCode
   | RedisTokenStoreErrorCode
   | 'ERR_BODY_NOT_REPLAYABLE'
+  | 'ERR_HANDLE_CLOSED'
   | 'ERR_STORE_ENTRY_INVALID'
   | 'ERR_STORE_TAB_DUPLICATED';
 

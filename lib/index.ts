@@ -6,7 +6,12 @@
  */
 export { attachTokenAuth } from './attach.js';
 export type { Token, TokenAuth } from './attach.js';
-export type { RejectionContext, TokenAuthOptions, TokenRequestOptions } from './attach-options.js';
+export type {
+  RejectionContext,
+  TokenAuthBaseOptions,
+  TokenAuthOptions,
+  TokenRequestOptions,
+} from './attach-options.js';
 export type { TokenAuthRequestOptions } from './request-options.js';
 export { DEFAULTS } from './defaults.js';
 export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';

@@ -1,12 +1,9 @@
 import { AxiosHeaders, type AxiosResponse, type AxiosResponseHeaders, type InternalAxiosRequestConfig } from 'axios';
-import type { RejectionContext } from './attach-options.js';
+import { challengeAllowsRefresh, type RejectionPolicy } from './core/challenge.js';
 import { headerText } from './headers.js';
 
-/** How an API says "your token was rejected": statuses, and optionally the user's own verdict. */
-export interface RejectionPolicy {
-  readonly unauthorizedStatuses: ReadonlySet<number>;
-  readonly isTokenRejected: ((context: RejectionContext) => boolean) | undefined;
-}
+export { challengeAllowsRefresh, type RejectionPolicy } from './core/challenge.js';
+export { isReplayable } from './core/replay.js';
 
 /**
  * Rule 5: does this response mean the API rejected the token the request carried? Only for one of
@@ -27,23 +24,6 @@ export function isTokenRejection(
   if (policy.isTokenRejected === undefined) return challengeAllowsRefresh(challenge);
   const data = transformedData(response);
   return policy.isTokenRejected({ provider, status: response.status, challenge, data });
-}
-
-/** Whether a `WWW-Authenticate` challenge leaves room for a new token to help (RFC 6750 §3.1). */
-export function challengeAllowsRefresh(challenge: string | undefined): boolean {
-  if (challenge === undefined || challenge.trim() === '') return true;
-  const bearer = /(?:^|[\s,])bearer(?:\s|$)(.*)/is.exec(challenge);
-  if (bearer === null) return false;
-  const error = /(?:^|[\s,])error\s*=\s*"?([^",\s]*)"?/i.exec(bearer[1] ?? '');
-  return error === null || error[1] === 'invalid_token';
-}
-
-/** Rule 8: what can be sent twice. Streams and async iterables are read once. */
-export function isReplayable(data: unknown): boolean {
-  if (typeof data !== 'object' || data === null) return true;
-  if (typeof (data as { pipe?: unknown }).pipe === 'function') return false;
-  if (typeof ReadableStream !== 'undefined' && data instanceof ReadableStream) return false;
-  return !(Symbol.asyncIterator in data);
 }
 
 /** The origin that finally answered, when the transport followed redirects and says so. */

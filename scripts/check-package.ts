@@ -12,14 +12,17 @@
  * 7. runs the `tokenflight` bin from the app's node_modules/.bin;
  * 8. runs the testing kit under Jest (CommonJS and ES modules), Vitest and node:test
  *    (scripts/runners/, scripts/lib/runners.ts);
- * 9. type-checks every TypeScript sample of README.md and docs/ in one `tsc` run, as this app would
+ * 9. installs the tarball into a second app WITHOUT axios (scripts/fetch-consumer/), which imports and
+ *    requires `tokenflight/fetch`, gets a token from a loopback server and sends it to the API, and
+ *    type-checks its declarations with `skipLibCheck` off;
+ * 10. type-checks every TypeScript sample of README.md and docs/ in one `tsc` run, as this app would
  *    import the package, and runs the complete programs among them (scripts/lib/samples.ts).
  *
  * A new entry point in `exports` is imported and required with no change here; add a line using
  * it to scripts/consumer/ to type-check it. Run with `npm run check:package`.
  */
 import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareRunners, RUNNER_PACKAGES } from './lib/runners.js';
@@ -98,6 +101,21 @@ function checkSamples(app: string): string {
   }
   const docs = new Set(files.map((entry) => entry.sample.doc)).size;
   return `${files.length} samples from ${docs} files type-checked; ${programs.length} run`;
+}
+
+/** A fetch-only application: axios absent, `tokenflight/fetch` imported, required and type-checked. */
+function checkFetchOnly(app: string, tarball: string): string {
+  cpSync(join(root, 'scripts', 'fetch-consumer'), app, { recursive: true });
+  installInto(app, tarball, []);
+  if (existsSync(join(app, 'node_modules', 'axios'))) throw new StepError('npm installed axios beside tokenflight');
+  const lines = [
+    run(process.execPath, ['esm.mjs'], { cwd: app }),
+    run(process.execPath, ['--no-experimental-require-module', 'cjs.cjs'], { cwd: app }),
+  ];
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.json')], {
+    cwd: app,
+  });
+  return [...lines.map((line) => line.trim()), 'types.mts type-checked without axios (skipLibCheck off)'].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -193,6 +211,9 @@ async function main(): Promise<void> {
         return undefined;
       });
     }
+    await step('tokenflight/fetch with axios not installed: import, require, a token to the API, types', () =>
+      checkFetchOnly(join(scratch, 'fetch-only'), tarball),
+    );
     await step('type-check the samples of README.md and docs/ (one tsc run), run the complete programs', () =>
       checkSamples(app),
     );

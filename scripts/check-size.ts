@@ -12,7 +12,9 @@
  * 3. fails, with the table, when a scenario is larger than its figures in `size-budget.json`
  *    (bytes, measured + a small headroom); prints the same table beside axios-auth-refresh,
  *    axios-jwt and axios measured the same way in the same run;
- * 4. fails when a browser entry (`lib/index.ts`, `lib/browser.ts` when it exists, and every
+ * 4. fails when a `tokenflight/fetch` scenario (bundled with nothing external) contains or imports
+ *    axios: the fetch entry must run with axios not installed;
+ * 5. fails when a browser entry (`lib/index.ts`, `lib/browser.ts` when it exists, and every
  *    scenario) imports a Node.js built-in (`node:*`, `fs`, `crypto`…), naming the chain of imports
  *    that reached it.
  *
@@ -34,6 +36,11 @@ interface Scenario {
   readonly code: string;
   /** Measured only when this holds (an entry point that another branch adds). */
   readonly when?: () => boolean;
+  /**
+   * A `tokenflight/fetch` application: bundled with nothing external, and the check fails if
+   * axios is anywhere in it (the fetch entry must run with axios not installed).
+   */
+  readonly withoutAxios?: true;
 }
 
 const root = join(import.meta.dirname, '..');
@@ -56,6 +63,17 @@ const SCENARIOS: readonly Scenario[] = [
     code: `export * from 'tokenflight'; export * from 'tokenflight/browser';`,
     when: () => './browser' in pkg.exports,
   },
+  {
+    name: 'createTokenFetch + customProvider',
+    code: uses('createTokenFetch, customProvider', 'tokenflight/fetch'),
+    withoutAxios: true,
+  },
+  {
+    name: 'createTokenFetch + refreshTokenGrant + BrowserTokenStore',
+    code: `${uses('createTokenFetch, refreshTokenGrant', 'tokenflight/fetch')} ${uses('BrowserTokenStore', 'tokenflight/browser')}`,
+    withoutAxios: true,
+  },
+  { name: 'tokenflight/fetch (everything)', code: `export * from 'tokenflight/fetch';`, withoutAxios: true },
 ];
 
 /** The same measurement of the alternatives, and of axios itself, for scale (not budgeted). */
@@ -297,9 +315,30 @@ function checkBudget(measured: readonly Measured[], budget: Budget | undefined):
   return problems;
 }
 
+/** A fetch scenario that bundles axios, or imports it, named by the chain of imports that reached it. */
+function axiosProblems(measured: readonly Measured[]): string[] {
+  const problems: string[] = [];
+  for (const row of measured.filter((one) => SCENARIOS.find((scenario) => scenario.name === one.name)?.withoutAxios)) {
+    const inputs = Object.entries(row.metafile.inputs);
+    const bundled = inputs.filter(([path]) => /(^|\/)node_modules\/axios\//.test(path)).map(([path]) => path);
+    const importers = inputs
+      .filter(([path]) => !path.includes('node_modules/axios/'))
+      .filter(([, input]) =>
+        input.imports.some((one) => one.path === 'axios' || one.path.includes('node_modules/axios/')),
+      )
+      .map(([path]) => path);
+    if (bundled.length > 0 || importers.length > 0) {
+      problems.push(
+        `"${row.name}" pulls in axios (imported by ${importers.join(', ') || 'an unknown input'}; ${bundled.length} axios files)`,
+      );
+    }
+  }
+  return problems;
+}
+
 async function builtinProblems(measured: readonly Measured[]): Promise<{ checked: string[]; problems: string[] }> {
   const problems: string[] = [];
-  const entries = ['index.ts', 'browser.ts'].map((file) => join(root, 'lib', file)).filter(existsSync);
+  const entries = ['index.ts', 'browser.ts', 'fetch.ts'].map((file) => join(root, 'lib', file)).filter(existsSync);
   for (const file of entries) {
     const { metafile } = await bundle({ file }, ['axios', 'p-memoize']);
     for (const chain of builtinChains(metafile))
@@ -318,13 +357,14 @@ async function main(): Promise<void> {
   }
   const measured: Measured[] = [];
   for (const scenario of SCENARIOS.filter((one) => one.when?.() ?? true))
-    measured.push(await measure(scenario, ['axios']));
+    measured.push(await measure(scenario, scenario.withoutAxios ? [] : ['axios']));
   const alternatives: Measured[] = [];
   for (const scenario of ALTERNATIVES) {
     alternatives.push(await measure(scenario, scenario.name.startsWith('axios ') ? [] : ['axios']));
   }
   const builtins = await builtinProblems(measured);
-  const problems = [...builtins.problems];
+  const withoutAxios = axiosProblems(measured);
+  const problems = [...builtins.problems, ...withoutAxios];
   const budget = existsSync(budgetFile) ? (JSON.parse(readFileSync(budgetFile, 'utf8')) as Budget) : undefined;
   const update = args.has('--update');
   if (update) {
@@ -349,6 +389,9 @@ async function main(): Promise<void> {
   if (args.has('--inputs'))
     out(`\nBiggest inputs (bytes in the minified output):\n${measured.map((row) => biggestInputs(row)).join('\n')}\n`);
   out(`\nNo Node.js built-in in ${builtins.checked.join(', ')}: ${builtins.problems.length > 0 ? 'FAILED' : 'ok'}.\n`);
+  out(
+    `No axios in the tokenflight/fetch scenarios (bundled with nothing external): ${withoutAxios.length > 0 ? 'FAILED' : 'ok'}.\n`,
+  );
   if (problems.length > 0) {
     process.stderr.write(`\ncheck:size failed:\n${problems.map((problem) => `- ${problem}`).join('\n')}\n`);
     process.exitCode = 1;

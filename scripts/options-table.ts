@@ -16,7 +16,7 @@ const current = readFileSync(file, 'utf8');
 let fresh = current;
 const problems: string[] = [];
 for (const table of TABLES) {
-  const rows = optionRows(root, table.type);
+  const rows = optionRows(root, table.type, table.entry);
   problems.push(...defaultsDisagreements(rows, DEFAULTS).map((problem) => `${table.type} ${problem}`));
   fresh = replaceTable(fresh, table.name, renderTable(rows));
 }

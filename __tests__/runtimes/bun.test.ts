@@ -7,6 +7,8 @@ import { describeRuntime, expectFlow, FLOW_TIMEOUT_MS, runFlowProcess, startFlow
 
 const bun = findBun();
 const CLI_MAIN = join(__dirname, 'helpers/cli-main.ts');
+/** tokenflight/fetch's flow: dist/fetch.js, axios never loaded. */
+const FETCH_MAIN = join(__dirname, 'helpers/fetch-main.ts');
 
 describeRuntime('Bun, from the bun npm package', 'missing' in bun ? bun.missing : undefined, () => {
   let cacheDir = '';
@@ -20,6 +22,7 @@ describeRuntime('Bun, from the bun npm package', 'missing' in bun ? bun.missing 
   test.each([
     ['axios’s default adapter list', undefined, 'http'],
     ['the fetch adapter', 'fetch' as const, 'fetch'],
+    ['tokenflight/fetch (createTokenFetch, no axios)', undefined, 'auth.fetch'],
   ])(
     'with %s, the built package makes one token request for ten cold requests and one after a revocation, replays the 401s, and sends no token with tokenAuth: false',
     async (_, adapter, expectedAdapter) => {
@@ -29,7 +32,12 @@ describeRuntime('Bun, from the bun npm package', 'missing' in bun ? bun.missing 
         // --no-install: packages come from node_modules, never auto-installed.
         const result = await runFlowProcess(
           bun.path,
-          ['run', '--no-install', CLI_MAIN, JSON.stringify(servers.options(adapter))],
+          [
+            'run',
+            '--no-install',
+            expectedAdapter === 'auth.fetch' ? FETCH_MAIN : CLI_MAIN,
+            JSON.stringify(servers.options(adapter)),
+          ],
           {
             cwd: ROOT,
             env: {

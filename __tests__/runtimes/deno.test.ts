@@ -7,6 +7,8 @@ import { describeRuntime, expectFlow, FLOW_TIMEOUT_MS, runFlowProcess, startFlow
 
 const deno = findDeno();
 const CLI_MAIN = join(__dirname, 'helpers/cli-main.ts');
+/** tokenflight/fetch's flow: dist/fetch.js, axios never loaded. */
+const FETCH_MAIN = join(__dirname, 'helpers/fetch-main.ts');
 
 describeRuntime('Deno, from the deno npm package', 'missing' in deno ? deno.missing : undefined, () => {
   let denoDir = '';
@@ -20,6 +22,7 @@ describeRuntime('Deno, from the deno npm package', 'missing' in deno ? deno.miss
   test.each([
     ['axios’s default adapter list', undefined, 'http'],
     ['the fetch adapter', 'fetch' as const, 'fetch'],
+    ['tokenflight/fetch (createTokenFetch, no axios)', undefined, 'auth.fetch'],
   ])(
     'with %s, the built package makes one token request for ten cold requests and one after a revocation, replays the 401s, and sends no token with tokenAuth: false',
     async (_, adapter, expectedAdapter) => {
@@ -39,7 +42,7 @@ describeRuntime('Deno, from the deno npm package', 'missing' in deno ? deno.miss
             '--allow-env',
             '--allow-net=127.0.0.1',
             `--allow-read=${ROOT}`,
-            CLI_MAIN,
+            expectedAdapter === 'auth.fetch' ? FETCH_MAIN : CLI_MAIN,
             JSON.stringify(servers.options(adapter)),
           ],
           { cwd: ROOT, env: { ...process.env, DENO_DIR: denoDir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } },

@@ -11,9 +11,12 @@ describeRuntime(
   'workerd (Cloudflare Workers), from the workerd npm package',
   'missing' in workerd ? workerd.missing : undefined,
   () => {
-    test(
-      'a browser-platform bundle served as a Worker, on the fetch adapter, makes one token request for ten cold requests and one after a revocation, replays the 401s, and sends no token with tokenAuth: false',
-      async () => {
+    test.each([
+      ['attachTokenAuth, on the fetch adapter', 'axios', 'fetch'],
+      ['tokenflight/fetch (createTokenFetch, no axios in the bundle)', 'fetch', 'auth.fetch'],
+    ])(
+      'a browser-platform bundle served as a Worker, through %s, makes one token request for ten cold requests and one after a revocation, replays the 401s, and sends no token with tokenAuth: false',
+      async (_, flow, expectedAdapter) => {
         if ('missing' in workerd) throw new Error(workerd.missing);
         const { version } = JSON.parse(readFileSync(join(ROOT, 'node_modules/workerd/package.json'), 'utf8')) as {
           version: string;
@@ -23,14 +26,14 @@ describeRuntime(
           const result = await runFlowProcess(
             process.execPath,
             ['--import', 'tsx', WORKERD_MAIN, workerd.path, JSON.stringify(servers.options())],
-            { cwd: ROOT, env: process.env },
+            { cwd: ROOT, env: { ...process.env, TOKENFLIGHT_FLOW: flow } },
           );
           console.log(
             `workerd ${workerd.version} (npm workerd ${version}, ${workerd.path}), axios adapter: ${result.adapter}, bundle: ${result.bundleBytes} bytes`,
           );
           expect(result.runtime.name).toBe('workerd');
           // axios's browser build has no Node adapter and Workers no XMLHttpRequest: fetch is what is left.
-          expect(result.adapter).toBe('fetch');
+          expect(result.adapter).toBe(expectedAdapter);
           expectFlow(result, servers);
         } finally {
           await servers.close();

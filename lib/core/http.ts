@@ -10,7 +10,7 @@
  *   307/308 to a token endpoint would carry the credentials to another address). A browser's
  *   opaque redirect (fetch's `redirect: 'manual'`, status 0) is returned with status 0.
  * - **The body as text**, decoded as UTF-8, never parsed or transformed; the core parses it.
- * - **Lower-case header names**, a repeated header joined with `, ` (as fetch's `Headers` does).
+ * - **Lower-case header names in the answer**, a repeated header joined with `, ` (as fetch's `Headers` does).
  * - **Bounded**: the body is read up to `maxBodyBytes` and the request ends within `timeoutMs`,
  *   whatever the server does; past either, it rejects with an {@link HttpClientError}.
  * - **No ambient credentials**: no cookies, no browser credentials, no XSRF header.
@@ -26,7 +26,10 @@ export interface HttpRequest {
   readonly method: HttpMethod;
   /** An absolute http(s) URL. */
   readonly url: string;
-  /** Header names in lower case. */
+  /**
+   * Header names as the core writes them (case does not matter on the wire; no name is given
+   * twice in two cases), sent as they are.
+   */
   readonly headers: Readonly<Record<string, string>>;
   /** The body, already encoded (a form or JSON text); none for a GET. */
   readonly body?: string | undefined;
@@ -69,6 +72,14 @@ export interface HttpClient {
  * `too-large` (the body passed `maxBodyBytes`), `aborted` (the request's `signal`).
  */
 export type HttpFailureReason = 'network' | 'timeout' | 'too-large' | 'aborted';
+
+/** The message of an {@link HttpClientError} for each reason: no URL, header or body in it. */
+export const HTTP_FAILURE_MESSAGES: Readonly<Record<HttpFailureReason, string>> = {
+  network: 'the request failed before an answer arrived',
+  timeout: 'no answer within the time limit',
+  'too-large': 'the answer is larger than its limit',
+  aborted: 'the request was aborted',
+};
 
 /**
  * What an {@link HttpClient} rejects with. Its message never holds a header or a body (the

@@ -1,4 +1,4 @@
-import type { AxiosInstance } from 'axios';
+import type { HttpClient } from '../core/http.js';
 import { sha256Hex } from '../async.js';
 import type { TokenSource } from '../token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
@@ -64,8 +64,8 @@ export type OriginsSource = 'option' | 'endpoint' | 'instance';
 
 /** @internal What a provider's token source is made with, once per `attachTokenAuth`. */
 export interface SourceContext {
-  /** The axios instance token requests go through (never the intercepted one). */
-  http: AxiosInstance;
+  /** What token requests go through: the boundary's HttpClient (never the intercepted instance or the wrapped fetch). */
+  http: HttpClient;
   settings: TokenRequestSettings;
   now: () => number;
   random: () => number;

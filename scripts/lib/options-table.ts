@@ -12,12 +12,17 @@ import ts from 'typescript';
 export interface TableSpec {
   /** The marker in docs/options.md: `<!-- options:<name> -->` … `<!-- /options:<name> -->`. */
   readonly name: string;
-  /** The exported interface, in the module `tokenflight` (lib/index.ts). */
+  /** The exported interface, in the module `tokenflight` (lib/index.ts) unless `entry` names another. */
   readonly type: string;
+  /** The entry file under lib/ that exports `type`. @default 'index.ts' */
+  readonly entry?: string;
 }
 
-/** The tables of docs/options.md. `createTokenFetch`'s, when it lands: `{ name: 'createTokenFetch', type: 'TokenFetchOptions' }`. */
-export const TABLES: readonly TableSpec[] = [{ name: 'attachTokenAuth', type: 'TokenAuthOptions' }];
+/** The tables of docs/options.md. */
+export const TABLES: readonly TableSpec[] = [
+  { name: 'attachTokenAuth', type: 'TokenAuthOptions' },
+  { name: 'createTokenFetch', type: 'TokenFetchOptions', entry: 'fetch.ts' },
+];
 
 export interface OptionRow {
   readonly name: string;
@@ -40,14 +45,14 @@ const oneLine = (text: string): string =>
 const declarationOf = (property: ts.Symbol): ts.Declaration | undefined =>
   property.valueDeclaration ?? property.declarations?.[0];
 
-function program(root: string): { checker: ts.TypeChecker; index: ts.SourceFile } {
+function program(root: string, file = 'index.ts'): { checker: ts.TypeChecker; index: ts.SourceFile } {
   const configPath = join(root, 'tsconfig.json');
   const config = ts.getParsedCommandLineOfConfigFile(
     configPath,
     {},
     { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
   );
-  const entry = join(root, 'lib', 'index.ts');
+  const entry = join(root, 'lib', file);
   const created = ts.createProgram([entry], config?.options ?? {});
   const index = created.getSourceFile(entry);
   if (index === undefined) throw new Error(`cannot read ${entry}`);
@@ -88,12 +93,12 @@ function row(checker: ts.TypeChecker, property: ts.Symbol, prefix: string, paren
 }
 
 /** The rows of one options interface, nested option objects expanded after their own row. */
-export function optionRows(root: string, typeName: string): OptionRow[] {
-  const { checker, index } = program(root);
+export function optionRows(root: string, typeName: string, entry?: string): OptionRow[] {
+  const { checker, index } = program(root, entry);
   const moduleSymbol = checker.getSymbolAtLocation(index);
   const exported = moduleSymbol === undefined ? [] : checker.getExportsOfModule(moduleSymbol);
   const found = exported.find((symbol) => symbol.name === typeName);
-  if (found === undefined) throw new Error(`\`${typeName}\` is not exported by lib/index.ts`);
+  if (found === undefined) throw new Error(`\`${typeName}\` is not exported by lib/${entry ?? 'index.ts'}`);
   const symbol = found.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(found) : found;
   const rows: OptionRow[] = [];
   for (const property of checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol))) {

@@ -23,7 +23,15 @@ import MarkdownIt from 'markdown-it';
 import ts from 'typescript';
 
 /** Packages the samples import, installed into the scratch app beside the tarball (at this repository's versions). */
-export const SAMPLE_PACKAGES = ['pino', 'axios-retry', 'google-auth-library', '@azure/identity'] as const;
+export const SAMPLE_PACKAGES = [
+  'pino',
+  'axios-retry',
+  'google-auth-library',
+  '@azure/identity',
+  'ky',
+  'ofetch',
+  'openapi-fetch',
+] as const;
 
 /** How long a `ts run` sample may take before it fails as one that does not exit. */
 export const RUN_TIMEOUT_MS = 20_000;

@@ -44,7 +44,7 @@ const REPLAYED = 5;
 const COLD = 10;
 
 /** The runtime this runs in, from the globals each one defines. */
-function detectRuntime(): FlowResult['runtime'] {
+export function detectRuntime(): FlowResult['runtime'] {
   const deno = Reflect.get(globalThis, 'Deno') as { version: { deno: string } } | undefined;
   if (deno !== undefined) return { name: 'deno', version: deno.version.deno };
   const bun = Reflect.get(globalThis, 'Bun') as { version: string } | undefined;

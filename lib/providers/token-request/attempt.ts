@@ -1,5 +1,5 @@
-import type { AxiosResponse } from 'axios';
 import { unrefTimer } from '../../async.js';
+import { isHttpClientError, type HttpResponse } from '../../core/http.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { classifyResponse } from './classify.js';
 import type { Failure, Issued, TokenRequestContext } from './types.js';
@@ -50,47 +50,42 @@ function encodeBody(endpoint: TokenEndpoint): string | undefined {
   return form.toString();
 }
 
-function send(endpoint: TokenEndpoint, context: TokenRequestContext, signal: AbortSignal): Promise<AxiosResponse> {
-  return context.http.request<unknown>({
+function send(endpoint: TokenEndpoint, context: TokenRequestContext, signal: AbortSignal): Promise<HttpResponse> {
+  const body = encodeBody(endpoint);
+  return context.http.send({
     method: endpoint.method,
     url: endpoint.url.href,
     headers: {
       Accept: 'application/json',
-      ...(endpoint.body === undefined
+      ...(body === undefined
         ? {}
         : {
             'Content-Type': endpoint.encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
           }),
       ...endpoint.headers,
     },
-    data: encodeBody(endpoint),
-    timeout: context.settings.timeoutMs,
+    body,
     signal,
-    // A 307/308 would send the secret body to wherever the Location points: never follow.
-    maxRedirects: 0,
-    maxContentLength: context.settings.maxBodyBytes,
-    responseType: 'text',
-    // No transform: the body stays the text that arrived, parsed by classify.ts alone.
-    transformResponse: [],
-    validateStatus: () => true,
-    withCredentials: false,
-    withXSRFToken: false,
-    transitional: { clarifyTimeoutError: true },
+    timeoutMs: context.settings.timeoutMs,
+    maxBodyBytes: context.settings.maxBodyBytes,
   });
 }
 
 function transportFailure(error: unknown, signal: AbortSignal): Failure {
   if (signal.aborted) return aborted();
-  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+  // An HttpClientError says why; its cause is the transport's own error, kept (message and code only).
+  const reason = isHttpClientError(error) ? error.reason : 'network';
+  const raw = isHttpClientError(error) ? error.cause : error;
+  const { code, message } = (typeof raw === 'object' && raw !== null ? raw : {}) as {
     code?: unknown;
     message?: unknown;
   };
   const text = typeof message === 'string' ? message : 'unknown error';
   const cause = Object.assign(new Error(text), typeof code === 'string' ? { code } : {});
-  if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
+  if (reason === 'timeout') {
     return { code: 'ERR_TOKEN_TIMEOUT', detail: 'the token endpoint did not answer in time', retryable: true, cause };
   }
-  if (text.startsWith('maxContentLength size of')) {
+  if (reason === 'too-large') {
     return {
       code: 'ERR_TOKEN_TOO_LARGE',
       detail: 'the token response is larger than `tokenRequest.maxBodyBytes`',
@@ -103,6 +98,17 @@ function transportFailure(error: unknown, signal: AbortSignal): Failure {
     detail: `the token endpoint could not be reached (${typeof code === 'string' ? code : text})`,
     retryable: true,
     cause,
+  };
+}
+
+/** tokenflight's own deadline passed, whatever the transport did. */
+function timedOut(signal: AbortSignal): Failure {
+  if (signal.aborted) return aborted();
+  return {
+    code: 'ERR_TOKEN_TIMEOUT',
+    detail: 'the token endpoint did not answer in time',
+    retryable: true,
+    cause: Object.assign(new Error('attempt timed out'), { code: 'ETIMEDOUT' }),
   };
 }
 
@@ -119,12 +125,11 @@ export async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequest
   const timer = unrefTimer(() => {
     attempt.abort(kTimedOut);
   }, context.settings.timeoutMs);
-  let response: AxiosResponse<unknown>;
+  let response: HttpResponse;
   try {
     response = await untilAborted(send(endpoint, context, attempt.signal), attempt.signal);
   } catch (error) {
-    if (attempt.signal.reason === kTimedOut)
-      return transportFailure({ code: 'ETIMEDOUT', message: 'attempt timed out' }, context.signal);
+    if (attempt.signal.reason === kTimedOut) return timedOut(context.signal);
     return transportFailure(error, context.signal);
   } finally {
     clearTimeout(timer);

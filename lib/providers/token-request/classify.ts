@@ -1,4 +1,4 @@
-import type { AxiosResponse } from 'axios';
+import type { HttpResponse } from '../../core/http.js';
 import { headerText } from '../../headers.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { readToken } from './read-token.js';
@@ -72,7 +72,7 @@ function endsSession(endpoint: TokenEndpoint, status: number, received: string |
 /** What an answer other than 2xx means: retryable (429, 408, 5xx) or not (a refusal, a redirect, another status). */
 function classifyStatus(
   endpoint: TokenEndpoint,
-  response: AxiosResponse<unknown>,
+  response: HttpResponse,
   body: ParsedBody,
   context: TokenRequestContext,
 ): Failure {
@@ -139,13 +139,13 @@ function classifyStatus(
 /** The token in an answer of the token endpoint, or why there is none. */
 export function classifyResponse(
   endpoint: TokenEndpoint,
-  response: AxiosResponse<unknown>,
+  response: HttpResponse,
   sentAt: number,
   context: TokenRequestContext,
 ): Issued | Failure {
   const { status } = response;
   const receivedAt = context.now();
-  const body = parseBody(response.data, context.settings.maxBodyBytes);
+  const body = parseBody(response.body, context.settings.maxBodyBytes);
   if (status < 200 || status >= 300) return classifyStatus(endpoint, response, body, context);
   if ('failure' in body) return { ...body.failure, status };
   return readToken(endpoint, body.json, {

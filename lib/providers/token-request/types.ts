@@ -1,4 +1,4 @@
-import type { AxiosInstance } from 'axios';
+import type { HttpClient } from '../../core/http.js';
 import type { TokenRequestErrorCode } from '../../errors.js';
 import type { StoredToken } from '../../store.js';
 
@@ -27,7 +27,8 @@ export interface TokenRequestRetry {
 }
 
 export interface TokenRequestContext {
-  http: AxiosInstance;
+  /** The boundary's HttpClient (never the intercepted instance or the wrapped fetch). */
+  http: HttpClient;
   settings: TokenRequestSettings;
   /** Aborts the whole request, retries included (the handle was ejected). */
   signal: AbortSignal;

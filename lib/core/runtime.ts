@@ -1,0 +1,46 @@
+import type { HttpClient } from './http.js';
+import type { BaseSettings } from './options.js';
+import { kSource, type TokenProvider } from '../providers/endpoint.js';
+import type { Routable } from '../routing.js';
+import { createTokenManager, type TokenManager } from '../token-manager.js';
+
+/** One provider on a boundary: where its tokens may go, and the token manager that holds them. */
+export interface ProviderRuntime extends Routable {
+  readonly manager: TokenManager;
+  /** True when its refresh token rotates (`refreshTokenGrant`): `resumeSession` applies to it. */
+  readonly rotating: boolean;
+}
+
+/**
+ * Makes the token source and token manager of `provider`, its token requests sent through `http`
+ * (the boundary's HttpClient: never the intercepted instance or the wrapped fetch).
+ */
+export function createRuntime(
+  provider: TokenProvider,
+  origins: readonly string[],
+  settings: BaseSettings,
+  http: HttpClient,
+): ProviderRuntime {
+  const { emit, tokenRequest } = settings;
+  const source = provider[kSource].create({
+    http,
+    settings: tokenRequest,
+    now: Date.now,
+    random: Math.random,
+    onRetry: (retry) => emit({ type: 'token-retry', provider: provider.name, ...retry }),
+  });
+  const manager = createTokenManager({
+    source,
+    store: settings.store,
+    now: Date.now,
+    random: Math.random,
+    refreshWindowMs: settings.refreshWindowMs,
+    expiryMarginMs: settings.expiryMarginMs,
+    backgroundRetryMs: settings.backgroundRetryMs,
+    cooldownMs: tokenRequest.cooldownMs,
+    storeTimeoutMs: settings.storeTimeoutMs,
+    lockTtlMs: settings.lockTtlMs,
+    emit,
+  });
+  return { name: provider.name, origins, manager, rotating: source.rotation !== undefined };
+}

@@ -1,0 +1,38 @@
+/**
+ * Bearer tokens for fetch-based clients (ky, ofetch, openapi-fetch, generated SDKs, the MCP SDK,
+ * plain `fetch`), with axios not installed: start with {@link createTokenFetch} and a provider
+ * factory. Every name a fetch-only application needs is here.
+ *
+ * @module tokenflight/fetch
+ */
+export { createTokenFetch } from './fetch/create.js';
+export type { TokenFetch } from './fetch/create.js';
+export type { TokenFetchOptions } from './fetch/options.js';
+export type { FetchFunction } from './fetch/http-client.js';
+export type { TokenFetchInit, TokenFetchRequestOptions } from './fetch/request.js';
+export type { Token } from './core/handle.js';
+export type { RejectionContext, TokenAuthBaseOptions, TokenRequestOptions } from './core/options.js';
+export { DEFAULTS } from './defaults.js';
+export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
+export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';
+export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './events.js';
+export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
+export { clientCredentials } from './providers/client-credentials.js';
+export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
+export { customProvider } from './providers/custom.js';
+export type { CustomProviderOptions, CustomToken, GetTokenContext } from './providers/custom.js';
+export type { ProviderOptions } from './providers/define.js';
+export type { OriginsSource, TokenProvider } from './providers/endpoint.js';
+export { jsonProvider } from './providers/json.js';
+export type { JsonProviderOptions, JsonValue } from './providers/json.js';
+export { marsview } from './providers/marsview.js';
+export type { MarsviewOptions } from './providers/marsview.js';
+export { refreshTokenGrant } from './providers/refresh-token.js';
+export type { RefreshTokenGrantOptions } from './providers/refresh-token.js';
+export { singleView } from './providers/single-view.js';
+export type { SingleViewOptions } from './providers/single-view.js';
+export { symbl } from './providers/symbl.js';
+export type { SymblOptions } from './providers/symbl.js';
+export type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } from './store.js';
+export { MemoryTokenStore } from './stores/memory.js';
+export type { MemoryTokenStoreOptions } from './stores/memory.js';
