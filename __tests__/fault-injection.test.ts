@@ -1015,10 +1015,10 @@ describe('fault injection on the loopback provider simulation', () => {
     SCENARIO_TIMEOUT_MS,
   );
 
-  // Issue 15: a session is an owned thing, and every wait is bounded (memory store).
+  // A session is an owned thing, and every wait is bounded (memory store).
 
   test(
-    'issue 15, case 1: a new sign-in during a rotation of the old session: every later request carries the new session',
+    'a new sign-in during a rotation of the old session: every later request carries the new session',
     async () => {
       const { server, session } = await signInServer();
       const old = server.issueRefreshToken({ clientId: 'public-client' });
@@ -1034,7 +1034,7 @@ describe('fault injection on the loopback provider simulation', () => {
       await Promise.allSettled(Array.from({ length: 10 }, () => page.send()));
       const figures = await measureSession(
         session,
-        'Issue 15, case 1: resumeSession() during a rotation',
+        'resumeSession() during a rotation',
         "the old session's refresh answered after 800 ms; 10 requests wait for it; resumeSession() with a new user's refresh token meanwhile; 10 requests after it; access tokens revoked, 10 more",
       );
       expect(session.codes()).toEqual(all(30, 'OK'));
@@ -1049,7 +1049,7 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
-    'issue 15, case 2: an onRefreshToken that never settles holds no request past the time limit, and eject() releases every wait',
+    'an onRefreshToken that never settles holds no request past the time limit, and eject() releases every wait',
     async () => {
       const { server, session } = await signInServer();
       const grant = server.issueRefreshToken({ clientId: 'public-client' });
@@ -1068,7 +1068,7 @@ describe('fault injection on the loopback provider simulation', () => {
       await Promise.allSettled(waiting);
       const figures = await measureSession(
         session,
-        'Issue 15, case 2: a callback that never settles',
+        'A callback that never settles',
         'onRefreshToken never settles (tokenRequest.timeoutMs 300): 20 requests cold, 20 after a revocation; then 10 waiting on a refresh answered after 2 s when the handle is ejected',
       );
       expect(session.codes()).toEqual([...all(40, 'OK'), ...all(10, 'ERR_TOKEN_ABORTED')]);
