@@ -1,5 +1,40 @@
 import type { AsymmetricAlgorithm } from '../oauth/jws.js';
 
+/**
+ * A WebCrypto `CryptoKey`, described by the members tokenflight reads, so that its types need
+ * neither the DOM library nor Node.js's: a `CryptoKey` from any realm fits.
+ */
+export interface PrivateCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: object;
+  readonly usages: readonly string[];
+}
+
+/**
+ * A JSON Web Key (RFC 7517) object with its private members, typed without the DOM library: a
+ * `JsonWebKey` fits.
+ */
+export interface PrivateJwk {
+  kty?: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  key_ops?: readonly string[];
+  ext?: boolean;
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+  n?: string;
+  e?: string;
+  p?: string;
+  q?: string;
+  dp?: string;
+  dq?: string;
+  qi?: string;
+}
+
 /** The options of key-based client authentication and discovery, on both OAuth grants. */
 export interface ClientKeyOptions {
   /**
@@ -19,7 +54,7 @@ export interface ClientKeyOptions {
    * import fails at the first token request, with the same error. Never shown in an error, event,
    * log, `util.inspect` or `JSON.stringify`.
    */
-  privateKey?: CryptoKey | JsonWebKey | string;
+  privateKey?: PrivateCryptoKey | PrivateJwk | string;
   /** With `private_key_jwt`: the `kid` header of the assertion. @default the JWK's `kid`, else none */
   keyId?: string;
   /**
