@@ -234,23 +234,29 @@ function createInvalidation(
     await store.call('delete', () => options.store.delete(key, token.accessToken), undefined);
   }
 
-  async function invalidate(): Promise<void> {
-    const token = state.current;
-    state.current = undefined;
-    cooldown.end();
-    if (token !== undefined) return forget(token.token, 'manual', token.fingerprint);
-    const stored = await store.read(await source.key);
-    if (stored !== undefined) await forget(stored, 'manual');
-  }
-
-  /** A new session started: its predecessor's access token goes, here and in the store, whichever it is. */
-  async function dropAll(): Promise<void> {
+  /** Drops the current token (if any) here and in the store; resolves to it. */
+  async function dropCurrent(): Promise<StoredToken | undefined> {
     const token = state.current;
     state.current = undefined;
     cooldown.end();
     if (token !== undefined) await forget(token.token, 'manual', token.fingerprint);
+    return token?.token;
+  }
+
+  /** The store's token, when it is not `dropped`, goes too. */
+  async function dropStored(dropped: StoredToken | undefined): Promise<void> {
     const stored = await store.read(await source.key);
-    if (stored !== undefined && stored.accessToken !== token?.token.accessToken) await forget(stored, 'manual');
+    if (stored !== undefined && stored.accessToken !== dropped?.accessToken) await forget(stored, 'manual');
+  }
+
+  async function invalidate(): Promise<void> {
+    const dropped = await dropCurrent();
+    if (dropped === undefined) await dropStored(undefined);
+  }
+
+  /** A new session started: its predecessor's access token goes, here and in the store, whichever it is. */
+  async function dropAll(): Promise<void> {
+    await dropStored(await dropCurrent());
     // Whatever was taken up meanwhile (a change read before this) belonged to the old session.
     state.current = undefined;
   }
