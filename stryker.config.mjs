@@ -1,4 +1,4 @@
-// Mutation testing of the token manager (lib/token-manager.ts and its parts, the cool-down and the
+// Mutation testing of the token manager (lib/core/manager/token-manager.ts and its parts, the cool-down and the
 // store access) over the unit suites: `npx stryker run` (this file). It is also the base of every
 // config under stryker/ (one module group each, each with its own incremental file), which replace
 // `mutate` and `incrementalFile`. `npm run mutation` runs them all in turn. See docs/development.md.
@@ -44,7 +44,7 @@ const config = {
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: 'perTest',
-  mutate: ['lib/token-manager.ts', 'lib/cooldown.ts', 'lib/store-access.ts'],
+  mutate: ['lib/core/manager/token-manager.ts', 'lib/core/manager/cooldown.ts', 'lib/core/manager/store-access.ts'],
   // Messages and names are not behaviour: tests assert codes, statuses and what reached the
   // server, not wording. Module-level constants would need every test for each mutant.
   mutator: { excludedMutations: ['StringLiteral'] },

@@ -23,7 +23,14 @@ const shared: Options = {
 export default defineConfig([
   // ESM keeps p-memoize (ESM-only) as a dependency, shared with the application. The `tokenflight`
   // bin (dist/cli.js, shebang kept from the source) is built here only, with no declarations.
-  { ...shared, entry: { ...entry, cli: 'lib/cli.ts' }, dts: { entry }, format: 'esm', splitting: true, clean: true },
+  {
+    ...shared,
+    entry: { ...entry, cli: 'lib/cli/main.ts' },
+    dts: { entry },
+    format: 'esm',
+    splitting: true,
+    clean: true,
+  },
   // CJS bundles p-memoize, so require('tokenflight') never needs Node's require-of-ESM. Its
   // `import()`s of optional peers (@node-oauth/oauth2-server) become `require()`: a native
   // `import()` in CommonJS fails under Jest's vm ("A dynamic import callback was invoked without

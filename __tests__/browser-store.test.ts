@@ -10,7 +10,7 @@ import {
 } from '../lib/index.js';
 import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
 import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
-import { reactionTo } from '../lib/store-sync.js';
+import { reactionTo } from '../lib/core/manager/store-sync.js';
 import { mockAuthorizationServer, openSessionPage } from './browser/helpers/sessions.js';
 import {
   authOf,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import axios from 'axios';
-import { readJwtTimes } from '../lib/jwt.js';
+import { readJwtTimes } from '../lib/shared/jwt.js';
 import { simulatedProvider, type ProviderServer } from '../lib/testing/index.js';
 import { useSimulation } from './helpers/simulation.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOKEN_AUTH_KEYS } from '../lib/attach-options.js';
-import { DEFAULTS } from '../lib/defaults.js';
+import { TOKEN_AUTH_KEYS } from '../lib/axios/options.js';
+import { DEFAULTS } from '../lib/shared/defaults.js';
 import {
   defaultsDisagreements,
   optionRows,

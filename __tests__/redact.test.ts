@@ -1,11 +1,19 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
-import { TokenRequestError } from '../lib/errors.js';
-import { errorFacts, maskToken, REDACTED, redactCode, redactedError, redactText, redactUrl } from '../lib/redact.js';
+import { TokenRequestError } from '../lib/shared/errors.js';
+import {
+  errorFacts,
+  maskToken,
+  REDACTED,
+  redactCode,
+  redactedError,
+  redactText,
+  redactUrl,
+} from '../lib/shared/redact.js';
 import { shown } from './helpers/secret-shown.js';
 
-// lib/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
+// lib/shared/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
 // is scrubbed with. The end-to-end property is in redaction-properties.test.ts.
 
 const METACHARACTERS = ['.', '*', '+', '?', '^', '$', '{', '}', '(', ')', '|', '[', ']', '\\', '/', '-'];

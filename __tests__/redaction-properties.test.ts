@@ -12,7 +12,7 @@ import {
   type TokenAuthLogFields,
   type TokenStore,
 } from '../lib/index.js';
-import { REDACTED } from '../lib/redact.js';
+import { REDACTED } from '../lib/shared/redact.js';
 import { RedisTokenStore, RedisTokenStoreError, type RedisTokenStoreEvent } from '../lib/redis.js';
 import { mockOf } from './helpers/index.js';
 import { shown } from './helpers/secret-shown.js';

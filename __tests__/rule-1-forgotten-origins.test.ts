@@ -13,7 +13,7 @@ import {
   type TokenAuthLogFields,
   type TokenProvider,
 } from '../lib/index.js';
-import { originsWithoutBase } from '../lib/provider-origins.js';
+import { originsWithoutBase } from '../lib/core/provider-origins.js';
 import { CREDS, authOf, mockOf, until } from './helpers/index.js';
 
 // Rule 1, "forgetting `origins` is not a silent trap": an OAuth grant given no `origins` serves the

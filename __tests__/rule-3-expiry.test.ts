@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { clientCredentials, DEFAULTS, singleView } from '../lib/index.js';
-import { CLOCK_SKEW_THRESHOLD_MS } from '../lib/defaults.js';
+import { CLOCK_SKEW_THRESHOLD_MS } from '../lib/shared/defaults.js';
 import { SYMBL_TOKEN_URL, authOf, harness, jwt, useFakeClock, type Harness } from './helpers/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);

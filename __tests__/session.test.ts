@@ -1,8 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
-import { createSessionFlights, createSessionOrder, isSuperseded, SupersededFlight } from '../lib/session.js';
+import {
+  createSessionFlights,
+  createSessionOrder,
+  isSuperseded,
+  SupersededFlight,
+} from '../lib/core/manager/session.js';
 import { deferred } from './helpers/index.js';
 
-// The order of a session's steps (lib/session.ts), without a token manager: generations, resumes
+// The order of a session's steps (lib/core/manager/session.ts), without a token manager: generations, resumes
 // one after another, flights that wait for them, and the flights' release at eject.
 
 describe('session order', () => {

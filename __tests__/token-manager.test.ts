@@ -7,8 +7,8 @@ import {
   type TokenAuthEvent,
   type TokenStore,
 } from '../lib/index.js';
-import { cooldownDelayMs } from '../lib/cooldown.js';
-import { createTokenManager, type TokenManagerOptions } from '../lib/token-manager.js';
+import { cooldownDelayMs } from '../lib/core/manager/cooldown.js';
+import { createTokenManager, type TokenManagerOptions } from '../lib/core/manager/token-manager.js';
 import { deferred, flush, until, useFakeClock } from './helpers/index.js';
 
 const HOUR = 3_600_000;

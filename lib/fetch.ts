@@ -12,11 +12,11 @@ export type { FetchFunction } from './fetch/http-client.js';
 export type { TokenFetchInit, TokenFetchRequestOptions } from './fetch/request.js';
 export type { Token } from './core/handle.js';
 export type { RejectionContext, TokenAuthBaseOptions, TokenRequestOptions } from './core/options.js';
-export { DEFAULTS } from './defaults.js';
-export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
-export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';
-export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './events.js';
-export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
+export { DEFAULTS } from './shared/defaults.js';
+export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './shared/errors.js';
+export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './shared/errors.js';
+export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './shared/events.js';
+export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './shared/logger.js';
 export { clientCredentials } from './providers/client-credentials.js';
 export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
 export type { ClientKeyOptions, PrivateCryptoKey, PrivateJwk } from './providers/client-key-options.js';
@@ -35,6 +35,13 @@ export { singleView } from './providers/single-view.js';
 export type { SingleViewOptions } from './providers/single-view.js';
 export { symbl } from './providers/symbl.js';
 export type { SymblOptions } from './providers/symbl.js';
-export type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions } from './store.js';
+export type {
+  StoredKeyPair,
+  StoredToken,
+  TokenStore,
+  TokenStoreLock,
+  TokenStoreLockOptions,
+  TokenStoreSetOptions,
+} from './stores/store.js';
 export { MemoryTokenStore } from './stores/memory.js';
 export type { MemoryTokenStoreOptions } from './stores/memory.js';

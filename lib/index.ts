@@ -4,20 +4,15 @@
  *
  * @module tokenflight
  */
-export { attachTokenAuth } from './attach.js';
-export type { Token, TokenAuth } from './attach.js';
-export type {
-  RejectionContext,
-  TokenAuthBaseOptions,
-  TokenAuthOptions,
-  TokenRequestOptions,
-} from './attach-options.js';
-export type { TokenAuthRequestOptions } from './request-options.js';
-export { DEFAULTS } from './defaults.js';
-export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './errors.js';
-export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './errors.js';
-export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './events.js';
-export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './logger.js';
+export { attachTokenAuth } from './axios/attach.js';
+export type { Token, TokenAuth } from './axios/attach.js';
+export type { RejectionContext, TokenAuthBaseOptions, TokenAuthOptions, TokenRequestOptions } from './axios/options.js';
+export type { TokenAuthRequestOptions } from './axios/request-options.js';
+export { DEFAULTS } from './shared/defaults.js';
+export { isTokenflightError, isTokenRequestError, TokenflightError, TokenRequestError } from './shared/errors.js';
+export type { InvalidOptionError, TokenflightErrorCode, TokenRequestErrorCode } from './shared/errors.js';
+export type { RefreshReason, TokenAuthEvent, TokenAuthEventType } from './shared/events.js';
+export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './shared/logger.js';
 export { clientCredentials } from './providers/client-credentials.js';
 export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
 export type { ClientKeyOptions, PrivateCryptoKey, PrivateJwk } from './providers/client-key-options.js';
@@ -36,6 +31,13 @@ export { singleView } from './providers/single-view.js';
 export type { SingleViewOptions } from './providers/single-view.js';
 export { symbl } from './providers/symbl.js';
 export type { SymblOptions } from './providers/symbl.js';
-export type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions, TokenStoreSetOptions } from './store.js';
+export type {
+  StoredToken,
+  TokenStore,
+  TokenStoreLock,
+  TokenStoreLockOptions,
+  TokenStoreSetOptions,
+  StoredKeyPair,
+} from './stores/store.js';
 export { MemoryTokenStore } from './stores/memory.js';
 export type { MemoryTokenStoreOptions } from './stores/memory.js';

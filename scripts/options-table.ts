@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS } from '../lib/defaults.js';
+import { DEFAULTS } from '../lib/shared/defaults.js';
 import { defaultsDisagreements, optionRows, renderTable, replaceTable, TABLES } from './lib/options-table.js';
 
 const root = join(import.meta.dirname, '..');
@@ -21,7 +21,9 @@ for (const table of TABLES) {
   fresh = replaceTable(fresh, table.name, renderTable(rows));
 }
 if (problems.length > 0) {
-  process.stderr.write(`The TSDoc's defaults disagree with DEFAULTS (lib/defaults.ts):\n- ${problems.join('\n- ')}\n`);
+  process.stderr.write(
+    `The TSDoc's defaults disagree with DEFAULTS (lib/shared/defaults.ts):\n- ${problems.join('\n- ')}\n`,
+  );
   process.exitCode = 1;
 } else if (!check) {
   writeFileSync(file, fresh);

@@ -6,7 +6,7 @@ import base from '../stryker.config.mjs';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   ...base,
-  mutate: ['lib/routing.ts', 'lib/boundary.ts', 'lib/unauthorized.ts', 'lib/redirect-guard.ts'],
+  mutate: ['lib/core/routing.ts', 'lib/axios/boundary.ts', 'lib/axios/unauthorized.ts', 'lib/axios/redirect-guard.ts'],
   concurrency: 1,
   incrementalFile: 'stryker/incremental-boundary.json',
 };

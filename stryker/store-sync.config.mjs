@@ -1,4 +1,4 @@
-// Mutation testing of the store-change rule (lib/store-sync.ts: a sibling tab's or process's write
+// Mutation testing of the store-change rule (lib/core/manager/store-sync.ts: a sibling tab's or process's write
 // or removal) over the suites that test it directly: `npx stryker run stryker/store-sync.config.mjs`.
 // See docs/development.md.
 import base from '../stryker.config.mjs';
@@ -17,7 +17,7 @@ const config = {
       ],
     },
   },
-  mutate: ['lib/store-sync.ts'],
+  mutate: ['lib/core/manager/store-sync.ts'],
   incrementalFile: 'stryker/incremental-store-sync.json',
 };
 export default config;

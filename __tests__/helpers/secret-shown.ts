@@ -1,5 +1,5 @@
 /**
- * Whether `text` shows `secret`, by the rule lib/redact.ts documents, written again independently
+ * Whether `text` shows `secret`, by the rule lib/shared/redact.ts documents, written again independently
  * (with a regular expression) for the tests to check it against: a secret of 8 characters or more
  * shows wherever it occurs; a shorter one only where it does not cut a word (letters, digits, `_`)
  * in two.

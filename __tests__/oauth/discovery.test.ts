@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { HttpClient } from '../../lib/core/http.js';
-import { TokenRequestError } from '../../lib/errors.js';
+import { TokenRequestError } from '../../lib/shared/errors.js';
 import { DISCOVERY_DEFAULTS, createDiscovery } from '../../lib/oauth/discovery.js';
 import { metadataUrls, parseMetadata, readIssuer } from '../../lib/oauth/metadata.js';
 import { fetchHttpClient } from './helpers/fetch-http.js';

@@ -6,6 +6,6 @@ test('tokenflight/redis exports exactly the Redis store, its error and its defau
 });
 
 test('the Redis store defaults keep a store operation shorter than tokenflight’s store time-out', async () => {
-  const { DEFAULTS } = await import('../../lib/defaults.js');
+  const { DEFAULTS } = await import('../../lib/shared/defaults.js');
   expect(redisEntry.REDIS_STORE_DEFAULTS.commandTimeoutMs).toBeLessThan(DEFAULTS.storeTimeoutMs);
 });

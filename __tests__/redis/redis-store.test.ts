@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { DEFAULTS } from '../../lib/defaults.js';
-import { isNewerToken, type StoredToken } from '../../lib/store.js';
+import { DEFAULTS } from '../../lib/shared/defaults.js';
+import { isNewerToken, type StoredToken } from '../../lib/stores/store.js';
 import {
   REDIS_STORE_DEFAULTS,
   RedisTokenStore,

@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { expectRefreshToken } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { expectRefreshToken } from '../shared/validate.js';
 import type { ProviderRuntime } from './runtime.js';
 
 /** A token, as `auth.token()` returns it. */

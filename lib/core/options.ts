@@ -1,14 +1,14 @@
-import { ignoreRejection } from '../async.js';
-import { DEFAULTS } from '../defaults.js';
-import { invalidOption } from '../errors.js';
-import type { TokenAuthEvent } from '../events.js';
-import type { TokenAuthLogger } from '../logger.js';
-import { readLogger } from '../logger-option.js';
+import { ignoreRejection } from '../shared/async.js';
+import { DEFAULTS } from '../shared/defaults.js';
+import { invalidOption } from '../shared/errors.js';
+import type { TokenAuthEvent } from '../shared/events.js';
+import type { TokenAuthLogger } from '../shared/logger.js';
+import { readLogger } from '../shared/logger-option.js';
 import { kSource, type TokenProvider } from '../providers/endpoint.js';
 import type { TokenRequestSettings } from '../providers/token-request/index.js';
-import type { TokenStore } from '../store.js';
+import type { TokenStore } from '../stores/store.js';
 import { MemoryTokenStore } from '../stores/memory.js';
-import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../validate.js';
+import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../shared/validate.js';
 
 // The options attachTokenAuth and createTokenFetch share, and their reading: one home for both
 // boundaries. Nothing here knows axios or fetch.

@@ -1,8 +1,8 @@
 import type { HttpClient } from './http.js';
 import type { BaseSettings } from './options.js';
 import { kSource, type TokenProvider } from '../providers/endpoint.js';
-import type { Routable } from '../routing.js';
-import { createTokenManager, type TokenManager } from '../token-manager.js';
+import type { Routable } from './routing.js';
+import { createTokenManager, type TokenManager } from './manager/token-manager.js';
 
 /** One provider on a boundary: where its tokens may go, and the token manager that holds them. */
 export interface ProviderRuntime extends Routable {

@@ -1,8 +1,8 @@
 import { createTokenOperations, type Token } from '../core/handle.js';
 import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
-import { TokenflightError } from '../errors.js';
-import { originsWithoutBase } from '../provider-origins.js';
-import { createRouter } from '../routing.js';
+import { TokenflightError } from '../shared/errors.js';
+import { originsWithoutBase } from '../core/provider-origins.js';
+import { createRouter } from '../core/routing.js';
 import { fetchWithToken, type FetchBoundary } from './exchange.js';
 import { fetchHttpClient } from './http-client.js';
 import { CONTEXT, readFetchOptions, type TokenFetchOptions } from './options.js';

@@ -1,10 +1,10 @@
-import { waitWithAbort, type WaitLimits } from '../async.js';
+import { waitWithAbort, type WaitLimits } from '../shared/async.js';
 import { challengeAllowsRefresh, type RejectionPolicy } from '../core/challenge.js';
 import type { ProviderRuntime } from '../core/runtime.js';
-import { TokenflightError } from '../errors.js';
-import type { TokenAuthEvent } from '../events.js';
-import { displayTarget, type Router } from '../routing.js';
-import type { CurrentToken } from '../token-manager.js';
+import { TokenflightError } from '../shared/errors.js';
+import type { TokenAuthEvent } from '../shared/events.js';
+import { displayTarget, type Router } from '../core/routing.js';
+import type { CurrentToken } from '../core/manager/token-manager.js';
 import { bodyPlan, canResend, type BodyPlan } from './body.js';
 import type { FetchFunction } from './http-client.js';
 import { readRejectedBody } from './rejected-body.js';

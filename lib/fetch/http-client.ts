@@ -1,4 +1,4 @@
-import { unrefTimer } from '../async.js';
+import { unrefTimer } from '../shared/async.js';
 import {
   HTTP_FAILURE_MESSAGES as DESCRIPTIONS,
   HttpClientError,

@@ -1,6 +1,6 @@
 import { BASE_OPTION_KEYS, readBaseOptions, type BaseSettings, type TokenAuthBaseOptions } from '../core/options.js';
-import { invalidOption } from '../errors.js';
-import { describe } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 import type { FetchFunction } from './http-client.js';
 
 /**

@@ -1,4 +1,4 @@
-import { waitWithAbort } from '../async.js';
+import { waitWithAbort } from '../shared/async.js';
 
 /** How much of a rejected answer's body `isTokenRejected` is shown. */
 export const REJECTED_BODY_BYTES = 65_536;

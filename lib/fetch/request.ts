@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { describe } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 import { bodyPlan, requestPlan, type BodyPlan } from './body.js';
 
 /**

@@ -1,8 +1,8 @@
-import { waitWithAbort } from '../async.js';
+import { waitWithAbort } from '../shared/async.js';
 import type { HttpClient, HttpResponse } from '../core/http.js';
 import { HttpClientError, isHttpClientError } from '../core/http.js';
-import { TokenRequestError, type TokenRequestErrorCode } from '../errors.js';
-import { displayUrl } from '../url.js';
+import { TokenRequestError, type TokenRequestErrorCode } from '../shared/errors.js';
+import { displayUrl } from '../shared/url.js';
 import { metadataUrls, parseMetadata, type AuthorizationServerMetadata } from './metadata.js';
 
 /**

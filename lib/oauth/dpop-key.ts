@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { describe, expectBoolean, expectKnownKeys, isPlainObject } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe, expectBoolean, expectKnownKeys, isPlainObject } from '../shared/validate.js';
 import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, signParams, type AsymmetricAlgorithm } from './jws.js';
 import { cryptoKeyAlgorithms, generateParams, isCryptoKey } from './key-family.js';
 import { jwkThumbprint, publicMembers } from './jwk-thumbprint.js';

@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { expectHttpUrl, isLoopbackHost } from '../url.js';
+import { invalidOption } from '../shared/errors.js';
+import { expectHttpUrl, isLoopbackHost } from '../shared/url.js';
 
 /**
  * Where an authorization server's metadata is found from its issuer (RFC 8414 §3.1, OpenID

@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { describe, optionalString } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe, optionalString } from '../shared/validate.js';
 import { isAsymmetricAlgorithm, type AsymmetricAlgorithm, type JwsAlgorithm } from './jws.js';
 import {
   FAMILY_ALGORITHMS,
@@ -11,7 +11,7 @@ import {
 } from './key-family.js';
 import { base64url } from './base64url.js';
 import { opaque } from './opaque.js';
-import { sha256Hex } from '../async.js';
+import { sha256Hex } from '../shared/async.js';
 import { readPkcs8Pem, type KeyFamily } from './pkcs8.js';
 
 /**

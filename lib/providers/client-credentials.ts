@@ -1,5 +1,5 @@
-import { invalidOption } from '../errors.js';
-import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe, expectString, isPlainObject, optionalString } from '../shared/validate.js';
 import type { TokenProvider } from './endpoint.js';
 import { defineProvider, readOptions, type ProviderOptions } from './define.js';
 import { CLIENT_AUTH_KEYS, OAUTH_RESPONSE, readOAuthClient, type ClientAuthMethod } from './oauth-client.js';

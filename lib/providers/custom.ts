@@ -1,11 +1,11 @@
-import { sha256Hex, unrefTimer } from '../async.js';
-import { invalidOption, TokenRequestError, type TokenRequestErrorCode } from '../errors.js';
-import type { RefreshReason } from '../events.js';
-import { boundedExpiresAt, computeExpiresAt } from '../expiry.js';
-import type { StoredToken } from '../store.js';
-import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../token-check.js';
-import type { FetchedToken, TokenSource } from '../token-source.js';
-import { describe, expectString, isPlainObject, optionalString } from '../validate.js';
+import { sha256Hex, unrefTimer } from '../shared/async.js';
+import { invalidOption, TokenRequestError, type TokenRequestErrorCode } from '../shared/errors.js';
+import type { RefreshReason } from '../shared/events.js';
+import { boundedExpiresAt, computeExpiresAt } from '../core/manager/expiry.js';
+import type { StoredToken } from '../stores/store.js';
+import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../shared/token-check.js';
+import type { FetchedToken, TokenSource } from '../core/manager/token-source.js';
+import { describe, expectString, isPlainObject, optionalString } from '../shared/validate.js';
 import { freezeProvider, readIdentity, readOptions, type ProviderOptions } from './define.js';
 import type { SourceContext, TokenProvider } from './endpoint.js';
 

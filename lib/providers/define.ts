@@ -1,6 +1,6 @@
-import { invalidOption } from '../errors.js';
-import { displayUrl, expectHttpUrl, expectOrigin } from '../url.js';
-import { describe, expectBoolean, expectKnownKeys, expectOptions, expectString } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { displayUrl, expectHttpUrl, expectOrigin } from '../shared/url.js';
+import { describe, expectBoolean, expectKnownKeys, expectOptions, expectString } from '../shared/validate.js';
 import {
   endpointKey,
   kEndpoint,

@@ -1,8 +1,8 @@
 import type { HttpClient } from '../core/http.js';
-import { sha256Hex } from '../async.js';
+import { sha256Hex } from '../shared/async.js';
 import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
 import type { SigningKey } from '../oauth/private-key.js';
-import type { TokenSource } from '../token-source.js';
+import type { TokenSource } from '../core/manager/token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
 /** Where in a JSON response a value is, as property names from the root. */

@@ -1,6 +1,6 @@
-import { invalidOption } from '../errors.js';
-import { expectHttpUrl } from '../url.js';
-import { describe, expectNumber, expectString, isPlainObject, optionalString } from '../validate.js';
+import { invalidOption } from '../shared/errors.js';
+import { expectHttpUrl } from '../shared/url.js';
+import { describe, expectNumber, expectString, isPlainObject, optionalString } from '../shared/validate.js';
 import type { TokenProvider } from './endpoint.js';
 import { defineProvider, insecureAllowed, path, readOptions, type ProviderOptions } from './define.js';
 

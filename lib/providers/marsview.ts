@@ -1,6 +1,6 @@
 import type { TokenProvider } from './endpoint.js';
 import { defineProvider, endpointUrl, path, readOptions, type ProviderOptions } from './define.js';
-import { expectString } from '../validate.js';
+import { expectString } from '../shared/validate.js';
 
 /** Options of {@link marsview}. */
 export interface MarsviewOptions extends ProviderOptions {

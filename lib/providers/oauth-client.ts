@@ -1,8 +1,8 @@
-import { invalidOption } from '../errors.js';
+import { invalidOption } from '../shared/errors.js';
 import { readIssuer } from '../oauth/metadata.js';
 import { readPrivateKey, secretSigningKey, type SigningKey } from '../oauth/private-key.js';
-import { expectHttpUrl } from '../url.js';
-import { describe, expectString, optionalString } from '../validate.js';
+import { expectHttpUrl } from '../shared/url.js';
+import { describe, expectString, optionalString } from '../shared/validate.js';
 import { assertionAudience, clientAssertionFields } from '../oauth/client-assertion.js';
 import { createDiscovery } from '../oauth/discovery.js';
 import { cryptoRandomBytes } from '../oauth/random.js';

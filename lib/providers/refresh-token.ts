@@ -1,9 +1,9 @@
-import { sha256Hex } from '../async.js';
+import { sha256Hex } from '../shared/async.js';
 import type { SigningKey } from '../oauth/private-key.js';
-import { createRotation } from '../rotation.js';
-import type { RotatingCredential, TokenSource } from '../token-source.js';
-import { displayUrl } from '../url.js';
-import { checkFunction, expectRefreshToken, optionalString } from '../validate.js';
+import { createRotation } from '../core/manager/rotation.js';
+import type { RotatingCredential, TokenSource } from '../core/manager/token-source.js';
+import { displayUrl } from '../shared/url.js';
+import { checkFunction, expectRefreshToken, optionalString } from '../shared/validate.js';
 import {
   discoveryOf,
   freezeProvider,

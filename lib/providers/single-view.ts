@@ -1,6 +1,6 @@
 import type { TokenProvider } from './endpoint.js';
 import { defineProvider, endpointUrl, path, readOptions, type ProviderOptions } from './define.js';
-import { expectString, optionalString } from '../validate.js';
+import { expectString, optionalString } from '../shared/validate.js';
 
 /** Options of {@link singleView}. */
 export interface SingleViewOptions extends ProviderOptions {

@@ -1,12 +1,12 @@
-import { unrefTimer } from '../async.js';
+import { unrefTimer } from '../shared/async.js';
 import {
   isNewerToken,
   type StoredToken,
   type TokenStore,
   type TokenStoreLock,
   type TokenStoreLockOptions,
-} from '../store.js';
-import { expectNumber } from '../validate.js';
+} from './store.js';
+import { expectNumber } from '../shared/validate.js';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type OAuth2Server from '@node-oauth/oauth2-server';
-import { describe } from '../validate.js';
+import { describe } from '../shared/validate.js';
 import { createGrantRegistry, opaqueToken, type AuthorizationTunables } from './authorization-grants.js';
 import { readApiPath } from './api-path.js';
 import { createAuthorizationListener } from './authorization-http.js';

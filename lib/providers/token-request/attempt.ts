@@ -1,4 +1,4 @@
-import { unrefTimer } from '../../async.js';
+import { unrefTimer } from '../../shared/async.js';
 import { isHttpClientError, type HttpResponse } from '../../core/http.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { classifyResponse } from './classify.js';

@@ -1,5 +1,5 @@
 import type { HttpResponse } from '../../core/http.js';
-import { headerText } from '../../headers.js';
+import { headerText } from '../../shared/headers.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { readToken } from './read-token.js';
 import type { Failure, Issued, TokenRequestContext } from './types.js';

@@ -1,4 +1,4 @@
-import { isTokenflightError } from '../../errors.js';
+import { isTokenflightError } from '../../shared/errors.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { aborted } from './attempt.js';
 import type { Failure, TokenRequestContext } from './types.js';

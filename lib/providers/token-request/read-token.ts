@@ -1,6 +1,6 @@
-import { computeExpiresAt } from '../../expiry.js';
-import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../../token-check.js';
-import { isRefreshToken } from '../../validate.js';
+import { computeExpiresAt } from '../../core/manager/expiry.js';
+import { BEARER_TOKEN, TOKEN_TYPE, tooLong } from '../../shared/token-check.js';
+import { isRefreshToken } from '../../shared/validate.js';
 import { readPath, type TokenEndpoint } from '../endpoint.js';
 import type { Failure, Issued, ResponseMeta } from './types.js';
 import { firstCode, firstText } from './vendor-text.js';

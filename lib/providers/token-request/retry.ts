@@ -1,6 +1,6 @@
-import { sleep } from '../../async.js';
-import { TokenRequestError } from '../../errors.js';
-import { displayUrl } from '../../url.js';
+import { sleep } from '../../shared/async.js';
+import { TokenRequestError } from '../../shared/errors.js';
+import { displayUrl } from '../../shared/url.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { aborted, attemptOnce } from './attempt.js';
 import { prepareEndpoint, preparationFailure } from './prepare.js';

@@ -1,7 +1,7 @@
 import type { HttpClient } from '../../core/http.js';
 import type { Discovery } from '../../oauth/discovery.js';
-import type { TokenRequestErrorCode } from '../../errors.js';
-import type { StoredToken } from '../../store.js';
+import type { TokenRequestErrorCode } from '../../shared/errors.js';
+import type { StoredToken } from '../../stores/store.js';
 
 /** Limits of token requests; see `DEFAULTS.tokenRequest`. */
 export interface TokenRequestSettings {

@@ -1,4 +1,4 @@
-import { redactCode, redactText } from '../../redact.js';
+import { redactCode, redactText } from '../../shared/redact.js';
 import { readPath } from '../endpoint.js';
 
 const MAX_MESSAGE_LENGTH = 200;

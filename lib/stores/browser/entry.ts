@@ -1,6 +1,6 @@
-import type { StoredToken } from '../../store.js';
-import { TokenflightError } from '../../errors.js';
-import { checkStoredToken } from '../../token-check.js';
+import type { StoredToken } from '../store.js';
+import { TokenflightError } from '../../shared/errors.js';
+import { checkStoredToken } from '../../shared/token-check.js';
 
 // What the store writes under its names, and how it proves, when it reads them back, that it wrote
 // them for that key (and, in a `sessionStorage` tab, for that tab). Web Storage is open to every

@@ -1,5 +1,5 @@
-import { sleep } from '../../async.js';
-import type { TokenStoreLock } from '../../store.js';
+import { sleep } from '../../shared/async.js';
+import type { TokenStoreLock } from '../store.js';
 import type { BrowserIndexedDB, BrowserStorage } from './types.js';
 
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted

@@ -1,5 +1,5 @@
-import { sleep } from '../../async.js';
-import type { TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
+import { sleep } from '../../shared/async.js';
+import type { TokenStoreLock, TokenStoreLockOptions } from '../store.js';
 import { bindingFields, isMarkedFor, parseObject, type EntryBinding } from './entry.js';
 import type { BrowserStorage, PageEventSource } from './types.js';
 

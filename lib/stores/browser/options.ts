@@ -1,5 +1,5 @@
-import { invalidOption } from '../../errors.js';
-import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
+import { invalidOption } from '../../shared/errors.js';
+import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../shared/validate.js';
 import type { BrowserIndexedDB } from './types.js';
 import {
   BROWSER_STORE_DEFAULTS,

@@ -8,7 +8,7 @@ import {
   type TokenStore,
   type TokenStoreLock,
   type TokenStoreLockOptions,
-} from '../../store.js';
+} from '../store.js';
 import {
   decodeEntry,
   encodeEntry,

@@ -1,4 +1,4 @@
-import { unrefTimer, withDeadline } from '../../async.js';
+import { unrefTimer, withDeadline } from '../../shared/async.js';
 import { bindingFields, probeKey, tabLockName } from './entry.js';
 import type { BrowserChannel, BrowserLockManager, BrowserStorage } from './types.js';
 

@@ -1,5 +1,5 @@
-import { unrefTimer } from '../../async.js';
-import type { TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
+import { unrefTimer } from '../../shared/async.js';
+import type { TokenStoreLock, TokenStoreLockOptions } from '../store.js';
 import type { BrowserLockManager } from './types.js';
 
 /**

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { invalidOption } from '../../errors.js';
-import type { StoredToken } from '../../store.js';
-import { describe, expectKnownKeys, expectOptions, isPlainObject } from '../../validate.js';
+import { invalidOption } from '../../shared/errors.js';
+import type { StoredToken } from '../store.js';
+import { describe, expectKnownKeys, expectOptions, isPlainObject } from '../../shared/validate.js';
 import type { UnreadableEntryReason } from './types.js';
 
 /** An entry as stored in Redis (JSON). Expiry and fingerprint stay in clear so the scripts can compare them. */

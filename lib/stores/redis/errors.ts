@@ -1,4 +1,4 @@
-import { TokenflightError, type RedisTokenStoreErrorCode } from '../../errors.js';
+import { TokenflightError, type RedisTokenStoreErrorCode } from '../../shared/errors.js';
 
 /** A Redis operation of the store, as named in its events and errors. */
 export type RedisStoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'renew' | 'release' | 'config';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { unrefTimer } from '../../async.js';
-import type { TokenStoreLock, TokenStoreLockOptions } from '../../store.js';
+import { unrefTimer } from '../../shared/async.js';
+import type { TokenStoreLock, TokenStoreLockOptions } from '../store.js';
 import type { CommandRunner } from './runner.js';
 import { RELEASE_IF_OWNER, RENEW_IF_OWNER } from './scripts.js';
 

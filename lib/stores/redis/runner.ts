@@ -1,5 +1,5 @@
-import { unrefTimer } from '../../async.js';
-import { redactText } from '../../redact.js';
+import { unrefTimer } from '../../shared/async.js';
+import { redactText } from '../../shared/redact.js';
 import type { CircuitBreaker } from './breaker.js';
 import { RedisTokenStoreError } from './errors.js';
 import type { LuaScript } from './scripts.js';

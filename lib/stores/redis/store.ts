@@ -3,16 +3,10 @@
 // (runner.ts), the lock (lock.ts), and this file, which puts them together. lib/redis.ts is the
 // public entry (`tokenflight/redis`).
 import type { Cluster, Redis } from 'ioredis';
-import { invalidOption } from '../../errors.js';
-import { boundedExpiresAt } from '../../expiry.js';
-import type {
-  StoredToken,
-  TokenStore,
-  TokenStoreLock,
-  TokenStoreLockOptions,
-  TokenStoreSetOptions,
-} from '../../store.js';
-import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../validate.js';
+import { invalidOption } from '../../shared/errors.js';
+import { boundedExpiresAt } from '../../core/manager/expiry.js';
+import type { StoredToken, TokenStore, TokenStoreLock, TokenStoreLockOptions, TokenStoreSetOptions } from '../store.js';
+import { checkFunction, describe, expectKnownKeys, expectNumber, expectOptions } from '../../shared/validate.js';
 import { CircuitBreaker } from './breaker.js';
 import { decodeEntry, encodeEntry, readEncryption, sha256, type Cipher } from './entry.js';
 import { EvictionGuard } from './eviction.js';

@@ -46,7 +46,7 @@ export type RedisEvictionCheck = 'check' | 'checked-by-operator';
 
 export type { RedisStoreOperation } from './errors.js';
 
-export type { RedisTokenStoreErrorCode } from '../../errors.js';
+export type { RedisTokenStoreErrorCode } from '../../shared/errors.js';
 
 /** Why an entry found in Redis was treated as missing. */
 export type UnreadableEntryReason =

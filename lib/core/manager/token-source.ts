@@ -1,5 +1,5 @@
-import type { RefreshReason, TokenAuthEvent } from './events.js';
-import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
+import type { RefreshReason, TokenAuthEvent } from '../../shared/events.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from '../../stores/store.js';
 import type { StoreAccess } from './store-access.js';
 import type { SessionTicket } from './session.js';
 
@@ -23,7 +23,7 @@ export type ExchangedToken =
 
 /**
  * A credential that may be presented once: a rotating refresh token. The token manager keeps it in
- * the store beside the access token and presents it only under the store's lock (lib/rotation.ts).
+ * the store beside the access token and presents it only under the store's lock (lib/core/manager/rotation.ts).
  */
 export interface RotatingCredential {
   /** The credential to present when neither the store nor this process knows a newer one. */
@@ -44,7 +44,7 @@ export interface RotatingCredential {
   /** How long `onRotated` may take before the flight goes on without it (the token request's time limit). */
   readonly callbackTimeoutMs: number;
   /**
-   * Makes the token manager's {@link Rotation} of this credential (lib/rotation.ts). The provider
+   * Makes the token manager's {@link Rotation} of this credential (lib/core/manager/rotation.ts). The provider
    * carries it, so that only applications that use a rotating credential bundle that code.
    */
   readonly rotate: (options: RotationOptions, parts: { store: StoreAccess; signal: AbortSignal }) => Rotation;

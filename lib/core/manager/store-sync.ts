@@ -1,4 +1,4 @@
-import { isNewerToken, type StoredToken, type TokenStore } from './store.js';
+import { isNewerToken, type StoredToken, type TokenStore } from '../../stores/store.js';
 
 /** What a token manager lends {@link followStore}. */
 export interface StoreFollower {

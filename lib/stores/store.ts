@@ -83,6 +83,22 @@ export interface TokenStore {
    * `BrowserTokenStore` implements it with `storage` events.
    */
   subscribe?(listener: (key: string) => void): () => void;
+  /**
+   * Optional: the DPoP key pair kept under `id` (a provider's identity, not a token key), made with
+   * `create` the first time and returned to every later caller of this store, so handles that
+   * share the store (browser tabs) prove possession with one key and share one token.
+   * `BrowserTokenStore` keeps a non-extractable pair in IndexedDB. Without it, each provider makes
+   * its own pair.
+   */
+  keyPair?(id: string, create: () => Promise<StoredKeyPair>): Promise<StoredKeyPair>;
+}
+
+/** A DPoP key pair as a store keeps it: WebCrypto keys, typed without the DOM library. */
+export interface StoredKeyPair {
+  /** The private `CryptoKey` (non-extractable when the store made it). */
+  readonly privateKey: object;
+  /** The public `CryptoKey` (extractable: every proof carries it). */
+  readonly publicKey: object;
 }
 
 /** True if `candidate` should replace `existing`: it expires later, or as late but was obtained later. */

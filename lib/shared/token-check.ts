@@ -1,6 +1,6 @@
 import { DEFAULTS } from './defaults.js';
-import { boundedExpiresAt } from './expiry.js';
-import type { StoredToken } from './store.js';
+import { boundedExpiresAt } from '../core/manager/expiry.js';
+import type { StoredToken } from '../stores/store.js';
 
 /** Characters of a bearer token (RFC 6750 §2.1 `b64token`). */
 export const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -12,7 +12,7 @@ export function tooLong(token: string, limit: number = DEFAULTS.maxTokenLength):
   return token.length > limit ? `is longer than ${limit} characters (DEFAULTS.maxTokenLength)` : undefined;
 }
 
-/** A refresh token's entry holds it in Base64 (lib/refresh-entry.ts): 4 characters for every 3. */
+/** A refresh token's entry holds it in Base64 (lib/core/manager/refresh-entry.ts): 4 characters for every 3. */
 const STORED_REFRESH_LENGTH = 4 * Math.ceil(DEFAULTS.maxTokenLength / 3);
 
 /**

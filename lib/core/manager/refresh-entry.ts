@@ -1,7 +1,7 @@
-import { DEFAULTS } from './defaults.js';
-import type { StoredToken, TokenStore } from './store.js';
+import { DEFAULTS } from '../../shared/defaults.js';
+import type { StoredToken, TokenStore } from '../../stores/store.js';
 import type { StoreAccess } from './store-access.js';
-import { isRefreshToken } from './validate.js';
+import { isRefreshToken } from '../../shared/validate.js';
 
 // A rotating refresh token as the store keeps it: an entry of its own beside the access token's,
 // shaped like a token so that every store (and RedisTokenStore's encryption) keeps it as it keeps

@@ -8,14 +8,14 @@ import axios, {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { waitWithAbort, type WaitLimits } from './async.js';
-import { TokenflightError } from './errors.js';
-import type { TokenAuthEvent } from './events.js';
-import { maskToken } from './redact.js';
+import { waitWithAbort, type WaitLimits } from '../shared/async.js';
+import { TokenflightError } from '../shared/errors.js';
+import type { TokenAuthEvent } from '../shared/events.js';
+import { maskToken } from '../shared/redact.js';
 import { guardRedirects } from './redirect-guard.js';
 import type { TokenAuthRequestOptions } from './request-options.js';
-import { displayTarget, type Routable, type Router } from './routing.js';
-import type { CurrentToken, TokenManager } from './token-manager.js';
+import { displayTarget, type Routable, type Router } from '../core/routing.js';
+import type { CurrentToken, TokenManager } from '../core/manager/token-manager.js';
 import { isReplayable, isTokenRejection, type RejectionPolicy } from './unauthorized.js';
 
 /** One attached provider: its token manager and the state its requests share. */

@@ -19,9 +19,9 @@
  */
 
 import pMemoize from 'p-memoize';
-import { waitWithAbort } from './async.js';
-import { TokenRequestError } from './errors.js';
-import type { RefreshReason } from './events.js';
+import { waitWithAbort } from '../../shared/async.js';
+import { TokenRequestError } from '../../shared/errors.js';
+import type { RefreshReason } from '../../shared/events.js';
 
 /** Thrown inside a flight whose session was replaced by `resume()`; never reaches a caller. */
 export class SupersededFlight extends Error {

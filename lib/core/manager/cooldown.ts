@@ -1,4 +1,4 @@
-import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from './errors.js';
+import { isTokenRequestError, TokenRequestError, type TokenRequestErrorCode } from '../../shared/errors.js';
 
 // The cool-down of a provider whose token endpoint keeps refusing (rule 6): a single refusal is
 // never remembered; consecutive ones fail fast for a growing, capped, jittered time.

@@ -1,9 +1,9 @@
-import { withDeadline } from './async.js';
-import { TokenflightError } from './errors.js';
-import { redactedError } from './redact.js';
-import type { TokenAuthEvent } from './events.js';
-import type { StoredToken, TokenStore, TokenStoreLock } from './store.js';
-import { checkStoredToken } from './token-check.js';
+import { withDeadline } from '../../shared/async.js';
+import { TokenflightError } from '../../shared/errors.js';
+import { redactedError } from '../../shared/redact.js';
+import type { TokenAuthEvent } from '../../shared/events.js';
+import type { StoredToken, TokenStore, TokenStoreLock } from '../../stores/store.js';
+import { checkStoredToken } from '../../shared/token-check.js';
 
 type StoreOperation = 'get' | 'set' | 'delete' | 'lock' | 'release';
 

@@ -1,7 +1,7 @@
-import { invalidOption } from './errors.js';
-import { kInsecureHttp, type TokenProvider } from './providers/endpoint.js';
+import { invalidOption } from '../shared/errors.js';
+import { kInsecureHttp, type TokenProvider } from '../providers/endpoint.js';
 import { createOriginResolver } from './routing.js';
-import { isLoopbackHost } from './url.js';
+import { isLoopbackHost } from '../shared/url.js';
 
 // Where a provider's tokens may go on a given boundary. A vendor's origins (token endpoint and API
 // on one origin) and origins given as an option are the same everywhere. An OAuth grant given no

@@ -1,5 +1,5 @@
-import { invalidOption } from './errors.js';
-import { redactUrl } from './redact.js';
+import { invalidOption } from '../shared/errors.js';
+import { redactUrl } from '../shared/redact.js';
 
 /** The pieces of an axios request config that decide where it goes. */
 export interface RequestTarget {

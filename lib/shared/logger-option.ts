@@ -39,7 +39,7 @@ function write(logger: TokenAuthLogger, describeEvent: Describe, event: TokenAut
 /**
  * Reads the `logger` option (its shape is checked now, so a wrong one fails at attach time) and
  * returns what writes each event to it; that never throws, as a logger's failure must never break a
- * request. The messages (lib/logger.ts) are loaded on demand with `import()`: a bundler makes them
+ * request. The messages (lib/shared/logger.ts) are loaded on demand with `import()`: a bundler makes them
  * a chunk of their own, which an application that passes no `logger` never loads. The events of
  * the first moments wait, in order, until it has loaded.
  */

@@ -1,9 +1,9 @@
 import { AxiosHeaders, type AxiosResponse, type AxiosResponseHeaders, type InternalAxiosRequestConfig } from 'axios';
-import { challengeAllowsRefresh, type RejectionPolicy } from './core/challenge.js';
-import { headerText } from './headers.js';
+import { challengeAllowsRefresh, type RejectionPolicy } from '../core/challenge.js';
+import { headerText } from '../shared/headers.js';
 
-export { challengeAllowsRefresh, type RejectionPolicy } from './core/challenge.js';
-export { isReplayable } from './core/replay.js';
+export { challengeAllowsRefresh, type RejectionPolicy } from '../core/challenge.js';
+export { isReplayable } from '../core/replay.js';
 
 /**
  * Rule 5: does this response mean the API rejected the token the request carried? Only for one of

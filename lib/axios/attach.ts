@@ -1,13 +1,13 @@
 import type { AxiosInstance } from 'axios';
-import { axiosHttpClient } from './axios/http-client.js';
-import { readAttachOptions, type TokenAuthOptions } from './attach-options.js';
+import { axiosHttpClient } from './http-client.js';
+import { readAttachOptions, type TokenAuthOptions } from './options.js';
 import { createBoundary, type TokenRuntime } from './boundary.js';
-import { createTokenOperations, type Token } from './core/handle.js';
-import { createRuntime, type ProviderRuntime } from './core/runtime.js';
-import { originsOnInstance } from './provider-origins.js';
-import { createRouter } from './routing.js';
+import { createTokenOperations, type Token } from '../core/handle.js';
+import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
+import { originsOnInstance } from '../core/provider-origins.js';
+import { createRouter } from '../core/routing.js';
 
-export type { Token } from './core/handle.js';
+export type { Token } from '../core/handle.js';
 
 /**
  * What {@link attachTokenAuth} returns.

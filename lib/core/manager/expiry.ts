@@ -1,5 +1,5 @@
-import { CLOCK_SKEW_THRESHOLD_MS, DEFAULTS } from './defaults.js';
-import { readJwtTimes } from './jwt.js';
+import { CLOCK_SKEW_THRESHOLD_MS, DEFAULTS } from '../../shared/defaults.js';
+import { readJwtTimes } from '../../shared/jwt.js';
 
 /** What a token response tells us about when its token expires. */
 export interface ExpiryFacts {

@@ -1,7 +1,7 @@
-import { fingerprint } from './async.js';
+import { fingerprint } from '../../shared/async.js';
 import { createCooldown, type Cooldown } from './cooldown.js';
-import { isTokenRequestError } from './errors.js';
-import type { RefreshReason, TokenAuthEvent } from './events.js';
+import { isTokenRequestError } from '../../shared/errors.js';
+import type { RefreshReason, TokenAuthEvent } from '../../shared/events.js';
 import { tokenTimes } from './expiry.js';
 import type { Rotation } from './rotation.js';
 import {
@@ -11,7 +11,7 @@ import {
   type SessionOrder,
   type SessionTicket,
 } from './session.js';
-import type { StoredToken, TokenStore } from './store.js';
+import type { StoredToken, TokenStore } from '../../stores/store.js';
 import { createStoreAccess, type StoreAccess } from './store-access.js';
 import { followStore, reactionTo } from './store-sync.js';
 import type { FetchedToken, TokenSource } from './token-source.js';

@@ -1,12 +1,12 @@
-import { invalidOption } from './errors.js';
-import { clientCredentials, type ClientAuthMethod } from './providers/client-credentials.js';
-import type { TokenProvider } from './providers/endpoint.js';
-import { marsview } from './providers/marsview.js';
-import { singleView } from './providers/single-view.js';
-import { symbl } from './providers/symbl.js';
+import { invalidOption } from '../shared/errors.js';
+import { clientCredentials, type ClientAuthMethod } from '../providers/client-credentials.js';
+import type { TokenProvider } from '../providers/endpoint.js';
+import { marsview } from '../providers/marsview.js';
+import { singleView } from '../providers/single-view.js';
+import { symbl } from '../providers/symbl.js';
 
 // The command line's providers: for each, its flags and environment variables, and how its
-// factory is called with them. lib/cli.ts reads the command line and runs one of them.
+// factory is called with them. lib/cli/main.ts reads the command line and runs one of them.
 
 /** One value the CLI reads from a flag or an environment variable. */
 export interface Input {

@@ -1,6 +1,6 @@
 import type { TokenAuthEvent, TokenAuthEventType } from './events.js';
 
-// The log messages. This module imports nothing at run time: lib/logger-option.ts loads it with
+// The log messages. This module imports nothing at run time: lib/shared/logger-option.ts loads it with
 // `import()` when a `logger` is passed, so a bundler makes it a chunk of its own that applications
 // without a logger never load.
 

@@ -1,9 +1,9 @@
 import axios, { type AxiosInstance } from 'axios';
-import { BASE_OPTION_KEYS, readBaseOptions, type BaseSettings, type TokenAuthBaseOptions } from './core/options.js';
-import { invalidOption } from './errors.js';
-import { describe } from './validate.js';
+import { BASE_OPTION_KEYS, readBaseOptions, type BaseSettings, type TokenAuthBaseOptions } from '../core/options.js';
+import { invalidOption } from '../shared/errors.js';
+import { describe } from '../shared/validate.js';
 
-export type { RejectionContext, TokenAuthBaseOptions, TokenRequestOptions } from './core/options.js';
+export type { RejectionContext, TokenAuthBaseOptions, TokenRequestOptions } from '../core/options.js';
 
 /**
  * Options of {@link attachTokenAuth}: those of {@link TokenAuthBaseOptions}, and `tokenClient`.

@@ -1,8 +1,8 @@
-import { fingerprint, runCallback, sleep } from './async.js';
-import { isTokenRequestError, TokenRequestError } from './errors.js';
-import { redactedError } from './redact.js';
+import { fingerprint, runCallback, sleep } from '../../shared/async.js';
+import { isTokenRequestError, TokenRequestError } from '../../shared/errors.js';
+import { redactedError } from '../../shared/redact.js';
 import { CORRUPT, sharedEntry, type RefreshEntry } from './refresh-entry.js';
-import type { TokenStoreLock } from './store.js';
+import type { TokenStoreLock } from '../../stores/store.js';
 import type { StoreAccess } from './store-access.js';
 import type { Rotation, RotationOptions, RotatingCredential } from './token-source.js';
 
@@ -25,7 +25,7 @@ export type { Rotation, RotationOptions } from './token-source.js';
  *   or the lock's lease is nearly over) and then handed to `onRefreshToken` (waited for at most the
  *   token request's time limit) before its access token is used. It is kept whenever the server
  *   sent one, even in an answer that is unusable otherwise; an answer without one keeps the old one.
- * - A flight of a session that `resume()` replaced (lib/session.ts) presents nothing more, and
+ * - A flight of a session that `resume()` replaced (lib/core/manager/session.ts) presents nothing more, and
  *   neither stores nor hands out what its exchange brought back. `resume()` writes under the same
  *   lock, so a rotation under way (anywhere sharing the store) lands first and the new session after.
  * - An entry tokenflight did not write (junk, another program's) is reported when it is read and

@@ -7,11 +7,11 @@
 import axios from 'axios';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { attachTokenAuth } from './attach.js';
-import { isTokenRequestError } from './errors.js';
-import type { TokenAuthLogger } from './logger.js';
-import { PROVIDERS, type Input, type ProviderCommand } from './cli-commands.js';
-import type { TokenProvider } from './providers/endpoint.js';
+import { attachTokenAuth } from '../axios/attach.js';
+import { isTokenRequestError } from '../shared/errors.js';
+import type { TokenAuthLogger } from '../shared/logger.js';
+import { PROVIDERS, type Input, type ProviderCommand } from './commands.js';
+import type { TokenProvider } from '../providers/endpoint.js';
 
 /** Exit codes, as documented in docs/cli.md. */
 const EXIT = { ok: 0, unexpected: 1, usage: 2, refused: 3, failed: 4 } as const;
@@ -31,6 +31,7 @@ const INPUT_FLAGS = Object.fromEntries(
 class UsageError extends Error {}
 
 function version(): string {
+  // Relative to the running file, dist/cli.js.
   const file = new URL('../package.json', import.meta.url);
   return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
