@@ -56,6 +56,12 @@ describe('does a WWW-Authenticate challenge leave room for a new token?', () => 
     ['Bearer\terror="insufficient_scope"', false],
     ['Basic realm="x"', false],
     ['DPoP realm="x"', false],
+    ['DPoP error="invalid_token"', true],
+    ['DPoP algs="ES256 EdDSA", error="invalid_token", error_description="expired"', true],
+    ['dpop error=invalid_token', true],
+    ['DPoP error="use_dpop_nonce"', false],
+    ['DPoP algs="ES256", error="invalid_dpop_proof"', false],
+    ['Basic realm="x", DPoP error="invalid_token"', true],
     ['Bearerish realm="x"', false],
     ['Newbearer realm="x"', false],
   ])('%j → %s', (challenge, allowed) => {

@@ -20,6 +20,7 @@ export type { TokenAuthLogFields, TokenAuthLogger, TokenAuthLogLevel } from './s
 export { clientCredentials } from './providers/client-credentials.js';
 export type { ClientAuthMethod, ClientCredentialsOptions } from './providers/client-credentials.js';
 export type { ClientKeyOptions, PrivateCryptoKey, PrivateJwk } from './providers/client-key-options.js';
+export type { DpopCryptoKey, DpopKeyPair, DpopOptions } from './oauth/dpop-key.js';
 export type { AsymmetricAlgorithm } from './oauth/jws.js';
 export { customProvider } from './providers/custom.js';
 export type { CustomProviderOptions, CustomToken, GetTokenContext } from './providers/custom.js';

@@ -6,6 +6,7 @@ import { createTokenOperations, type Token } from '../core/handle.js';
 import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
 import { originsOnInstance } from '../core/provider-origins.js';
 import { createRouter } from '../core/routing.js';
+import { createNonceStore } from '../oauth/dpop-nonce.js';
 
 export type { Token } from '../core/handle.js';
 
@@ -78,10 +79,11 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     origins: originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
   }));
   const http = axiosHttpClient(settings.tokenClient);
+  const nonces = createNonceStore();
   const runtimes = new Map<string, TokenRuntime & ProviderRuntime>(
     routes.map(({ provider, origins }) => [
       provider.name,
-      { ...createRuntime(provider, origins, settings, http), sent: undefined },
+      { ...createRuntime(provider, origins, settings, http, nonces), sent: undefined },
     ]),
   );
   const router = createRouter([...runtimes.values()], (report) =>

@@ -17,10 +17,14 @@ import type { TokenAuthRequestOptions } from './request-options.js';
 import { displayTarget, type Routable, type Router } from '../core/routing.js';
 import type { CurrentToken, TokenManager } from '../core/manager/token-manager.js';
 import { isReplayable, isTokenRejection, type RejectionPolicy } from './unauthorized.js';
+import { proofForSend, shouldResendWithNonce, type DpopBinding } from '../core/dpop.js';
+import { headerText } from '../shared/headers.js';
 
 /** One attached provider: its token manager and the state its requests share. */
 export interface TokenRuntime extends Routable {
   readonly manager: TokenManager;
+  /** Its DPoP key, proofs and nonces, when its tokens are DPoP-bound. */
+  readonly dpop?: DpopBinding | undefined;
   /** The state shared by every first attempt that carries the current token. */
   sent: SentToken | undefined;
 }
@@ -141,6 +145,8 @@ interface Exchange {
   readonly config: InternalAxiosRequestConfig;
   readonly adapter: AxiosAdapter;
   readonly runtime: TokenRuntime;
+  /** DPoP nonce re-sends so far: at most one per request. */
+  nonceResends: number;
 }
 
 function send(
@@ -164,7 +170,7 @@ function send(
     if (option instanceof SentToken) removeAuthorization(config.headers, option.header);
     return adapter(config);
   }
-  const exchange: Exchange = { config, adapter, runtime };
+  const exchange: Exchange = { config, adapter, runtime, nonceResends: 0 };
   const current = runtime.manager.peek();
   if (current !== undefined) return attempt(options, exchange, current, option);
   return waitWithAbort(() => exchange.runtime.manager.get(), waitLimits(config)).then((token) =>
@@ -178,7 +184,7 @@ function attempt(
   current: CurrentToken,
   option: TokenAuthRequestOptions | undefined,
 ): Promise<AxiosResponse> {
-  const { config, adapter, runtime } = exchange;
+  const { config, runtime } = exchange;
   let sent = runtime.sent;
   if (option !== undefined)
     sent = new SentToken(runtime, current, option instanceof SentToken && option.replayed, option);
@@ -188,10 +194,65 @@ function attempt(
   config.tokenAuth = sent;
   guardRedirects(config);
   const first = sent;
-  return adapter(config).then(
+  return dispatch(exchange, config, current, first).then(
     (response) => accepted(options, exchange, first, response),
     (error: unknown) => recover(options, exchange, first, error),
   );
+}
+
+/**
+ * One send through the adapter, with a new DPoP proof when the token is DPoP-bound (lib/core/dpop.ts);
+ * an answer asking for a nonce is sent once more at once with it (rule 8's body rules apply).
+ */
+async function dispatch(
+  exchange: Exchange,
+  config: InternalAxiosRequestConfig,
+  current: CurrentToken,
+  sent: SentToken,
+): Promise<AxiosResponse> {
+  const { runtime, adapter } = exchange;
+  if (runtime.dpop === undefined) return adapter(config);
+  const url = requestUrl(config);
+  const proof = await proofForSend(runtime.dpop, current.token, String(config.method ?? 'get'), url);
+  if (proof === undefined) return adapter(config);
+  setHeader(config.headers, 'DPoP', proof);
+  let response: AxiosResponse;
+  try {
+    response = await adapter(config);
+  } catch (error) {
+    if (!isAxiosError(error) || error.response === undefined || !asksNonce(exchange, url, error.response)) throw error;
+    return resendWithNonce(exchange, config, current, sent, error.response);
+  }
+  if (!asksNonce(exchange, url, response)) return response;
+  return resendWithNonce(exchange, config, current, sent, response);
+}
+
+/** The answer's nonce remembered; true when it is a nonce challenge this request may answer (once). */
+function asksNonce(exchange: Exchange, url: string, response: AxiosResponse): boolean {
+  const header = (name: string): string | undefined => headerText(response.headers, name);
+  const again = shouldResendWithNonce(exchange.runtime.dpop, url, { status: response.status, header }, exchange.nonceResends);
+  if (again) exchange.nonceResends++;
+  return again;
+}
+
+/** The nonce re-send: the same request with the same token, a new proof and the origin's nonce. */
+function resendWithNonce(
+  exchange: Exchange,
+  config: InternalAxiosRequestConfig,
+  current: CurrentToken,
+  sent: SentToken,
+  response: AxiosResponse,
+): Promise<AxiosResponse> {
+  if (sent.replayBody === undefined && !isReplayable(config.data)) {
+    throw new TokenflightError(
+      `The API asked for a DPoP nonce (HTTP ${response.status}) in answer to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
+        'The nonce is kept for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
+      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider },
+    );
+  }
+  const again: InternalAxiosRequestConfig = { ...config, headers: new AxiosHeaders(config.headers) };
+  if (sent.replayBody !== undefined) again.data = sent.replayBody();
+  return dispatch(exchange, again, current, sent);
 }
 
 /** Rule 5: whether the answer to a first attempt says the API rejected the token it carried. */
@@ -274,7 +335,7 @@ async function renew(
 
 /** Sends the first attempt's exact bytes and headers again, with the new token, through the same adapter. */
 function replay(exchange: Exchange, sent: SentToken, current: CurrentToken): Promise<AxiosResponse> {
-  const { config, adapter, runtime } = exchange;
+  const { config, runtime } = exchange;
   const again: InternalAxiosRequestConfig = {
     ...config,
     headers: new AxiosHeaders(config.headers),
@@ -282,7 +343,7 @@ function replay(exchange: Exchange, sent: SentToken, current: CurrentToken): Pro
   };
   if (sent.replayBody !== undefined) again.data = sent.replayBody();
   setAuthorization(again.headers, current.header);
-  return adapter(again).then(undefined, (failure: unknown) => {
+  return dispatch(exchange, again, current, again.tokenAuth as SentToken).then(undefined, (failure: unknown) => {
     if (isAxiosError(failure)) maskToken(failure, current.token.accessToken);
     throw failure;
   });
@@ -328,6 +389,21 @@ function setAuthorization(headers: AxiosHeaders, value: string): void {
     }
   }
   headers[slot] = value;
+}
+
+/** The absolute URL a request goes to, as axios builds it (baseURL, url, params), for a DPoP proof's `htu`. */
+function requestUrl(config: InternalAxiosRequestConfig): string {
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  return new URL(axios.getUri(config), page).href;
+}
+
+/** Writes a header that tokenflight owns, over one given in any case (see {@link setAuthorization}). */
+function setHeader(headers: AxiosHeaders, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (const key in headers) {
+    if (key.toLowerCase() === lower && key !== name) Reflect.deleteProperty(headers, key);
+  }
+  headers[name] = value;
 }
 
 /** Removes an `Authorization` header that tokenflight wrote, and only that one. */

@@ -10,7 +10,9 @@ const stripOnCrossOrigin: BeforeRedirect = (redirect, _response, request) => {
   const headers = redirect['headers'];
   if (isSameOrigin(redirect['href'], request?.url) || typeof headers !== 'object' || headers === null) return;
   for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() === 'authorization') Reflect.deleteProperty(headers, key);
+    // A DPoP proof goes with its token: it is for this URL only (RFC 9449 §4.2).
+    const name = key.toLowerCase();
+    if (name === 'authorization' || name === 'dpop') Reflect.deleteProperty(headers, key);
   }
 };
 

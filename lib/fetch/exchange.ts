@@ -5,6 +5,7 @@ import { TokenflightError } from '../shared/errors.js';
 import type { TokenAuthEvent } from '../shared/events.js';
 import { displayTarget, type Router } from '../core/routing.js';
 import type { CurrentToken } from '../core/manager/token-manager.js';
+import { proofForSend, shouldResendWithNonce } from '../core/dpop.js';
 import { bodyPlan, canResend, type BodyPlan } from './body.js';
 import type { FetchFunction } from './http-client.js';
 import { readRejectedBody } from './rejected-body.js';
@@ -48,7 +49,8 @@ export async function fetchWithToken(
   if (runtime === undefined) return boundary.fetch(input, plain);
   const request = prepare(input, plain);
   const limits = waitLimits(request.signal);
-  const exchange = { boundary, runtime, request, limits };
+  const replayBody = option === false ? undefined : option?.replayBody;
+  const exchange: Exchange = { boundary, runtime, request, limits, replayBody, nonceResends: 0 };
   const current = runtime.manager.peek() ?? (await waitFor(exchange, () => runtime.manager.get()));
   const first = await attempt(exchange, current, request.body);
   if (!(await rejectsToken(exchange, first))) return first.response;
@@ -60,6 +62,9 @@ interface Exchange {
   readonly runtime: ProviderRuntime;
   readonly request: Prepared;
   readonly limits: WaitLimits;
+  readonly replayBody: (() => BodyInit) | undefined;
+  /** DPoP nonce re-sends so far: at most one per request. */
+  nonceResends: number;
 }
 
 /** The 401 was for the token sent: a fresh one (or the one already newer), and the same request again. */
@@ -95,16 +100,47 @@ async function replay(
   return (await attempt(exchange, current, body)).response;
 }
 
+/**
+ * Sends the request with `current`'s token and, when it is DPoP-bound, a new proof
+ * (lib/core/dpop.ts); an answer asking for a DPoP nonce is sent once more at once with it.
+ */
+async function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
+  const { runtime, request } = exchange;
+  const proof = await proofForSend(runtime.dpop, current.token, request.method, request.url);
+  if (proof === undefined) return send(exchange, current, body, undefined);
+  const arrival = await send(exchange, current, body, proof);
+  const header = (name: string): string | undefined => arrival.response.headers.get(name) ?? undefined;
+  const { response } = arrival;
+  const asks =
+    arrival.carried &&
+    shouldResendWithNonce(runtime.dpop, request.url, { status: response.status, header }, exchange.nonceResends);
+  if (!asks) return arrival;
+  exchange.nonceResends++;
+  discard(response);
+  if (!canResend(body) && exchange.replayBody === undefined) {
+    throw new TokenflightError(
+      `The API asked for a DPoP nonce (HTTP ${response.status}) in answer to a ${request.method.toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
+        'The nonce is kept for the next requests; pass `tokenAuth: { replayBody: () => newBody }` to replay such requests',
+      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: runtime.name },
+    );
+  }
+  const { replayBody } = exchange;
+  const again = canResend(body) || replayBody === undefined ? body : bodyPlan(replayBody(), request.url, request);
+  return attempt(exchange, current, again);
+}
+
 /** Sends the request with `current`'s token, written last, following redirects without leaking it. */
-function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
+function send(exchange: Exchange, current: CurrentToken, body: BodyPlan, proof: string | undefined): Promise<Arrival> {
   const { boundary, request } = exchange;
   // The request's own copy of the caller's headers: the token is written last, just before the
   // send, and a replay overwrites it (redirect hops copy them before changing them).
   const { headers } = request;
   headers.set('authorization', current.header);
+  if (proof !== undefined) headers.set('dpop', proof);
+  else if (exchange.runtime.dpop !== undefined) headers.delete('dpop');
   const first: Outgoing = { url: request.url, method: request.method, headers, body, hop: 0 };
   const dispatch = (out: Outgoing, redirect: RequestRedirect): Promise<Response> =>
-    send(boundary.fetch, request, out, redirect);
+    sendOnce(boundary.fetch, request, out, redirect);
   if (boundary.browserRedirects) {
     // The browser follows and drops Authorization across origins itself; it never shows a redirect.
     return dispatch(first, request.redirect).then((response) => ({
@@ -116,7 +152,7 @@ function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Pro
 }
 
 /** Hands one send to the fetch underneath. */
-function send(fetch: FetchFunction, request: Prepared, out: Outgoing, redirect: RequestRedirect): Promise<Response> {
+function sendOnce(fetch: FetchFunction, request: Prepared, out: Outgoing, redirect: RequestRedirect): Promise<Response> {
   const init: RequestInit = {
     ...request.rest,
     headers: out.headers,

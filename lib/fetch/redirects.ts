@@ -48,6 +48,8 @@ export async function sendFollowing(
     if (mode === 'error') throw new TypeError('fetch failed: the answer is a redirect and `redirect` is "error"');
     if (out.hop >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects`);
     const next = nextHop(out, response.status, location);
+    // A DPoP proof is for one URL and one send (RFC 9449 §4.2): never carried to another.
+    next.headers.delete('dpop');
     if (new URL(next.url).origin !== new URL(out.url).origin) {
       next.headers.delete('authorization');
       carried = false;

@@ -5,13 +5,39 @@ import { cryptoKeyAlgorithms, generateParams, isCryptoKey } from './key-family.j
 import { jwkThumbprint, publicMembers } from './jwk-thumbprint.js';
 import { opaque } from './opaque.js';
 
+/**
+ * A WebCrypto `CryptoKey`, described by the members tokenflight reads, so that the option types need
+ * neither the DOM library nor Node.js's: a `CryptoKey` from any realm fits.
+ */
+export interface DpopCryptoKey {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: object;
+  readonly usages: readonly string[];
+}
+
+/** A WebCrypto key pair, typed structurally: a `CryptoKeyPair` fits. */
+export interface DpopKeyPair {
+  /** A private key usable to sign (best made non-extractable). */
+  readonly privateKey: DpopCryptoKey;
+  /** Its public key, extractable and usable to verify: every proof carries it. */
+  readonly publicKey: DpopCryptoKey;
+}
+
 /** The `dpop` option of the OAuth grants, in its object form. */
 export interface DpopOptions {
-  /** The key pair to prove possession with. @default a non-extractable pair made once per provider */
-  keyPair?: CryptoKeyPair;
+  /**
+   * The key pair to prove possession with, used as it is: give every process of a fleet the same
+   * pair (from the app's key store) and they share one token.
+   * @default a non-extractable pair made once per provider (or kept by the store, when it has `keyPair`)
+   */
+  keyPair?: DpopKeyPair;
   /** @default the pair's algorithm; without a pair ES256, or with discovery the first of ES256, EdDSA, RS256, PS256 the server lists */
   alg?: AsymmetricAlgorithm;
-  /** Refuse a token the server issued as `Bearer` instead of `DPoP`. @default false */
+  /**
+   * Refuse a token the server issued as `Bearer` instead of `DPoP` (`ERR_TOKEN_NOT_DPOP_BOUND`,
+   * nothing cached); without it such a token is sent as a bearer token. @default false
+   */
   required?: boolean;
 }
 
@@ -35,7 +61,8 @@ export interface DpopKey {
   readonly thumbprint: string;
 }
 
-function readKeyPair(value: unknown, context: string): { pair: CryptoKeyPair; algs: readonly AsymmetricAlgorithm[] } {
+/** Checks a key pair as `dpop.keyPair` must be (see {@link readDpopOption}); a store's pair too. */
+export function readKeyPair(value: unknown, context: string): { pair: CryptoKeyPair; algs: readonly AsymmetricAlgorithm[] } {
   const refuse = (what: string): never => {
     throw invalidOption(`${context}: ${what}`);
   };
@@ -128,6 +155,12 @@ async function provePair(pair: CryptoKeyPair, alg: AsymmetricAlgorithm, context:
 }
 
 /**
+ * Where a key pair is kept when none is given: a store's `keyPair(id, create)` (browser tabs share
+ * one pair kept in IndexedDB). `generate` makes a new non-extractable pair.
+ */
+export type PairSource = (generate: () => Promise<CryptoKeyPair>) => Promise<CryptoKeyPair>;
+
+/**
  * The DPoP key of one provider, made (or checked) once at first use and shared by every later
  * proof: `key()` resolves to the same {@link DpopKey} each time. A generated pair is not
  * extractable. A failure is not kept: the next call tries again.
@@ -138,7 +171,7 @@ async function provePair(pair: CryptoKeyPair, alg: AsymmetricAlgorithm, context:
  * const key = await keys.key(metadata.dpopSigningAlgValues); // the same key for every proof
  * ```
  */
-export function createDpopKeySource(settings: DpopSettings, context: string) {
+export function createDpopKeySource(settings: DpopSettings, context: string, pairs?: PairSource) {
   let made: Promise<DpopKey> | undefined;
   const make = async (serverAlgs: readonly string[] | undefined): Promise<DpopKey> => {
     const alg = chooseDpopAlgorithm(settings, serverAlgs);
@@ -147,12 +180,11 @@ export function createDpopKeySource(settings: DpopSettings, context: string) {
         `${context}: the server's \`dpop_signing_alg_values_supported\` lists none of ${settings.alg ?? ASYMMETRIC_ALGORITHMS.join(', ')}`,
       );
     }
+    const generate = async (): Promise<CryptoKeyPair> =>
+      (await globalThis.crypto.subtle.generateKey(generateParams(alg), false, ['sign', 'verify'])) as CryptoKeyPair;
     let pair = settings.keyPair;
-    if (pair === undefined)
-      pair = (await globalThis.crypto.subtle.generateKey(generateParams(alg), false, [
-        'sign',
-        'verify',
-      ])) as CryptoKeyPair;
+    if (pair === undefined && pairs !== undefined) pair = await pairs(generate);
+    if (pair === undefined) pair = await generate();
     else await provePair(pair, alg, context);
     const jwk = publicMembers(await globalThis.crypto.subtle.exportKey('jwk', pair.publicKey));
     const key: DpopKey = opaque(

@@ -64,7 +64,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
     'params',
     ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, issuer, discover, scope, auth, assertion, secrets } = readOAuthClient(given, context, {
+  const { url, issuer, discover, scope, auth, assertion, secrets, dpop } = readOAuthClient(given, context, {
     secretRequired: true,
   });
   const audience = optionalString(given['audience'], 'audience', context);
@@ -103,6 +103,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenProvi
       issuer,
       discover,
       assertion,
+      dpop,
     },
   });
 }

@@ -1,4 +1,5 @@
 import type { AsymmetricAlgorithm } from '../oauth/jws.js';
+import type { DpopOptions } from '../oauth/dpop-key.js';
 
 /**
  * A WebCrypto `CryptoKey`, described by the members tokenflight reads, so that its types need
@@ -35,7 +36,7 @@ export interface PrivateJwk {
   qi?: string;
 }
 
-/** The options of key-based client authentication and discovery, on both OAuth grants. */
+/** The options of key-based client authentication, discovery and DPoP, on both OAuth grants. */
 export interface ClientKeyOptions {
   /**
    * The authorization server's issuer identifier, instead of `tokenUrl`: the token endpoint is read
@@ -62,4 +63,20 @@ export interface ClientKeyOptions {
    * @default ES256 for an EC key, EdDSA for Ed25519, RS256 for RSA
    */
   alg?: AsymmetricAlgorithm;
+  /**
+   * DPoP, sender-constrained tokens (RFC 9449): `true`, or `{ keyPair?, alg?, required? }`. Every
+   * token request carries a `DPoP` proof, and every request to the API `Authorization: DPoP <token>`
+   * with a new proof (`htm`, `htu`, `ath`, a new `jti`, the origin's latest `DPoP-Nonce`). A
+   * `use_dpop_nonce` answer is sent once more at once with the nonce: not a failure, never a token
+   * request. Tokens are cached per key thumbprint. Without `keyPair`, a non-extractable key pair is
+   * made once per provider (or kept by the store, when it has `keyPair(id, create)`: browser tabs
+   * share one). A token issued as `Bearer` is used as a bearer token unless `required` is set.
+   * See docs/sender-constrained.md.
+   * @default false (bearer tokens)
+   * @example
+   * ```ts
+   * clientCredentials({ issuer, clientId, authMethod: 'private_key_jwt', privateKey, dpop: true, origins });
+   * ```
+   */
+  dpop?: boolean | DpopOptions;
 }

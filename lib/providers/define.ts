@@ -15,6 +15,8 @@ import {
 } from './endpoint.js';
 import { requestToken } from './token-request/index.js';
 import type { Discovery } from '../oauth/discovery.js';
+import { createDpopBinding, keptUnlessFailed, keyWithThumbprint, type DpopBinding } from '../core/dpop.js';
+import type { TokenSource } from '../core/manager/token-source.js';
 
 /** Options every provider factory takes. */
 export interface ProviderOptions {
@@ -179,10 +181,19 @@ export function defineProvider(input: ProviderInput): TokenProvider {
     rotating: false,
     create: (context) => {
       const discovery = discoveryOf(endpoint, identity, context);
+      const dpop = dpopOf(endpoint, context, discovery);
+      const fetch = (signal: AbortSignal): ReturnType<TokenSource['fetch']> =>
+        requestToken(identity.name, endpoint, { ...context, signal, discovery, dpop });
+      const base = endpointKey(endpoint);
+      if (dpop === undefined) return { name: identity.name, key: base, fetch };
+      const key = keptUnlessFailed(() => keyWithThumbprint(base, dpop));
       return {
         name: identity.name,
-        key: endpointKey(endpoint),
-        fetch: (signal) => requestToken(identity.name, endpoint, { ...context, signal, discovery }),
+        get key() {
+          return key();
+        },
+        fetch,
+        dpop,
       };
     },
   };
@@ -203,6 +214,27 @@ export function discoveryOf(
     http: context.http,
     now: context.now,
     allowInsecureHttp: identity.allowInsecureHttp,
+  });
+}
+
+/**
+ * The DPoP binding of a provider on one boundary (key, proofs, the boundary's nonces); none without
+ * `dpop`. With discovery, the proof's algorithm may come from the server's
+ * `dpop_signing_alg_values_supported`.
+ */
+export function dpopOf(
+  endpoint: TokenEndpoint,
+  context: SourceContext,
+  discovery: Discovery | undefined,
+): DpopBinding | undefined {
+  const { dpop } = endpoint;
+  if (dpop === undefined) return undefined;
+  return createDpopBinding({
+    ...dpop,
+    store: context.store,
+    nonces: context.nonces,
+    now: context.now,
+    serverAlgs: async () => (discovery === undefined ? undefined : (await discovery.metadata()).dpopSigningAlgValues),
   });
 }
 

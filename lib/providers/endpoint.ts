@@ -2,6 +2,9 @@ import type { HttpClient } from '../core/http.js';
 import { sha256Hex } from '../shared/async.js';
 import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
 import type { SigningKey } from '../oauth/private-key.js';
+import type { createDpopKeySource, DpopSettings } from '../oauth/dpop-key.js';
+import type { NonceStore } from '../oauth/dpop-nonce.js';
+import type { TokenStore } from '../stores/store.js';
 import type { TokenSource } from '../core/manager/token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
@@ -54,6 +57,19 @@ export interface TokenEndpoint {
   discover?: ((options: DiscoveryOptions) => Discovery) | undefined;
   /** JWT client authentication (RFC 7523 §2.2): each attempt adds a new assertion signed with `key`. */
   assertion?: ClientAssertionStep | undefined;
+  /** DPoP (RFC 9449), given by the OAuth grants: every token request carries a proof. */
+  dpop?: EndpointDpop | undefined;
+}
+
+/** The `dpop` option of an OAuth grant, read when its factory ran. */
+export interface EndpointDpop {
+  readonly settings: DpopSettings;
+  /** The factory's name, for errors. */
+  readonly context: string;
+  /** The key made once per provider (shared by every handle it is attached to, unless the store keeps one). */
+  readonly shared: ReturnType<typeof createDpopKeySource>;
+  /** The provider's stable identity for a store's `keyPair(id, create)`: token endpoint and client ID, hashed. */
+  readonly id: Promise<string>;
 }
 
 /** How an endpoint that authenticates with JWT assertions signs one, given by the OAuth grants. */
@@ -98,6 +114,10 @@ export interface SourceContext {
   now: () => number;
   random: () => number;
   onRetry: (retry: TokenRequestRetry) => void;
+  /** The handle's store: a DPoP key pair is kept there when it has `keyPair`. */
+  store: Pick<TokenStore, 'keyPair'>;
+  /** The handle's DPoP nonces, per origin, shared with its API requests. */
+  nonces: NonceStore;
 }
 
 /** @internal How a provider makes its token source. */

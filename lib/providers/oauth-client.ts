@@ -6,7 +6,9 @@ import { describe, expectString, optionalString } from '../shared/validate.js';
 import { assertionAudience, clientAssertionFields } from '../oauth/client-assertion.js';
 import { createDiscovery } from '../oauth/discovery.js';
 import { cryptoRandomBytes } from '../oauth/random.js';
-import type { ClientAssertionStep, ResponseShape } from './endpoint.js';
+import { createDpopKeySource, readDpopOption } from '../oauth/dpop-key.js';
+import { dpopKeyId } from '../core/dpop.js';
+import type { ClientAssertionStep, EndpointDpop, ResponseShape } from './endpoint.js';
 import { insecureAllowed, path } from './define.js';
 
 /**
@@ -27,7 +29,7 @@ const METHODS: readonly string[] = [
 ];
 
 /** The options of key-based client authentication, as both OAuth grants take them. */
-export const CLIENT_AUTH_KEYS = ['issuer', 'privateKey', 'keyId', 'alg'] as const;
+export const CLIENT_AUTH_KEYS = ['issuer', 'privateKey', 'keyId', 'alg', 'dpop'] as const;
 
 const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, '+');
 
@@ -173,5 +175,13 @@ export function readOAuthClient(
             ),
         };
   const discover = target.issuer === undefined ? undefined : createDiscovery;
-  return { url: target.url, issuer: target.issuer, discover, clientId, scope, auth: sent, signer, assertion, secrets };
+  const dpop = readDpop(given['dpop'], context, target.url, clientId);
+  return { url: target.url, issuer: target.issuer, discover, clientId, scope, auth: sent, signer, assertion, secrets, dpop };
+}
+
+/** The `dpop` option: its settings, the key source made once for this provider, and its identity in a store. */
+function readDpop(value: unknown, context: string, url: URL, clientId: string): EndpointDpop | undefined {
+  const settings = readDpopOption(value, context);
+  if (settings === undefined) return undefined;
+  return { settings, context, shared: createDpopKeySource(settings, context), id: dpopKeyId(url.href, clientId) };
 }

@@ -4,8 +4,10 @@ import { createRotation } from '../core/manager/rotation.js';
 import type { RotatingCredential, TokenSource } from '../core/manager/token-source.js';
 import { displayUrl } from '../shared/url.js';
 import { checkFunction, expectRefreshToken, optionalString } from '../shared/validate.js';
+import { keptUnlessFailed, keyWithThumbprint } from '../core/dpop.js';
 import {
   discoveryOf,
+  dpopOf,
   freezeProvider,
   fullShape,
   path,
@@ -122,7 +124,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'cacheKey',
     ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets } = readOAuthClient(given, CONTEXT, {
+  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets, dpop } = readOAuthClient(given, CONTEXT, {
     secretRequired: false,
   });
   const refreshToken = expectRefreshToken(given['refreshToken'], CONTEXT);
@@ -150,6 +152,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     issuer,
     discover,
     assertion,
+    dpop,
   };
   // The session's key: who asks and for what, never the refresh token (it changes with every rotation).
   const key = sessionKey([url.href, clientId, scope ?? null, identity.name, cacheKey ?? null], issuer, signer);
@@ -157,6 +160,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
 
   const create = (context: SourceContext): TokenSource => {
     const discovery = discoveryOf(endpoint, identity, context);
+    const dpop = dpopOf(endpoint, context, discovery);
     const rotation: RotatingCredential = {
       initial: refreshToken,
       url: displayUrl(url),
@@ -174,6 +178,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
             ...context,
             signal,
             discovery,
+            dpop,
             mayRetry: retryWithin(context, deadline),
             onRotatedAnyway: (next) => (rotatedAnyway = next),
           });
@@ -186,7 +191,17 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
       rotate: (manager, parts) => createRotation(manager, rotation, parts),
     };
     const fetch = (): Promise<never> => Promise.reject(new Error('a rotating source is used through its rotation'));
-    return { name: identity.name, key, fetch, rotation };
+    if (dpop === undefined) return { name: identity.name, key, fetch, rotation };
+    const bound = keptUnlessFailed(() => keyWithThumbprint(key, dpop));
+    return {
+      name: identity.name,
+      get key() {
+        return bound();
+      },
+      fetch,
+      rotation,
+      dpop,
+    };
   };
   return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, { rotating: true, create });
 }

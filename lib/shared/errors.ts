@@ -40,6 +40,8 @@ const kInspect = Symbol.for('nodejs.util.inspect.custom');
  *   neither well-known URL serves it (404 at both, another 4xx, a status other than 200), it is not
  *   a JSON object, its `issuer` differs from the one configured (compared exactly, RFC 8414 §3.3),
  *   or its `token_endpoint` is missing or not https. No token request is sent.
+ * - `ERR_TOKEN_NOT_DPOP_BOUND`: with `dpop: { required: true }`, the token endpoint issued a
+ *   `Bearer` token instead of a DPoP-bound one. Nothing is cached; not retried.
  */
 export type TokenRequestErrorCode =
   | 'ERR_TOKEN_CREDENTIALS'
@@ -55,7 +57,8 @@ export type TokenRequestErrorCode =
   | 'ERR_TOKEN_SOURCE_FAILED'
   | 'ERR_TOKEN_SESSION_ENDED'
   | 'ERR_TOKEN_STORE_UNAVAILABLE'
-  | 'ERR_TOKEN_DISCOVERY';
+  | 'ERR_TOKEN_DISCOVERY'
+  | 'ERR_TOKEN_NOT_DPOP_BOUND';
 
 /**
  * Why an operation of a `RedisTokenStore` (`tokenflight/redis`) failed:

@@ -191,13 +191,14 @@ function hide(holder: object | undefined, key: string): void {
 }
 
 /**
- * Masks the token tokenflight attached to a request in the axios error that reaches the caller:
+ * Masks the token tokenflight attached to a request, and its DPoP proof, in the axios error that reaches the caller:
  * in `config.headers`, in the raw request head Node keeps, and in follow-redirects' copy. The
  * request objects are made non-enumerable, so logging the error does not dump a socket either.
  * A replay through the same instance attaches the current token again.
  */
 export function maskToken(error: AxiosError, accessToken: string): void {
   const configs = new Set([error.config, error.response?.config]);
+  const proofs = new Set<string>();
   for (const config of configs) {
     const headers = config?.headers;
     if (typeof headers?.get !== 'function') continue;
@@ -205,8 +206,17 @@ export function maskToken(error: AxiosError, accessToken: string): void {
     if (typeof value === 'string' && value.includes(accessToken)) {
       headers.set('Authorization', redactText(value, [accessToken]));
     }
+    // A DPoP proof (RFC 9449) is a credential of its own, sent beside the token: never shown.
+    const proof = headers.get('DPoP');
+    if (typeof proof === 'string' && proof !== '') {
+      proofs.add(proof);
+      headers.set('DPoP', '[redacted]');
+    }
   }
-  for (const request of new Set([error.request, error.response?.request])) scrubRequest(request, accessToken);
+  for (const request of new Set([error.request, error.response?.request])) {
+    scrubRequest(request, accessToken);
+    for (const proof of proofs) scrubRequest(request, proof);
+  }
   hide(error, 'request');
   hide(error.response, 'request');
 }

@@ -1,6 +1,7 @@
 import type { RefreshReason, TokenAuthEvent } from '../../shared/events.js';
 import type { StoredToken, TokenStore, TokenStoreLock } from '../../stores/store.js';
 import type { StoreAccess } from './store-access.js';
+import type { DpopBinding } from '../dpop.js';
 import type { SessionTicket } from './session.js';
 
 /** A token a source produced, and how many requests it took. */
@@ -59,6 +60,8 @@ export interface TokenSource {
   fetch(signal: AbortSignal, reason: RefreshReason): Promise<FetchedToken>;
   /** Present when the source's credential rotates (each one may be used once). */
   readonly rotation?: RotatingCredential | undefined;
+  /** Present when its tokens are DPoP-bound: the key, proofs and nonces of both boundaries. */
+  readonly dpop?: DpopBinding | undefined;
 }
 
 /** What a rotation takes from its token manager's options. */

@@ -2,6 +2,7 @@ import { unrefTimer } from '../../shared/async.js';
 import { isHttpClientError, type HttpResponse } from '../../core/http.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { classifyResponse } from './classify.js';
+import { dpopOutcome } from './dpop.js';
 import type { Failure, Issued, TokenRequestContext } from './types.js';
 
 export function aborted(): Failure {
@@ -135,5 +136,7 @@ export async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequest
     clearTimeout(timer);
     context.signal.removeEventListener('abort', abandon);
   }
-  return classifyResponse(endpoint, response, sentAt, context);
+  context.dpop?.nonces.remember(endpoint.url, response.headers);
+  const outcome = classifyResponse(endpoint, response, sentAt, context);
+  return context.dpop === undefined ? outcome : dpopOutcome(outcome, response, context.dpop);
 }

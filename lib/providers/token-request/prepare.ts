@@ -12,7 +12,7 @@ import type { Failure, TokenRequestContext } from './types.js';
  * nothing the server says back can echo it into an error.
  */
 export async function prepareEndpoint(endpoint: TokenEndpoint, context: TokenRequestContext): Promise<TokenEndpoint> {
-  if (endpoint.issuer === undefined && endpoint.assertion === undefined) return endpoint;
+  if (endpoint.issuer === undefined && endpoint.assertion === undefined && context.dpop === undefined) return endpoint;
   let url = endpoint.url;
   let issuer: string | undefined;
   if (endpoint.issuer !== undefined) {
@@ -21,14 +21,21 @@ export async function prepareEndpoint(endpoint: TokenEndpoint, context: TokenReq
     url = new URL(metadata.tokenEndpoint);
     issuer = metadata.issuer;
   }
-  if (endpoint.assertion === undefined) return { ...endpoint, url };
+  const proved = await withProof({ ...endpoint, url }, context);
+  if (endpoint.assertion === undefined) return proved;
   const fields = await endpoint.assertion.fields({ issuer, tokenEndpoint: url.href }, context.now);
   return {
-    ...endpoint,
-    url,
+    ...proved,
     body: { ...endpoint.body, ...fields },
-    secrets: [...endpoint.secrets, ...(fields['client_assertion'] === undefined ? [] : [fields['client_assertion']])],
+    secrets: [...proved.secrets, ...(fields['client_assertion'] === undefined ? [] : [fields['client_assertion']])],
   };
+}
+
+/** With DPoP, a new proof in the `DPoP` header (RFC 9449 §5), scrubbed like the credentials. */
+async function withProof(endpoint: TokenEndpoint, context: TokenRequestContext): Promise<TokenEndpoint> {
+  if (context.dpop === undefined) return endpoint;
+  const proof = await context.dpop.tokenProof(endpoint.method, endpoint.url.href);
+  return { ...endpoint, headers: { ...endpoint.headers, DPoP: proof }, secrets: [...endpoint.secrets, proof] };
 }
 
 /**
@@ -43,7 +50,7 @@ export function preparationFailure(error: unknown, signal: AbortSignal): Failure
   const name = error instanceof Error ? error.name : 'Error';
   return {
     code: 'ERR_TOKEN_SOURCE_FAILED',
-    detail: `the client assertion could not be signed (${name})`,
+    detail: `the client assertion or DPoP proof could not be signed (${name})`,
     retryable: false,
   };
 }

@@ -4,7 +4,7 @@ import { displayUrl } from '../../shared/url.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { aborted, attemptOnce } from './attempt.js';
 import { prepareEndpoint, preparationFailure } from './prepare.js';
-import type { Failure, TokenRequestContext, TokenRequestSettings, TokenResponse } from './types.js';
+import type { Failure, Issued, TokenRequestContext, TokenRequestSettings, TokenResponse } from './types.js';
 
 /**
  * Sends one token request, retrying what retrying can fix (rule 6): network errors, timeouts, 408,
@@ -19,16 +19,7 @@ export async function requestToken(
 ): Promise<TokenResponse> {
   const { settings } = context;
   for (let attempt = 1; ; attempt++) {
-    // Each attempt its own target and assertion (a retry re-signs); a discovery failure sends nothing.
-    let target: TokenEndpoint;
-    try {
-      target = await prepareEndpoint(endpoint, context);
-    } catch (error) {
-      const failure = preparationFailure(error, context.signal);
-      if (failure === undefined) throw error;
-      throw toError(name, endpoint, failure, attempt);
-    }
-    const outcome = await attemptOnce(target, context);
+    const { target, outcome } = await attemptWithNonce(name, endpoint, context, attempt);
     if (!('code' in outcome)) return { ...outcome, attempts: attempt };
     if (outcome.refreshToken !== undefined) context.onRotatedAnyway?.(outcome.refreshToken);
     const delayMs = outcome.retryAfterMs ?? backoffMs(attempt, settings, context.random);
@@ -42,6 +33,36 @@ export async function requestToken(
     } catch {
       throw toError(name, endpoint, aborted(), attempt);
     }
+  }
+}
+
+/**
+ * One attempt: its own target, assertion and DPoP proof (a retry re-signs; a discovery failure
+ * sends nothing). A DPoP nonce challenge is sent once more at once, with the nonce, a new proof and
+ * a new assertion: part of the attempt, not a failure, no backoff, never a loop.
+ */
+async function attemptWithNonce(
+  name: string,
+  endpoint: TokenEndpoint,
+  context: TokenRequestContext,
+  attempt: number,
+): Promise<{ target: TokenEndpoint; outcome: Issued | Failure }> {
+  for (let resends = 0; ; resends++) {
+    let target: TokenEndpoint;
+    try {
+      target = await prepareEndpoint(endpoint, context);
+    } catch (error) {
+      const failure = preparationFailure(error, context.signal);
+      if (failure === undefined) throw error;
+      throw toError(name, endpoint, failure, attempt);
+    }
+    const outcome = await attemptOnce(target, context);
+    const again =
+      'code' in outcome &&
+      outcome.nonceChallenge === true &&
+      resends === 0 &&
+      context.dpop?.nonces.get(target.url) !== undefined;
+    if (!again) return { target, outcome };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { HttpClient } from '../../core/http.js';
 import type { Discovery } from '../../oauth/discovery.js';
+import type { DpopBinding } from '../../core/dpop.js';
 import type { TokenRequestErrorCode } from '../../shared/errors.js';
 import type { StoredToken } from '../../stores/store.js';
 
@@ -48,6 +49,8 @@ export interface TokenRequestContext {
   onRotatedAnyway?: ((refreshToken: string) => void) | undefined;
   /** The provider's metadata, when its token endpoint is discovered from an issuer. */
   discovery?: Discovery | undefined;
+  /** DPoP: every attempt carries a new proof; a `use_dpop_nonce` answer is sent once more at once. */
+  dpop?: DpopBinding | undefined;
 }
 
 /** The outcome of a token request that produced a token. */
@@ -75,6 +78,8 @@ export interface Failure {
   cause?: Error | undefined;
   /** A valid `refresh_token` the otherwise unusable answer carried. */
   refreshToken?: string | undefined;
+  /** A DPoP nonce challenge (400 `use_dpop_nonce`): sent once more at once, not a failure to back off from. */
+  nonceChallenge?: boolean | undefined;
 }
 
 /** The facts of a response that arrived, as one attempt saw them. */
