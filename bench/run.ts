@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runAmplification, type AmplificationRow } from './amplification.js';
 import { runFetch, type FetchResult } from './fetch.js';
+import { runDpop, type DpopResult } from './dpop.js';
 import { runFleet, type FleetResult } from './fleet.js';
 import {
   axiosAuthRefresh,
@@ -65,6 +66,7 @@ interface Results {
   scale?: ScaleResult;
   refresh?: RefreshResult;
   fetch?: FetchResult;
+  dpop?: DpopResult;
 }
 const resultsFile = join(charts, 'results.json');
 const reportFile = join(docs, 'benchmarks.md');
@@ -79,7 +81,7 @@ const PLUMB_OLD = 'plumbing: response interceptor';
 const PLUMB_NEW = 'plumbing: wrapped adapter';
 
 if (wanted('hot')) {
-  log('1/7 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
+  log('1/8 hot path: bare axios vs tokenflight vs axios-auth-refresh, interleaved rounds');
   results.hot = await runHotPath(
     [
       bareAxios(),
@@ -103,22 +105,22 @@ if (wanted('hot')) {
 }
 
 if (wanted('amplification')) {
-  log('2/7 refresh amplification: 1,000 concurrent requests after a revocation');
+  log('2/8 refresh amplification: 1,000 concurrent requests after a revocation');
   results.amplification = await runAmplification({ concurrency: 1_000 });
 }
 
 if (wanted('latency')) {
-  log('3/7 latency across token rotations with a 300 ms token endpoint');
+  log('3/8 latency across token rotations with a 300 ms token endpoint');
   results.latency = await runLatency(quick ? { durationMs: 4_000 } : { durationMs: 10_000 });
 }
 
 if (wanted('fleet')) {
-  log('4/7 fleet: processes sharing one token, memory store vs Redis store');
+  log('4/8 fleet: processes sharing one token, memory store vs Redis store');
   results.fleet = await runFleet({ sizes: quick ? [2, 4] : [2, 4, 8], rotations: quick ? 2 : 3 });
 }
 
 if (wanted('scale')) {
-  log('5/7 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
+  log('5/8 scale: 1, 10 and 1,000 providers; heap over 1,000,000 requests');
   const perRequest = await runHotPath(
     [
       await tokenflight(0, '1 provider'),
@@ -140,19 +142,24 @@ if (wanted('scale')) {
 }
 
 if (wanted('refresh')) {
-  log('6/7 rotating refresh tokens: a fleet sharing one session, tokenflight vs axios-auth-refresh');
+  log('6/8 rotating refresh tokens: a fleet sharing one session, tokenflight vs axios-auth-refresh');
   results.refresh = await runRefresh({ sizes: quick ? [2] : [2, 4, 8], rounds: quick ? 4 : 10 });
 }
 
 if (wanted('fetch')) {
   log(
-    '7/7 tokenflight/fetch: hot path vs bare fetch, 1,000 concurrent calls after a revocation vs a hand-written wrapper',
+    '7/8 tokenflight/fetch: hot path vs bare fetch, 1,000 concurrent calls after a revocation vs a hand-written wrapper',
   );
   results.fetch = await runFetch(
     quick
       ? { rounds: 20, requestsPerRound: 50, concurrency: 1_000 }
       : { rounds: 100, requestsPerRound: 100, concurrency: 1_000 },
   );
+}
+
+if (wanted('dpop')) {
+  log('8/8 DPoP: a request through auth.fetch vs bare fetch signing one ES256 proof per call with the same key');
+  results.dpop = await runDpop(quick ? { rounds: 10, requestsPerRound: 50 } : { rounds: 60, requestsPerRound: 100 });
 }
 
 log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; writing docs/benchmarks.md`);
@@ -196,7 +203,7 @@ function keepUnmeasured(fresh: string): string {
   if (only === undefined || !existsSync(reportFile)) return fresh;
   const before = splitReport(readFileSync(reportFile, 'utf8'));
   const now = splitReport(fresh);
-  const names = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh', 'fetch'];
+  const names = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh', 'fetch', 'dpop'];
   const header = fresh.split(/^(?=## )/m)[0] ?? '';
   const sections = names.map((name, index) => {
     const number = String(index + 1);
@@ -580,6 +587,33 @@ ${table(
 `);
   }
 
+  if (results.dpop !== undefined) {
+    const { bare, tokenflight: tf, ratio, pairRatios, rounds, requestsPerRound } = results.dpop;
+    parts.push(`## 8. DPoP: a request through auth.fetch against the floor of one ES256 signature
+
+\`auth.fetch\` with a cached DPoP-bound token (a new proof per send: \`jti\`, \`htm\`, \`htu\`, \`iat\`, the
+API's nonce, \`ath\` hashed once per token) against bare \`fetch\` signing one ES256 proof per call with
+the same non-extractable key, the same nonce and an \`ath\` hashed once, to the same in-process
+server: ${rounds} interleaved rounds of ${requestsPerRound} sequential requests each.
+
+${table(
+  ['contender', 'µs per request: median (p25–p75, min–max of rounds)'],
+  [
+    [
+      'bare fetch + one ES256 proof',
+      `${bare.median.toFixed(0)} (${bare.p25.toFixed(0)}–${bare.p75.toFixed(0)}, ${bare.min.toFixed(0)}–${bare.max.toFixed(0)})`,
+    ],
+    [
+      'auth.fetch with dpop',
+      `${tf.median.toFixed(0)} (${tf.p25.toFixed(0)}–${tf.p75.toFixed(0)}, ${tf.min.toFixed(0)}–${tf.max.toFixed(0)})`,
+    ],
+  ],
+)}
+
+Ratio of medians **${ratio.toFixed(3)}**; ratio per interleaved pair of rounds: median ${pairRatios.median.toFixed(3)}, p25–p75 ${pairRatios.p25.toFixed(3)}–${pairRatios.p75.toFixed(3)}.
+`);
+  }
+
   parts.push(`## Targets
 
 ${targets().join('\n')}
@@ -619,6 +653,11 @@ function targets(): string[] {
     lines.push(
       `- Each refresh token used at most once across a fleet: **${rotating.every((r) => r.usesPerRotation <= 1 && r.reuseDetections === 0 && r.failed === 0) ? 'met' : 'not met'}** (${rotating.map((r) => `${r.processes} processes: ${r.usesPerRotation.toFixed(2)} uses per rotation, ${r.reuseDetections} reuses, ${r.failed} failed`).join('; ')}).`,
     );
+  if (results.dpop !== undefined) {
+    lines.push(
+      `- A DPoP request within 1.10× of bare fetch signing one ES256 proof per call: **${results.dpop.ratio <= 1.1 ? 'met' : 'not met'}** (${results.dpop.ratio.toFixed(3)}×).`,
+    );
+  }
   const fetchResult = results.fetch;
   if (fetchResult !== undefined) {
     lines.push(

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { clientCredentials, MemoryTokenStore } from '../../lib/index.js';
+import axios, { isAxiosError } from 'axios';
+import { inspect } from 'node:util';
+import { attachTokenAuth, clientCredentials, MemoryTokenStore, refreshTokenGrant } from '../../lib/index.js';
 import type { TokenAuthEvent } from '../../lib/shared/events.js';
 import { listenOnLoopback } from '../../lib/testing/listen.js';
 import { TRANSPORTS, type NeutralHandle, type Transport } from '../helpers/transports.js';
@@ -158,6 +160,24 @@ describe.each(TRANSPORTS)('DPoP over %s', (_name, transport: Transport) => {
     expect(ids[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(ids[0]).not.toContain(server.clients.dpop.clientId);
     expect((await f.send({ url: `${api.url}/f` })).status).toBe(200);
+  }, 30_000);
+  test('refreshTokenGrant with dpop: the rotated session is served DPoP-bound tokens the API accepts', async () => {
+    api.demandNonce(true);
+    const refreshToken = await server.mintRefreshToken(server.clients.dpop.clientId);
+    const auth = open({
+      providers: refreshTokenGrant({
+        issuer: server.issuer,
+        clientId: server.clients.dpop.clientId,
+        authMethod: 'private_key_jwt',
+        privateKey: server.keys.ec.pem,
+        keyId: 'ec',
+        refreshToken,
+        dpop: { required: true },
+        origins: [api.url],
+      }),
+    });
+    expect((await auth.send({ url: `${api.url}/v1/session` })).status).toBe(200);
+    expect(claimsOf((await auth.token()).accessToken)['cnf']).toEqual({ jkt: expect.any(String) });
   }, 30_000);
 });
 
@@ -409,6 +429,29 @@ describe.each(TRANSPORTS)('DPoP with hostile or unusual servers, over %s', (_nam
     expect(counts).toEqual(Array(30).fill(3));
   });
 
+  test('a stream body answered use_dpop_nonce is not sent again: ERR_BODY_NOT_REPLAYABLE, and the next request carries the nonce', async () => {
+    const tokens = await start(
+      tokenEndpoint((n, _req, res) =>
+        json(res, 200, { access_token: tokenOf(n), token_type: 'DPoP', expires_in: 300 }),
+      ),
+    );
+    const resource = await start(
+      startServer((req, res) => {
+        if (claimsOf(String(req.headers['dpop']))['nonce'] === 'api-nonce') json(res, 200, { ok: true });
+        else {
+          res.writeHead(401, { 'WWW-Authenticate': 'DPoP error="use_dpop_nonce"', 'DPoP-Nonce': 'api-nonce' });
+          res.end();
+        }
+      }),
+    );
+    const auth = open({ providers: provider(`${tokens.url}/token`, resource.url) });
+    await expect(
+      auth.send({ url: `${resource.url}/upload`, method: 'PUT', body: { stream: 'bytes' } }),
+    ).rejects.toMatchObject({ code: 'ERR_BODY_NOT_REPLAYABLE' });
+    expect((await auth.send({ url: `${resource.url}/next`, method: 'PUT', body: 'text' })).status).toBe(200);
+    expect(resource.requests.map((request) => request.path)).toEqual(['/upload', '/next']);
+  });
+
   test('proofs and tokens never appear in what reaches the caller when the API fails', async () => {
     const tokens = await start(
       tokenEndpoint((n, _req, res) =>
@@ -426,5 +469,54 @@ describe.each(TRANSPORTS)('DPoP with hostile or unusual servers, over %s', (_nam
     expect(answer.status).toBe(500);
     const proof = String(resource.requests[0]?.headers['dpop']);
     expect(JSON.stringify(answer)).not.toContain(proof);
+  });
+});
+
+describe('DPoP option and axios errors', () => {
+  test.each([
+    ['yes', /expected `dpop` to be a boolean or an object, got/],
+    [{ alg: 'HS256' }, /`dpop\.alg`/],
+    [{ keyPair: {} }, /`dpop\.keyPair\.privateKey`/],
+    [{ required: 'no' }, /`dpop\.required`/],
+    [{ keypair: true }, /keypair/],
+  ])('clientCredentials refuses dpop: %j at construction, naming the option', (dpop, message) => {
+    expect(() =>
+      clientCredentials({
+        tokenUrl: 'https://auth.example.test/token',
+        clientId: 'c',
+        clientSecret: 's',
+        // @ts-expect-error: a wrong value, as JavaScript callers may pass
+        dpop,
+      }),
+    ).toThrow(message);
+  });
+
+  test('an axios error from a DPoP request shows neither the token nor the proof', async () => {
+    const tokens = await tokenEndpoint((n, _req, res) =>
+      json(res, 200, { access_token: tokenOf(n), token_type: 'DPoP', expires_in: 300 }),
+    );
+    const resource = await startServer((_req, res) => {
+      res.writeHead(500);
+      res.end('boom');
+    });
+    try {
+      const instance = axios.create({ baseURL: resource.url });
+      const auth = attachTokenAuth(instance, {
+        providers: clientCredentials({ tokenUrl: `${tokens.url}/t`, clientId: 'c', clientSecret: 's', dpop: true }),
+      });
+      const error: unknown = await instance.get('/boom').catch((caught: unknown) => caught);
+      auth.eject();
+      expect(isAxiosError(error)).toBe(true);
+      const proof = String(resource.requests[0]?.headers['dpop']);
+      expect(proof.split('.')).toHaveLength(3);
+      for (const shown of [JSON.stringify(error), inspect(error, { depth: 6 }), String((error as Error).stack)]) {
+        expect(shown).not.toContain(proof);
+        expect(shown).not.toContain(tokenOf(1));
+      }
+      expect(isAxiosError(error) && error.config?.headers.get('DPoP')).toBe('[redacted]');
+    } finally {
+      await tokens.close();
+      await resource.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 
 /** The sections of the report, in the order they run. */
-export const SECTIONS = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh', 'fetch'] as const;
+export const SECTIONS = ['hot', 'amplification', 'latency', 'fleet', 'scale', 'refresh', 'fetch', 'dpop'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchArgs {
