@@ -1,5 +1,6 @@
 // Mutation testing of the DPoP nonce and proof logic (lib/oauth/: nonces and their challenges, the
-// WWW-Authenticate parser, proofs and their JWS signing) over their unit suites:
+// WWW-Authenticate parser, proofs and their JWS signing; lib/core/dpop.ts, what both boundaries and the
+// token request do with them) over their unit suites:
 // `nice -n 10 npx stryker run stryker/oauth-dpop.config.mjs`. See docs/development.md.
 import base from '../stryker.config.mjs';
 
@@ -16,6 +17,7 @@ const config = {
         '**/__tests__/oauth/dpop-nonce.test.ts',
         '**/__tests__/oauth/www-authenticate.test.ts',
         '**/__tests__/oauth/dpop-proof.test.ts',
+        '**/__tests__/core/dpop.test.ts',
       ],
     },
   },
@@ -24,6 +26,8 @@ const config = {
     'lib/oauth/www-authenticate.ts',
     'lib/oauth/dpop-proof.ts',
     'lib/oauth/jws.ts',
+    'lib/core/dpop.ts',
+    'lib/providers/token-request/dpop.ts',
   ],
   concurrency: 1,
   incrementalFile: 'stryker/incremental-oauth-dpop.json',

@@ -204,14 +204,24 @@ function attempt(
  * One send through the adapter, with a new DPoP proof when the token is DPoP-bound (lib/core/dpop.ts);
  * an answer asking for a nonce is sent once more at once with it (rule 8's body rules apply).
  */
-async function dispatch(
+function dispatch(
+  exchange: Exchange,
+  config: InternalAxiosRequestConfig,
+  current: CurrentToken,
+  sent: SentToken,
+): Promise<AxiosResponse> {
+  // Without DPoP, straight to the adapter: the hot path gains no await.
+  if (exchange.runtime.dpop === undefined) return exchange.adapter(config);
+  return dispatchWithProof(exchange, config, current, sent);
+}
+
+async function dispatchWithProof(
   exchange: Exchange,
   config: InternalAxiosRequestConfig,
   current: CurrentToken,
   sent: SentToken,
 ): Promise<AxiosResponse> {
   const { runtime, adapter } = exchange;
-  if (runtime.dpop === undefined) return adapter(config);
   const url = requestUrl(config);
   const proof = await proofForSend(runtime.dpop, current.token, String(config.method ?? 'get'), url);
   if (proof === undefined) return adapter(config);

@@ -104,7 +104,13 @@ async function replay(
  * Sends the request with `current`'s token and, when it is DPoP-bound, a new proof
  * (lib/core/dpop.ts); an answer asking for a DPoP nonce is sent once more at once with it.
  */
-async function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
+function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
+  // Without DPoP, straight to the send: the hot path gains no await.
+  if (exchange.runtime.dpop === undefined) return send(exchange, current, body, undefined);
+  return attemptWithProof(exchange, current, body);
+}
+
+async function attemptWithProof(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
   const { runtime, request } = exchange;
   const proof = await proofForSend(runtime.dpop, current.token, request.method, request.url);
   if (proof === undefined) return send(exchange, current, body, undefined);
@@ -126,7 +132,7 @@ async function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan
   }
   const { replayBody } = exchange;
   const again = canResend(body) || replayBody === undefined ? body : bodyPlan(replayBody(), request.url, request);
-  return attempt(exchange, current, again);
+  return attemptWithProof(exchange, current, again);
 }
 
 /** Sends the request with `current`'s token, written last, following redirects without leaking it. */
