@@ -118,7 +118,9 @@ describe('createDpopBinding', () => {
     const dpop = binding({ settings, shared: createDpopKeySource(settings, 'test()'), store: { keyPair } as never });
     const key = await dpop.key();
     expect(keyPair).not.toHaveBeenCalled();
-    expect(key.thumbprint).toBe(thumbprintOf(await crypto.subtle.exportKey('jwk', pair.publicKey)));
+    expect(key.thumbprint).toBe(
+      thumbprintOf((await crypto.subtle.exportKey('jwk', pair.publicKey)) as Record<string, unknown>),
+    );
   });
 
   test("a store's pair that is not a key pair is refused with an error naming it", async () => {

@@ -2,6 +2,7 @@ import { createDpopKeySource, readKeyPair, type DpopKey, type DpopSettings } fro
 import { isResourceNonceChallenge, nonceForResend, readNonce, type NonceStore } from '../oauth/dpop-nonce.js';
 import { createAthCache, createDpopProof } from '../oauth/dpop-proof.js';
 import { cryptoRandomBytes, type RandomBytes } from '../oauth/random.js';
+import type { AsymmetricAlgorithm } from '../oauth/jws.js';
 import { sha256Hex } from '../shared/sha256.js';
 import type { TokenStore } from '../stores/store.js';
 
@@ -18,10 +19,17 @@ import type { TokenStore } from '../stores/store.js';
  *   nonce re-send per request; it is not a rejected token (no token request) and not a failure.
  */
 
+/** What the rest of tokenflight sees of a DPoP key: its algorithm and thumbprint (never the key itself). */
+export interface DpopKeyFacts {
+  readonly alg: AsymmetricAlgorithm;
+  /** RFC 7638 thumbprint of the public key: the token's `cnf.jkt`. */
+  readonly thumbprint: string;
+}
+
 /** The DPoP side of one provider on one handle. */
 export interface DpopBinding {
   /** The provider's key, made (or read from the store) once, at first use. */
-  key(): Promise<DpopKey>;
+  key(): Promise<DpopKeyFacts>;
   /** The latest `DPoP-Nonce` of each origin, shared by the handle's token requests and API requests. */
   readonly nonces: NonceStore;
   /** `dpop.required`: a token issued as `Bearer` is refused. */
