@@ -399,7 +399,7 @@ describe.each(TRANSPORTS)('DPoP with hostile or unusual servers, over %s', (_nam
       ),
     );
     let nonce = 'a';
-    let revoked: string | undefined;
+    let revoked = 'none yet';
     const perPath = new Map<string, number>();
     const resource = await start(
       startServer((req, res) => {
