@@ -74,10 +74,20 @@ export function createDpopBinding(options: DpopBindingOptions): DpopBinding {
   const keys =
     settings.keyPair !== undefined || keyPair === undefined
       ? options.shared
-      : createDpopKeySource(settings, context, async (generate) =>
-          readKeyPair(await keyPair(await options.id, generate), `${context} (the store's DPoP key pair)`).pair,
+      : createDpopKeySource(
+          settings,
+          context,
+          async (generate) =>
+            readKeyPair(await keyPair(await options.id, generate), `${context} (the store's DPoP key pair)`).pair,
         );
-  const key = async (): Promise<DpopKey> => keys.key(await options.serverAlgs());
+  // Once made, the key is read without a wait: one proof per send is the hot path.
+  let made: DpopKey | undefined;
+  const key = async (): Promise<DpopKey> => {
+    if (made !== undefined) return made;
+    const found = await keys.key(await options.serverAlgs());
+    made = found;
+    return found;
+  };
   const athOf = createAthCache();
   const prove = async (method: string, url: string, ath: string | undefined): Promise<string> =>
     createDpopProof(await key(), { method, url, nonce: nonces.get(url), ath }, { now, randomBytes });
@@ -167,6 +177,7 @@ export function shouldResendWithNonce(
   }
   dpop.nonces.remember(url, headers);
   const challenge = isResourceNonceChallenge({ status: answer.status, headers });
+  if (!challenge) return false;
   const nonce = nonceForResend({
     challenge,
     resends,
