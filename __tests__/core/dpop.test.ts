@@ -256,6 +256,7 @@ describe('dpopOutcome: a token endpoint answer under DPoP', () => {
   test('a Bearer token is kept as it is, unless required: then refused, keeping a rotated refresh token', () => {
     const bearer = issued('Bearer');
     expect(dpopOutcome(bearer, response(200, '{}'), binding())).toBe(bearer);
+    expect(dpopOutcome(bearer, response(200, '{}'), required())).not.toHaveProperty('refreshToken');
     expect(dpopOutcome(bearer, response(200, '{}'), required())).toEqual({
       code: 'ERR_TOKEN_NOT_DPOP_BOUND',
       detail: expect.stringContaining('issued a Bearer token, not a DPoP-bound one') as unknown,

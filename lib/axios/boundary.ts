@@ -240,7 +240,12 @@ async function dispatchWithProof(
 /** The answer's nonce remembered; true when it is a nonce challenge this request may answer (once). */
 function asksNonce(exchange: Exchange, url: string, response: AxiosResponse): boolean {
   const header = (name: string): string | undefined => headerText(response.headers, name);
-  const again = shouldResendWithNonce(exchange.runtime.dpop, url, { status: response.status, header }, exchange.nonceResends);
+  const again = shouldResendWithNonce(
+    exchange.runtime.dpop,
+    url,
+    { status: response.status, header },
+    exchange.nonceResends,
+  );
   if (again) exchange.nonceResends++;
   return again;
 }

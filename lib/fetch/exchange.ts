@@ -158,7 +158,12 @@ function send(exchange: Exchange, current: CurrentToken, body: BodyPlan, proof: 
 }
 
 /** Hands one send to the fetch underneath. */
-function sendOnce(fetch: FetchFunction, request: Prepared, out: Outgoing, redirect: RequestRedirect): Promise<Response> {
+function sendOnce(
+  fetch: FetchFunction,
+  request: Prepared,
+  out: Outgoing,
+  redirect: RequestRedirect,
+): Promise<Response> {
   const init: RequestInit = {
     ...request.rest,
     headers: out.headers,

@@ -62,7 +62,10 @@ export interface DpopKey {
 }
 
 /** Checks a key pair as `dpop.keyPair` must be (see {@link readDpopOption}); a store's pair too. */
-export function readKeyPair(value: unknown, context: string): { pair: CryptoKeyPair; algs: readonly AsymmetricAlgorithm[] } {
+export function readKeyPair(
+  value: unknown,
+  context: string,
+): { pair: CryptoKeyPair; algs: readonly AsymmetricAlgorithm[] } {
   const refuse = (what: string): never => {
     throw invalidOption(`${context}: ${what}`);
   };

@@ -176,7 +176,18 @@ export function readOAuthClient(
         };
   const discover = target.issuer === undefined ? undefined : createDiscovery;
   const dpop = readDpop(given['dpop'], context, target.url, clientId);
-  return { url: target.url, issuer: target.issuer, discover, clientId, scope, auth: sent, signer, assertion, secrets, dpop };
+  return {
+    url: target.url,
+    issuer: target.issuer,
+    discover,
+    clientId,
+    scope,
+    auth: sent,
+    signer,
+    assertion,
+    secrets,
+    dpop,
+  };
 }
 
 /** The `dpop` option: its settings, the key source made once for this provider, and its identity in a store. */

@@ -124,9 +124,13 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
     'cacheKey',
     ...CLIENT_AUTH_KEYS,
   ]);
-  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets, dpop } = readOAuthClient(given, CONTEXT, {
-    secretRequired: false,
-  });
+  const { url, issuer, discover, clientId, scope, auth, signer, assertion, secrets, dpop } = readOAuthClient(
+    given,
+    CONTEXT,
+    {
+      secretRequired: false,
+    },
+  );
   const refreshToken = expectRefreshToken(given['refreshToken'], CONTEXT);
   const cacheKey = optionalString(given['cacheKey'], 'cacheKey', CONTEXT);
   checkFunction(given['onRefreshToken'], 'onRefreshToken', CONTEXT);
