@@ -115,15 +115,24 @@ describeBrowser('in Chromium, BrowserTokenStore.keyPair', () => {
     ['another kind of record', { kind: 'something-else', v: 1 }],
     ['a record of another id', 'other-id'],
     ['a pair with an extractable private key', 'extractable'],
+    ['a pair whose halves do not belong together', 'mismatched'],
   ] as const)('a record that is %s is replaced by a new pair and reported, never thrown', async (_what, value) => {
     const page = await openKeyPage();
     await page.evaluate(
       async ([kind, id]) => {
-        const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+        const make = (extractable: boolean) =>
+          crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, extractable, ['sign', 'verify']);
+        const pair = await make(kind === 'extractable');
+        const stranger = await make(false);
+        const own = { kind: 'tokenflight-dpop-key', v: 1, id, serial: 'written-by-another-script' };
         const record =
-          kind === 'other-id' || kind === 'extractable'
-            ? { kind: 'tokenflight-dpop-key', v: 1, id: kind === 'other-id' ? 'elsewhere' : id, ...pair }
-            : kind;
+          kind === 'other-id'
+            ? { ...own, id: 'elsewhere', ...pair }
+            : kind === 'extractable'
+              ? { ...own, ...pair }
+              : kind === 'mismatched'
+                ? { ...own, privateKey: pair.privateKey, publicKey: stranger.publicKey }
+                : kind;
         await window.tokenflightKeys.writeRecord('app:', id, record);
       },
       [value, 'provider-1'] as const,

@@ -1,7 +1,7 @@
 import { withDeadline } from '../../shared/async.js';
 import { invalidOption } from '../../shared/errors.js';
 import type { StoredKeyPair } from '../store.js';
-import { keyPairProblem, keyPairRecord, readKeyPairRecord } from './key-record.js';
+import { halvesMatch, keyPairProblem, keyPairRecord, readKeyPairRecord } from './key-record.js';
 import type { BrowserIndexedDB } from './types.js';
 
 // The DPoP key pairs of a BrowserTokenStore (its `keyPair`): one per id, kept in IndexedDB so the
@@ -92,20 +92,27 @@ function readRecord(db: Database, id: string): Promise<unknown> {
   return settle(db.transaction(STORE, 'readonly').objectStore(STORE).get(id), 'reading the key pair');
 }
 
+/** What {@link addIfAbsent} must not take: the serial of a record already refused. */
+interface Refused {
+  serial: string | undefined;
+  report(reason: string): void;
+}
+
 /**
- * In one readwrite transaction: the valid pair under `id` if there is one, else `candidate`,
- * written there (replacing whatever was). Resolves once the transaction has committed.
+ * In one readwrite transaction: the valid pair under `id` if there is one (and not the record
+ * `refused` names), else `candidate`, written there (replacing whatever was). Resolves once the
+ * transaction has committed.
  */
-function addIfAbsent(db: Database, id: string, candidate: StoredKeyPair, onRefused: (reason: string) => void) {
+function addIfAbsent(db: Database, id: string, candidate: StoredKeyPair, refused: Refused) {
   const transaction = db.transaction(STORE, 'readwrite');
   const store = transaction.objectStore(STORE);
   let winner = candidate;
   const request = store.get(id);
   request.onsuccess = () => {
     const found = readKeyPairRecord(request.result, id);
-    if (found !== undefined && !('refused' in found)) winner = found;
+    if (found !== undefined && 'pair' in found && found.serial !== refused.serial) winner = found.pair;
     else {
-      if (found !== undefined) onRefused(found.refused);
+      if (found !== undefined && 'refused' in found) refused.report(found.refused);
       store.put(keyPairRecord(id, candidate), id);
     }
   };
@@ -152,19 +159,26 @@ export function createKeyPairs(settings: KeyPairSettings) {
     try {
       database ??= openDatabase(settings.indexedDB, keyDatabaseName(settings.prefix));
       const db = await database;
-      const found = readKeyPairRecord(await readRecord(db, id), id);
-      if (found !== undefined && !('refused' in found)) return found;
+      let found = readKeyPairRecord(await readRecord(db, id), id);
+      // Only a read outside a transaction can check that the halves belong together (it signs).
+      if (found !== undefined && 'pair' in found) {
+        if (await halvesMatch(found.pair)) return found.pair;
+        found = { refused: 'its keys do not belong together', serial: found.serial };
+      }
       let reported = false;
-      const onRefused = (reason: string): void => {
-        if (!reported) settings.onReplaced(id, reason);
-        reported = true;
+      const refused: Refused = {
+        serial: found?.serial,
+        report: (reason) => {
+          if (!reported) settings.onReplaced(id, reason);
+          reported = true;
+        },
       };
-      if (found !== undefined) onRefused(found.refused);
+      if (found !== undefined) refused.report(found.refused);
       candidate = await made(create).catch((error: unknown) => {
         step.createFailed = true;
         throw error;
       });
-      return await addIfAbsent(db, id, candidate, onRefused);
+      return await addIfAbsent(db, id, candidate, refused);
     } catch (error) {
       // `create`'s own failure is the caller's; anything else is IndexedDB's (it may throw at once:
       // a database of this name without the object store, one closed under the page).
