@@ -130,3 +130,53 @@ describe('MemoryTokenStore', () => {
     await current!.release();
   });
 });
+
+describe('MemoryTokenStore.keyPair', () => {
+  const makePair = () =>
+    crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']) as Promise<{
+      privateKey: object;
+      publicKey: object;
+    }>;
+
+  test('concurrent callers of one id get the one pair the first caller made', async () => {
+    const store = new MemoryTokenStore();
+    const create = jest.fn(makePair);
+    const pairs = await Promise.all(Array.from({ length: 20 }, () => store.keyPair('p1', create)));
+    expect(create).toHaveBeenCalledTimes(1);
+    expect(new Set(pairs).size).toBe(1);
+    await expect(store.keyPair('p1', create)).resolves.toBe(pairs[0]);
+    expect(create).toHaveBeenCalledTimes(1);
+  });
+
+  test('each id has a pair of its own, and clear() keeps them', async () => {
+    const store = new MemoryTokenStore();
+    const a = await store.keyPair('a', makePair);
+    const b = await store.keyPair('b', makePair);
+    expect(a).not.toBe(b);
+    store.clear();
+    await expect(store.keyPair('a', makePair)).resolves.toBe(a);
+  });
+
+  test('a create that fails is not remembered: every waiter gets its failure, the next caller makes a pair', async () => {
+    const store = new MemoryTokenStore();
+    const failing = jest.fn(() => Promise.reject(new Error('no crypto')));
+    const outcomes = await Promise.allSettled([store.keyPair('p', failing), store.keyPair('p', failing)]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(failing).toHaveBeenCalledTimes(1);
+    const thrower = (): Promise<never> => {
+      throw new Error('thrown at once');
+    };
+    await expect(store.keyPair('p', thrower)).rejects.toThrow('thrown at once');
+    const pair = await store.keyPair('p', makePair);
+    await expect(store.keyPair('p', failing)).resolves.toBe(pair);
+  });
+
+  test('holds at most maxEntries ids, dropping the oldest', async () => {
+    const store = new MemoryTokenStore({ maxEntries: 2 });
+    const first = await store.keyPair('1', makePair);
+    await store.keyPair('2', makePair);
+    await store.keyPair('3', makePair);
+    const again = await store.keyPair('1', makePair);
+    expect(again).not.toBe(first);
+  });
+});

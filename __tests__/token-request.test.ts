@@ -18,7 +18,7 @@ import { SYMBL_TOKEN_URL, mockOf } from './helpers/index.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const endpointOf = (provider: TokenProvider): TokenEndpoint =>
-  (provider as unknown as Record<symbol, TokenEndpoint>)[kEndpoint] as TokenEndpoint;
+  (provider as unknown as Record<symbol, () => TokenEndpoint>)[kEndpoint]!();
 const SYMBL = endpointOf(symbl({ appId: 'app-id-1', appSecret: 'app-secret-1' }));
 
 function rig(settings: Partial<TokenRequestSettings> = {}, clock = { now: NOW }) {

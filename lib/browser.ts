@@ -11,6 +11,8 @@ export type {
   BrowserChannel,
   BrowserEntryDroppedEvent,
   BrowserIndexedDB,
+  BrowserKeyInMemoryEvent,
+  BrowserKeyReplacedEvent,
   BrowserLockManager,
   BrowserStorage,
   BrowserStorageEvent,

@@ -134,7 +134,12 @@ export function readIdentity(
   return { name, origins: [...new Set(origins)], originsFrom: 'option', allowInsecureHttp };
 }
 
-/** The frozen provider object; what makes its tokens sits behind non-enumerable symbols. */
+/**
+ * The frozen provider object; what makes its tokens sits behind non-enumerable symbols. The
+ * endpoint (its secret headers and body) is held in a closure, reached only by calling
+ * `provider[kEndpoint]()`: printing, serialising, cloning or listing the provider's property
+ * descriptors shows a function, never a credential (rule 7).
+ */
 export function freezeProvider(
   identity: ProviderIdentity & { tokenUrl: string },
   spec: SourceSpec,
@@ -148,7 +153,9 @@ export function freezeProvider(
   };
   Object.defineProperty(provider, kSource, { value: spec, enumerable: false });
   Object.defineProperty(provider, kInsecureHttp, { value: identity.allowInsecureHttp, enumerable: false });
-  if (endpoint !== undefined) Object.defineProperty(provider, kEndpoint, { value: endpoint, enumerable: false });
+  if (endpoint !== undefined) {
+    Object.defineProperty(provider, kEndpoint, { value: () => endpoint, enumerable: false });
+  }
   return Object.freeze(provider) as TokenProvider;
 }
 

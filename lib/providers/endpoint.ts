@@ -86,7 +86,10 @@ export interface ClientAssertionStep {
   ): Promise<Record<string, string>>;
 }
 
-/** @internal The key under which a built-in provider keeps its endpoint description. */
+/**
+ * @internal The key under which a built-in provider keeps a function that returns its endpoint
+ * description (a function, so that no inspection of the provider reaches the secrets in it).
+ */
 export const kEndpoint = Symbol.for('tokenflight.endpoint');
 /** @internal The key under which every provider keeps its {@link SourceSpec}. */
 export const kSource = Symbol.for('tokenflight.source');

@@ -1,6 +1,7 @@
 import { unrefTimer } from '../shared/async.js';
 import {
   isNewerToken,
+  type StoredKeyPair,
   type StoredToken,
   type TokenStore,
   type TokenStoreLock,
@@ -54,6 +55,8 @@ export class MemoryTokenStore implements TokenStore {
   /** In order of use, least recent first. */
   readonly #entries = new Map<string, StoredToken>();
   readonly #locks = new Map<string, HeldLock>();
+  /** DPoP key pairs by id, as the promise the first caller started (see `keyPair`). */
+  readonly #keyPairs = new Map<string, Promise<StoredKeyPair>>();
   readonly #now: () => number;
   readonly #maxEntries: number;
   readonly #sweepIntervalMs: number;
@@ -134,6 +137,29 @@ export class MemoryTokenStore implements TokenStore {
       this.#sweep();
       this.#schedule();
     }, this.#sweepIntervalMs);
+  }
+
+  /**
+   * The DPoP key pair kept under `id`: the first caller makes it with `create`, and every caller
+   * after it (concurrent ones included) gets that same pair for the store's life, so handles that
+   * share this store share one key, hence one token. A `create` that fails is not remembered: the
+   * next caller makes the pair again. `clear()` keeps the pairs. At most `maxEntries` ids are held
+   * (the oldest dropped first).
+   */
+  keyPair(id: string, create: () => Promise<StoredKeyPair>): Promise<StoredKeyPair> {
+    const held = this.#keyPairs.get(id);
+    if (held !== undefined) return held;
+    // Registered before anything is awaited, so concurrent callers share the one `create`.
+    const made = Promise.resolve().then(create);
+    this.#keyPairs.set(id, made);
+    made.catch(() => {
+      if (this.#keyPairs.get(id) === made) this.#keyPairs.delete(id);
+    });
+    for (const oldest of this.#keyPairs.keys()) {
+      if (this.#keyPairs.size <= this.#maxEntries) break;
+      this.#keyPairs.delete(oldest);
+    }
+    return made;
   }
 
   delete(key: string, accessToken: string): Promise<boolean> {

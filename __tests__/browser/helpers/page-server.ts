@@ -20,13 +20,13 @@ const useDist: Plugin = {
   },
 };
 
-/** page.ts as one browser script. */
-export async function bundlePage(): Promise<string> {
+/** page.ts (or another page script of this folder, such as key-page.ts) as one browser script. */
+export async function bundlePage(entry = 'page.ts'): Promise<string> {
   if (!existsSync(join(root, 'dist/index.js')) || !existsSync(join(root, 'dist/browser.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
   }
   const result = await build({
-    entryPoints: [join(root, '__tests__/browser/helpers/page.ts')],
+    entryPoints: [join(root, '__tests__/browser/helpers', entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',

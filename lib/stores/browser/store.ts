@@ -4,6 +4,7 @@
 // lib/browser.ts is the public entry (`tokenflight/browser`).
 import {
   isNewerToken,
+  type StoredKeyPair,
   type StoredToken,
   type TokenStore,
   type TokenStoreLock,
@@ -24,6 +25,7 @@ import {
   type Refusal,
 } from './entry.js';
 import { createHandoff, withHandoff, type Handoff } from './handoff.js';
+import { createKeyPairs, type KeyPairs } from './key-pairs.js';
 import { releaseOnPagehide, takeLeaseLock } from './lease-lock.js';
 import { readBrowserStoreOptions, type BrowserStoreSettings } from './options.js';
 import { resolveTabIdentity, type TabIdentity } from './tab-identity.js';
@@ -77,6 +79,7 @@ export class BrowserTokenStore implements TokenStore {
   readonly #settings: BrowserStoreSettings;
   readonly #handoff: Handoff | undefined;
   readonly #trackLease: ReturnType<typeof releaseOnPagehide>;
+  readonly #keyPairs: KeyPairs;
   /** The tab's identity (`sharedBy: 'tab'`), once worked out; `undefined` for a store of the origin. */
   readonly #tab: Promise<TabIdentity> | undefined;
   #tabId: string | undefined;
@@ -96,6 +99,16 @@ export class BrowserTokenStore implements TokenStore {
     this.#trackLease = releaseOnPagehide(locks === undefined ? pageEvents : undefined);
     this.#tab = sharedBy === 'tab' ? this.#resolveTab() : undefined;
     this.#nextSweepAt = this.#settings.now();
+    this.#keyPairs = createKeyPairs({
+      // A tab's store keeps its key in memory: tabs must not share one, and a record per tab would
+      // outlive its tab.
+      indexedDB: sharedBy === 'tab' ? undefined : indexedDB,
+      missing: sharedBy === 'tab' ? undefined : 'there is no IndexedDB here',
+      prefix: this.#settings.prefix,
+      onReplaced: (id, reason) =>
+        this.#emit({ type: 'browser-key-replaced', id, reason, code: 'ERR_STORE_KEY_INVALID' }),
+      onInMemory: (reason) => this.#emit({ type: 'browser-key-in-memory', reason, code: 'ERR_STORE_KEY_UNAVAILABLE' }),
+    });
   }
 
   /** Whether `lock` uses the Web Locks API (`true`) or the lease fallback in the storage (`false`). */
@@ -144,6 +157,22 @@ export class BrowserTokenStore implements TokenStore {
     if (this.#handoff === undefined) return lock;
     const place = { name, markerKey, waitMs: handoffWaitMs, signal: options.signal };
     return withHandoff(lock, this.#handoff, place);
+  }
+
+  /**
+   * The DPoP key pair kept under `id`, shared by the tabs of the origin: the first caller makes it
+   * with `create` (a non-extractable private key: anything else is refused) and keeps it in
+   * IndexedDB (database `tokenflight-keys:{prefix}`, one record per id), as the browser
+   * structured-clones CryptoKeys, so the private key is never readable; tabs calling at once end
+   * with the same pair, and a reload finds it. A record that is not a valid pair is replaced
+   * (`browser-key-replaced`). Where IndexedDB is missing or fails, pairs are kept in the page's
+   * memory (`browser-key-in-memory`, once), and requests go on. A store on `sessionStorage`
+   * (`sharedBy: 'tab'`) always keeps them in memory: tabs that do not share a storage do not share
+   * a key, and a reload makes a new one. Clearing the site's data removes the pair: the next call
+   * makes a new one (hence a new token).
+   */
+  keyPair(id: string, create: () => Promise<StoredKeyPair>): Promise<StoredKeyPair> {
+    return this.#keyPairs.keyPair(id, create);
   }
 
   /**

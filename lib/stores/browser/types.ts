@@ -130,8 +130,35 @@ export interface BrowserTabDuplicatedEvent {
   copiedEntries: number;
 }
 
-/** What a {@link BrowserTokenStore} reports through its `onEvent`. No event holds a token. */
-export type BrowserTokenStoreEvent = BrowserEntryDroppedEvent | BrowserTabDuplicatedEvent;
+/**
+ * The record under a DPoP key pair's id in IndexedDB was not a key pair this store keeps (another
+ * script's value, a record of another version, keys that are extractable or do not belong
+ * together): it was replaced by a new pair (a new key, hence a new token). Never thrown.
+ */
+export interface BrowserKeyReplacedEvent {
+  type: 'browser-key-replaced';
+  /** The key pair's id (a provider's identity, never a credential). */
+  id: string;
+  /** What was wrong with the record, in words that never quote it. */
+  reason: string;
+  code: 'ERR_STORE_KEY_INVALID';
+}
+
+/**
+ * IndexedDB is missing here, or failed (private browsing, blocked, quota, a step that hung): this
+ * page keeps its DPoP key pairs in memory from now on. Requests go on; other tabs do not share this
+ * page's key (each has a token of its own) and a reload makes a new one. Reported once per store.
+ */
+export interface BrowserKeyInMemoryEvent {
+  type: 'browser-key-in-memory';
+  /** What failed, in words. */
+  reason: string;
+  code: 'ERR_STORE_KEY_UNAVAILABLE';
+}
+
+/** What a {@link BrowserTokenStore} reports through its `onEvent`. No event holds a token or a key. */
+export type BrowserTokenStoreEvent =
+  BrowserEntryDroppedEvent | BrowserTabDuplicatedEvent | BrowserKeyReplacedEvent | BrowserKeyInMemoryEvent;
 
 /** Options of {@link BrowserTokenStore}. */
 export interface BrowserTokenStoreOptions {
@@ -170,7 +197,9 @@ export interface BrowserTokenStoreOptions {
    * writes made under the lock have reached its storage: browsers hand a Web Lock to another tab
    * with no ordering against localStorage, whose writes reach other tabs a moment later. `false`
    * skips the count (then a tab granted the lock may read what the storage held before the last
-   * holder's writes, and fetch again, presenting a used refresh token). @default indexedDB
+   * holder's writes, and fetch again, presenting a used refresh token). It also keeps the DPoP key
+   * pairs of `keyPair` (`false`: they are kept in the page's memory, see
+   * {@link BrowserKeyInMemoryEvent}). @default indexedDB
    */
   indexedDB?: BrowserIndexedDB | false;
   /** How long a tab granted the lock waits for the previous holder's writes to reach it. @default 1_000 */
