@@ -317,12 +317,16 @@ describe('refreshTokenGrant', () => {
     let refusals = 0;
     const flaky: TokenStore = {
       get: (key) => memory.get(key),
+      // The rotated token's entry is refused; its rotation mark (written before presenting) is not.
       set: (key, token) =>
-        key.endsWith(':refresh') && refusals-- > 0 ? Promise.reject(new Error('busy')) : memory.set(key, token),
+        key.endsWith(':refresh') && token.tokenType === 'Refresh' && refusals-- > 0
+          ? Promise.reject(new Error('busy'))
+          : memory.set(key, token),
       delete: (key, token) => memory.delete(key, token),
       lock: (key, options) => memory.lock(key, options),
     };
-    // A 5 s lock (two 2 s attempts and a second): the write is retried for about 4 s.
+    // A 5 s lock (two 2 s attempts and a second): the write is retried until the mark's end (the
+    // lease and one time limit later).
     const { api, events } = setUp({ store: flaky, timeoutMs: 2_000 });
     refusals = 2;
     await api.get('/api/me');
@@ -340,4 +344,100 @@ describe('refreshTokenGrant', () => {
     expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3 });
     noReuse();
   }, 30_000);
+
+  test('a rotation mark the store will not take: nothing is presented, ERR_TOKEN_STORE_UNAVAILABLE', async () => {
+    const memory = new MemoryTokenStore();
+    const refusing: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) =>
+        token.tokenType === 'Rotating' ? Promise.reject(new Error('busy')) : memory.set(key, token),
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    const { api } = setUp({ store: refusing, timeoutMs: 500 });
+    const failure = await api.get('/api/me').catch((error: unknown) => error);
+    expect(isTokenRequestError(failure) && failure.code).toBe('ERR_TOKEN_STORE_UNAVAILABLE');
+    expect(server.stats.refreshRequests).toBe(0);
+  });
+
+  /** A store that remembers the key of the refresh-token entry, and writes another holder's mark there. */
+  function markingStore() {
+    const memory = new MemoryTokenStore();
+    let refreshKey = '';
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) => {
+        if (key.endsWith(':refresh')) refreshKey = key;
+        return memory.set(key, token);
+      },
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    /** Writes a mark of the stored refresh token, standing until `until`; resolves to that token. */
+    const markUntil = async (until: number): Promise<string> => {
+      const entry = await memory.get(refreshKey);
+      if (entry === undefined) throw new Error('no refresh-token entry');
+      const mark = {
+        ...entry,
+        accessToken: `${until}.${entry.accessToken}`,
+        tokenType: 'Rotating',
+        obtainedAt: entry.obtainedAt + 1,
+      };
+      await memory.set(refreshKey, mark);
+      return atob(entry.accessToken);
+    };
+    return { store, markUntil, entry: () => memory.get(refreshKey) };
+  }
+
+  test("another holder's mark: nothing is presented until it ends, then the token is (its outcome unknown)", async () => {
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 500 });
+    await api.get('/api/me');
+    const marked = await marking.markUntil(Date.now() + 700);
+    server.revokeAccessTokens();
+    const started = Date.now();
+    const presentedBefore = server.stats.refreshRequests;
+    const pending = api.get('/api/me');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(server.stats.refreshRequests).toBe(presentedBefore);
+    expect((await pending).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(650);
+    expect(server.stats).toMatchObject({ rotations: 2, refreshTokenUses: 2 });
+    // The mark gave way to the rotated token.
+    const entry = await marking.entry();
+    expect(entry?.tokenType).toBe('Refresh');
+    expect(atob(entry?.accessToken ?? '')).not.toBe(marked);
+    noReuse();
+  });
+
+  test('a mark that claims to stand for a day is waited for at most the lease and one time limit', async () => {
+    const marking = markingStore();
+    // retries 1, 500 ms: a lease of 2 × 500 + 5 + 1,000 ms, and 500 ms more.
+    const { api } = setUp({ store: marking.store, timeoutMs: 500 });
+    await api.get('/api/me');
+    await marking.markUntil(Date.now() + 86_400_000);
+    server.revokeAccessTokens();
+    const started = Date.now();
+    expect((await api.get('/api/me')).status).toBe(200);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(2_400);
+    expect(waited).toBeLessThan(6_000);
+    expect(server.stats).toMatchObject({ rotations: 2, refreshTokenUses: 2 });
+    noReuse();
+  }, 15_000);
+
+  test('an exchange that brings back no rotated token leaves the same token in the entry, unmarked', async () => {
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 300 });
+    await api.get('/api/me');
+    const before = await marking.entry();
+    server.revokeAccessTokens();
+    server.setTokenLatency(1_500);
+    const failure = await api.get('/api/me').catch((error: unknown) => error);
+    expect(isTokenRequestError(failure) && failure.code).toBe('ERR_TOKEN_TIMEOUT');
+    const after = await marking.entry();
+    expect(after).toMatchObject({ tokenType: 'Refresh', accessToken: before?.accessToken });
+    expect(after?.obtainedAt).toBeGreaterThan(before?.obtainedAt ?? Infinity);
+    server.setTokenLatency(0);
+  });
 });

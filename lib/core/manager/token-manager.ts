@@ -7,7 +7,7 @@ import type { Rotation } from './rotation.js';
 import {
   createSessionFlights,
   createSessionOrder,
-  isSuperseded,
+  isCarriedOver,
   type SessionOrder,
   type SessionTicket,
 } from './session.js';
@@ -203,8 +203,9 @@ function createFlightRunner(
         if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
       }
     } catch (error) {
-      // Not a failure: its callers are carried over to a flight of the new session.
-      if (isSuperseded(error)) throw error;
+      // Not a failure: its callers are carried over to a flight of the new session, or to one
+      // after another holder's rotation.
+      if (isCarriedOver(error)) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
       // The session is over: its access token is not sent again either.
