@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import {
   attachTokenAuth,
@@ -13,6 +13,10 @@ import { mockOf } from './helpers/index.js';
 
 // refreshTokenGrant() against the testing kit's authorization server: rotation, reuse detection
 // that revokes the family, public and confidential clients; counts taken at the server.
+
+// The 200-request tests take about a second alone, and several times that instrumented by Stryker
+// on a busy machine.
+jest.setTimeout(20_000);
 
 let server: AuthorizationServer;
 beforeEach(async () => {
