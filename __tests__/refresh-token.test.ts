@@ -37,6 +37,7 @@ function setUp(
     store?: TokenStore;
     onRefreshToken?: (token: string) => unknown;
     timeoutMs?: number;
+    refreshWindowMs?: number;
   } = {},
 ) {
   const clientId = options.clientId ?? 'public-client';
@@ -53,6 +54,7 @@ function setUp(
       ...(options.onRefreshToken === undefined ? {} : { onRefreshToken: options.onRefreshToken }),
     }),
     ...(options.store === undefined ? {} : { store: options.store }),
+    ...(options.refreshWindowMs === undefined ? {} : { refreshWindowMs: options.refreshWindowMs }),
     tokenRequest: {
       retries: 1,
       minDelayMs: 1,
@@ -368,6 +370,7 @@ describe('refreshTokenGrant', () => {
   function markingStore() {
     const memory = new MemoryTokenStore();
     let refreshKey = '';
+    let locks = 0;
     const store: TokenStore = {
       get: (key) => memory.get(key),
       set: (key, token) => {
@@ -375,7 +378,10 @@ describe('refreshTokenGrant', () => {
         return memory.set(key, token);
       },
       delete: (key, token) => memory.delete(key, token),
-      lock: (key, options) => memory.lock(key, options),
+      lock: (key, options) => {
+        locks++;
+        return memory.lock(key, options);
+      },
     };
     /** Writes a mark of the stored refresh token, standing until `until`; resolves to that token. */
     const markUntil = async (until: number): Promise<string> => {
@@ -390,7 +396,7 @@ describe('refreshTokenGrant', () => {
       await memory.set(refreshKey, mark);
       return atob(entry.accessToken);
     };
-    return { store, markUntil, entry: () => memory.get(refreshKey) };
+    return { store, markUntil, entry: () => memory.get(refreshKey), locks: () => locks };
   }
 
   test("another holder's mark: nothing is presented until it ends, then the token is (its outcome unknown)", async () => {
@@ -443,5 +449,24 @@ describe('refreshTokenGrant', () => {
     expect(after).toMatchObject({ tokenType: 'Refresh', accessToken: before?.accessToken });
     expect(after?.obtainedAt).toBeGreaterThan(before?.obtainedAt ?? Infinity);
     server.setTokenLatency(0);
+  });
+
+  test("inside the refresh window, another holder's mark holds background refreshes back until it ends", async () => {
+    await server.close();
+    // 4 s tokens: their refresh window (at most half their life) opens 1.6 to 2 s after they arrive.
+    server = await startAuthorizationServer({ accessTokenLifetimeSeconds: 4 });
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 500, refreshWindowMs: 60_000 });
+    await api.get('/api/me');
+    await marking.markUntil(Date.now() + 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const before = marking.locks();
+    for (let index = 0; index < 20; index++) {
+      expect((await api.get('/api/me')).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // One background flight found the mark; none tried again while it stood.
+    expect(marking.locks() - before).toBe(1);
+    expect(server.stats).toMatchObject({ rotations: 1, refreshTokenUses: 1 });
   });
 });

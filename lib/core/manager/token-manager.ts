@@ -8,6 +8,7 @@ import {
   createSessionFlights,
   createSessionOrder,
   isCarriedOver,
+  isPending,
   type SessionOrder,
   type SessionTicket,
 } from './session.js';
@@ -204,7 +205,8 @@ function createFlightRunner(
       }
     } catch (error) {
       // Not a failure: its callers are carried over to a flight of the new session, or to one
-      // after another holder's rotation.
+      // after another holder's rotation (no background refresh tries before that one).
+      if (isPending(error)) state.backgroundNotBefore = now() + error.waitMs;
       if (isCarriedOver(error)) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
