@@ -244,7 +244,8 @@ describe("a session's refresh-token entry (lib/core/manager/refresh-entry.ts)", 
     const base = { expiresAt: now + 60_000, obtainedAt: now };
     const foreign: Array<[string, StoredToken]> = [
       ['a bearer token', { ...base, accessToken: btoa('rt-1'), tokenType: 'Bearer' }],
-      ['not Base64', { ...base, accessToken: 'rt-1!', tokenType: 'Refresh' }],
+      ['not token characters', { ...base, accessToken: 'rt-1!', tokenType: 'Refresh' }],
+      ['not Base64', { ...base, accessToken: 'a', tokenType: 'Refresh' }],
       ['not a refresh token inside', { ...base, accessToken: btoa('rt\u0001'), tokenType: 'Refresh' }],
       ['a mark without its expiry', { ...base, accessToken: btoa('rt-1'), tokenType: 'Rotating' }],
       ['a mark whose expiry is not digits', { ...base, accessToken: `soon.${btoa('rt-1')}`, tokenType: 'Rotating' }],
@@ -292,6 +293,21 @@ describe("a session's refresh-token entry (lib/core/manager/refresh-entry.ts)", 
       'get',
       'set',
     ]);
+  });
+
+  test('a store error that quotes the refresh token being written shows neither it nor its Base64', async () => {
+    const quoting: TokenStore = {
+      get: () => Promise.resolve(undefined),
+      set: (key, token) => Promise.reject(new Error(`cannot keep ${token.accessToken} (${atob(token.accessToken)})`)),
+      delete: () => Promise.resolve(false),
+    };
+    const { entry, events } = entryOver(quoting);
+    expect(await entry.write('k', { refreshToken: 'rt-secret-1', obtainedAt: 1, ended: false })).toBe(false);
+    const [failed] = events.filter((event) => event.type === 'store-failed');
+    const shown = String((failed as { error?: Error } | undefined)?.error?.message);
+    expect(shown).toContain('cannot keep');
+    expect(shown).not.toContain('rt-secret-1');
+    expect(shown).not.toContain(btoa('rt-secret-1'));
   });
 
   test('a critical write asks the store not to skip it; any other does not', async () => {
