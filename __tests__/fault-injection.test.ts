@@ -1049,6 +1049,50 @@ describe('fault injection on the loopback provider simulation', () => {
   );
 
   test(
+    'a rotated refresh token the store cannot take for the whole lease: no other handle presents the used one',
+    async () => {
+      const { server, session } = await signInServer();
+      const grant = server.issueRefreshToken({ clientId: 'public-client' });
+      // Two "processes" sharing one store; the holder's writes of a rotated refresh token fail
+      // while `cut` is on (its rotation mark, written before it presents, goes through).
+      const shared = new MemoryTokenStore();
+      let cut = false;
+      const cutOff: TokenStore = {
+        get: (key) => shared.get(key),
+        set: (key, token) =>
+          cut && key.endsWith(':refresh') && token.tokenType === 'Refresh'
+            ? Promise.reject(new Error('connection lost'))
+            : shared.set(key, token),
+        delete: (key, token) => shared.delete(key, token),
+        lock: (key, options) => shared.lock(key, options),
+      };
+      // 2 s token requests without retries: a lease of 3 s, a mark that stands 2 s longer.
+      const holder = session.open(cutOff, grant, { timeoutMs: 2_000, retries: 0 });
+      const other = session.open(shared, grant, { timeoutMs: 2_000, retries: 0 });
+      await Promise.allSettled(Array.from({ length: 10 }, () => holder.send()));
+      server.revokeAccessTokens();
+      cut = true;
+      const rotating = Array.from({ length: 10 }, () => holder.send());
+      await until(() => server.stats.refreshRequests === 2, 5_000);
+      const asking = Array.from({ length: 10 }, () => other.send());
+      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      cut = false;
+      await Promise.allSettled([...rotating, ...asking]);
+      server.revokeAccessTokens();
+      await Promise.allSettled(Array.from({ length: 10 }, () => other.send()));
+      const figures = await measureSession(
+        session,
+        'Rotated refresh token not stored for a whole lease',
+        "two handles share a store; the holder's write of the rotated refresh token fails from its presentation until 3.2 s later (its lease 3 s, its mark 5 s); 10 requests on the holder, 10 on the other meanwhile, then access tokens revoked and 10 more on the other",
+      );
+      expect(session.codes()).toEqual(all(40, 'OK'));
+      expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3, reuseDetections: 0, revokedFamilies: 0 });
+      recorded.push(figures);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
     'an onRefreshToken that never settles holds no request past the time limit, and eject() releases every wait',
     async () => {
       const { server, session } = await signInServer();

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import {
   attachTokenAuth,
@@ -13,6 +13,10 @@ import { mockOf } from './helpers/index.js';
 
 // refreshTokenGrant() against the testing kit's authorization server: rotation, reuse detection
 // that revokes the family, public and confidential clients; counts taken at the server.
+
+// The 200-request tests take about a second alone, and several times that instrumented by Stryker
+// on a busy machine.
+jest.setTimeout(20_000);
 
 let server: AuthorizationServer;
 beforeEach(async () => {
@@ -33,6 +37,7 @@ function setUp(
     store?: TokenStore;
     onRefreshToken?: (token: string) => unknown;
     timeoutMs?: number;
+    refreshWindowMs?: number;
   } = {},
 ) {
   const clientId = options.clientId ?? 'public-client';
@@ -49,6 +54,7 @@ function setUp(
       ...(options.onRefreshToken === undefined ? {} : { onRefreshToken: options.onRefreshToken }),
     }),
     ...(options.store === undefined ? {} : { store: options.store }),
+    ...(options.refreshWindowMs === undefined ? {} : { refreshWindowMs: options.refreshWindowMs }),
     tokenRequest: {
       retries: 1,
       minDelayMs: 1,
@@ -317,12 +323,16 @@ describe('refreshTokenGrant', () => {
     let refusals = 0;
     const flaky: TokenStore = {
       get: (key) => memory.get(key),
+      // The rotated token's entry is refused; its rotation mark (written before presenting) is not.
       set: (key, token) =>
-        key.endsWith(':refresh') && refusals-- > 0 ? Promise.reject(new Error('busy')) : memory.set(key, token),
+        key.endsWith(':refresh') && token.tokenType === 'Refresh' && refusals-- > 0
+          ? Promise.reject(new Error('busy'))
+          : memory.set(key, token),
       delete: (key, token) => memory.delete(key, token),
       lock: (key, options) => memory.lock(key, options),
     };
-    // A 5 s lock (two 2 s attempts and a second): the write is retried for about 4 s.
+    // A 5 s lock (two 2 s attempts and a second): the write is retried until the mark's end (the
+    // lease and one time limit later).
     const { api, events } = setUp({ store: flaky, timeoutMs: 2_000 });
     refusals = 2;
     await api.get('/api/me');
@@ -340,4 +350,123 @@ describe('refreshTokenGrant', () => {
     expect(server.stats).toMatchObject({ rotations: 3, refreshTokenUses: 3 });
     noReuse();
   }, 30_000);
+
+  test('a rotation mark the store will not take: nothing is presented, ERR_TOKEN_STORE_UNAVAILABLE', async () => {
+    const memory = new MemoryTokenStore();
+    const refusing: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) =>
+        token.tokenType === 'Rotating' ? Promise.reject(new Error('busy')) : memory.set(key, token),
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => memory.lock(key, options),
+    };
+    const { api } = setUp({ store: refusing, timeoutMs: 500 });
+    const failure = await api.get('/api/me').catch((error: unknown) => error);
+    expect(isTokenRequestError(failure) && failure.code).toBe('ERR_TOKEN_STORE_UNAVAILABLE');
+    expect(server.stats.refreshRequests).toBe(0);
+  });
+
+  /** A store that remembers the key of the refresh-token entry, and writes another holder's mark there. */
+  function markingStore() {
+    const memory = new MemoryTokenStore();
+    let refreshKey = '';
+    let locks = 0;
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) => {
+        if (key.endsWith(':refresh')) refreshKey = key;
+        return memory.set(key, token);
+      },
+      delete: (key, token) => memory.delete(key, token),
+      lock: (key, options) => {
+        locks++;
+        return memory.lock(key, options);
+      },
+    };
+    /** Writes a mark of the stored refresh token, standing until `until`; resolves to that token. */
+    const markUntil = async (until: number): Promise<string> => {
+      const entry = await memory.get(refreshKey);
+      if (entry === undefined) throw new Error('no refresh-token entry');
+      const mark = {
+        ...entry,
+        accessToken: `${until}.${entry.accessToken}`,
+        tokenType: 'Rotating',
+        obtainedAt: entry.obtainedAt + 1,
+      };
+      await memory.set(refreshKey, mark);
+      return atob(entry.accessToken);
+    };
+    return { store, markUntil, entry: () => memory.get(refreshKey), locks: () => locks };
+  }
+
+  test("another holder's mark: nothing is presented until it ends, then the token is (its outcome unknown)", async () => {
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 500 });
+    await api.get('/api/me');
+    const marked = await marking.markUntil(Date.now() + 700);
+    server.revokeAccessTokens();
+    const started = Date.now();
+    const presentedBefore = server.stats.refreshRequests;
+    const pending = api.get('/api/me');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(server.stats.refreshRequests).toBe(presentedBefore);
+    expect((await pending).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(650);
+    expect(server.stats).toMatchObject({ rotations: 2, refreshTokenUses: 2 });
+    // The mark gave way to the rotated token.
+    const entry = await marking.entry();
+    expect(entry?.tokenType).toBe('Refresh');
+    expect(atob(entry?.accessToken ?? '')).not.toBe(marked);
+    noReuse();
+  });
+
+  test('a mark that claims to stand for a day is waited for at most the lease and one time limit', async () => {
+    const marking = markingStore();
+    // retries 1, 500 ms: a lease of 2 × 500 + 5 + 1,000 ms, and 500 ms more.
+    const { api } = setUp({ store: marking.store, timeoutMs: 500 });
+    await api.get('/api/me');
+    await marking.markUntil(Date.now() + 86_400_000);
+    server.revokeAccessTokens();
+    const started = Date.now();
+    expect((await api.get('/api/me')).status).toBe(200);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(2_400);
+    expect(waited).toBeLessThan(6_000);
+    expect(server.stats).toMatchObject({ rotations: 2, refreshTokenUses: 2 });
+    noReuse();
+  }, 15_000);
+
+  test('an exchange that brings back no rotated token leaves the same token in the entry, unmarked', async () => {
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 300 });
+    await api.get('/api/me');
+    const before = await marking.entry();
+    server.revokeAccessTokens();
+    server.setTokenLatency(1_500);
+    const failure = await api.get('/api/me').catch((error: unknown) => error);
+    expect(isTokenRequestError(failure) && failure.code).toBe('ERR_TOKEN_TIMEOUT');
+    const after = await marking.entry();
+    expect(after).toMatchObject({ tokenType: 'Refresh', accessToken: before?.accessToken });
+    expect(after?.obtainedAt).toBeGreaterThan(before?.obtainedAt ?? Infinity);
+    server.setTokenLatency(0);
+  });
+
+  test("inside the refresh window, another holder's mark holds background refreshes back until it ends", async () => {
+    await server.close();
+    // 4 s tokens: their refresh window (at most half their life) opens 1.6 to 2 s after they arrive.
+    server = await startAuthorizationServer({ accessTokenLifetimeSeconds: 4 });
+    const marking = markingStore();
+    const { api } = setUp({ store: marking.store, timeoutMs: 500, refreshWindowMs: 60_000 });
+    await api.get('/api/me');
+    await marking.markUntil(Date.now() + 3_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const before = marking.locks();
+    for (let index = 0; index < 20; index++) {
+      expect((await api.get('/api/me')).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // One background flight found the mark; none tried again while it stood.
+    expect(marking.locks() - before).toBe(1);
+    expect(server.stats).toMatchObject({ rotations: 1, refreshTokenUses: 1 });
+  });
 });

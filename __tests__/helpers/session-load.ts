@@ -31,7 +31,12 @@ export interface SessionLoad {
   open(
     store: TokenStore,
     refreshToken: string,
-    options?: { onRefreshToken?: (refreshToken: string) => unknown; timeoutMs?: number; clientId?: string },
+    options?: {
+      onRefreshToken?: (refreshToken: string) => unknown;
+      timeoutMs?: number;
+      retries?: number;
+      clientId?: string;
+    },
   ): SessionPage;
   /** Waits for every request sent so far to settle. */
   settle(): Promise<void>;
@@ -58,7 +63,7 @@ export function sessionLoad(server: AuthorizationServer): SessionLoad {
     events,
     open(store, refreshToken, options = {}) {
       const api = axios.create({ baseURL: server.url, adapter: counting });
-      const { onRefreshToken, timeoutMs } = options;
+      const { onRefreshToken, timeoutMs, retries } = options;
       const auth = attachTokenAuth(api, {
         providers: refreshTokenGrant({
           tokenUrl: server.tokenUrl,
@@ -68,7 +73,10 @@ export function sessionLoad(server: AuthorizationServer): SessionLoad {
         }),
         store,
         tokenClient: tokens.client,
-        ...(timeoutMs === undefined ? {} : { tokenRequest: { timeoutMs } }),
+        tokenRequest: {
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(retries === undefined ? {} : { retries }),
+        },
         onEvent: (event) => events.push(event),
       });
       handles.push(auth);

@@ -12,8 +12,11 @@ export function tooLong(token: string, limit: number = DEFAULTS.maxTokenLength):
   return token.length > limit ? `is longer than ${limit} characters (DEFAULTS.maxTokenLength)` : undefined;
 }
 
-/** A refresh token's entry holds it in Base64 (lib/core/manager/refresh-entry.ts): 4 characters for every 3. */
-const STORED_REFRESH_LENGTH = 4 * Math.ceil(DEFAULTS.maxTokenLength / 3);
+/**
+ * A refresh token's entry holds it in Base64 (lib/core/manager/refresh-entry.ts): 4 characters for
+ * every 3, and a rotation mark 17 more before it (its expiry and a dot).
+ */
+const STORED_REFRESH_LENGTH = 4 * Math.ceil(DEFAULTS.maxTokenLength / 3) + 17;
 
 /**
  * Rule 10: a store entry passes the checks a token response passes (token characters, token
@@ -26,7 +29,7 @@ export function checkStoredToken(value: unknown, now: number): StoredToken | str
   const { accessToken, tokenType, expiresAt, obtainedAt } = value as Record<string, unknown>;
   if (typeof accessToken !== 'string' || accessToken === '') return 'its token is missing or empty';
   if (typeof tokenType !== 'string' || !TOKEN_TYPE.test(tokenType)) return 'its token type is not a valid scheme name';
-  const refresh = tokenType === 'Refresh' || tokenType === 'Ended';
+  const refresh = tokenType === 'Refresh' || tokenType === 'Ended' || tokenType === 'Rotating';
   const length = tooLong(accessToken, refresh ? STORED_REFRESH_LENGTH : DEFAULTS.maxTokenLength);
   if (length !== undefined) return `its token ${length}`;
   if (!BEARER_TOKEN.test(accessToken)) return 'its token has characters a bearer token cannot have';

@@ -13,6 +13,11 @@ export interface RefreshEntry {
   /** Orders entries: each one is later than the one it replaces. */
   readonly obtainedAt: number;
   readonly ended: boolean;
+  /**
+   * Set on a rotation mark: a holder is presenting `refreshToken` and will have written what the
+   * server answered before this (epoch ms, the holder's clock). See lib/core/manager/rotation.ts.
+   */
+  readonly rotatingUntil?: number;
 }
 
 /** The store failed; `cause` is what it threw (scrubbed), when it threw. */
@@ -29,16 +34,25 @@ export const refreshKey = (key: string): string => `${key}:refresh`;
 
 /** The entry as a {@link StoredToken}: base64 keeps any refresh token within a bearer token's characters. */
 function encode(entry: RefreshEntry): StoredToken {
+  const marked = entry.rotatingUntil !== undefined;
   return {
-    accessToken: btoa(entry.refreshToken),
-    tokenType: entry.ended ? 'Ended' : 'Refresh',
+    // A mark carries its expiry before the token: digits and a dot are bearer-token characters.
+    accessToken: marked ? `${entry.rotatingUntil}.${btoa(entry.refreshToken)}` : btoa(entry.refreshToken),
+    tokenType: entry.ended ? 'Ended' : marked ? 'Rotating' : 'Refresh',
     // Outlives every access token (whose lifetime is bounded by the same figure).
     expiresAt: entry.obtainedAt + DEFAULTS.maxTokenLifetimeMs,
     obtainedAt: entry.obtainedAt,
   };
 }
 
+const MARK = /^(\d{1,16})\.(.+)$/;
+
 function decode(token: StoredToken): RefreshEntry | undefined {
+  if (token.tokenType === 'Rotating') {
+    const [, until, rest] = MARK.exec(token.accessToken) ?? [];
+    const entry = rest === undefined ? undefined : decode({ ...token, accessToken: rest, tokenType: 'Refresh' });
+    return entry === undefined ? undefined : { ...entry, rotatingUntil: Number(until) };
+  }
   if (token.tokenType !== 'Refresh' && token.tokenType !== 'Ended') return undefined;
   try {
     const refreshToken = atob(token.accessToken);

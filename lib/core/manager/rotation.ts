@@ -2,6 +2,7 @@ import { fingerprint, runCallback, sleep } from '../../shared/async.js';
 import { isTokenRequestError, TokenRequestError } from '../../shared/errors.js';
 import { redactedError } from '../../shared/redact.js';
 import { CORRUPT, sharedEntry, type RefreshEntry } from './refresh-entry.js';
+import { RotationPending } from './session.js';
 import type { TokenStoreLock } from '../../stores/store.js';
 import type { StoreAccess } from './store-access.js';
 import type { Rotation, RotationOptions, RotatingCredential } from './token-source.js';
@@ -20,11 +21,25 @@ export type { Rotation, RotationOptions } from './token-source.js';
  *   per-process fallback (that would be a second use somewhere in the fleet).
  * - The holder's exchange ends before its lock can: no attempt runs past `lockTtlMs` after the lock
  *   was taken, and only failures that cannot have reached the server are retried.
+ * - Before presenting it, the holder marks it in the store's entry (same entry, same token): "a
+ *   rotation of this refresh token is under way until E", E being the lock's lease plus the token
+ *   request's time limit. No mark stored, no request. Whatever the exchange brings back replaces
+ *   the mark: the rotated token, the same token unmarked (no rotation happened), or `Ended`.
+ * - A holder that finds another's mark before E presents nothing: it releases the lock and its
+ *   callers wait until E (never longer than the lease plus the time limit, whatever the mark says)
+ *   and try again. The marker, if alive, is still writing what the server answered.
+ * - A mark found after E means the outcome is unknown: the marker died, or was cut off from the
+ *   store from the server's answer to E. The refresh token is then presented: if the server never
+ *   handled it (killed before, or during, the request) the fleet goes on; if it did, it answers
+ *   `invalid_grant` (reuse, RFC 9700 §4.14.2) and the session ends with `ERR_TOKEN_SESSION_ENDED`,
+ *   as it would have ended anyway (the rotated token died with the marker). Failing instead would
+ *   end the first case too, with no way back but `resumeSession()`. docs/fleets.md lists these.
  * - A rotated refresh token is written to the store (ordered after the one it replaces, whatever
  *   the clocks say; a failed write is tried again, past the store's circuit breaker, until it lands
- *   or the lock's lease is nearly over) and then handed to `onRefreshToken` (waited for at most the
- *   token request's time limit) before its access token is used. It is kept whenever the server
- *   sent one, even in an answer that is unusable otherwise; an answer without one keeps the old one.
+ *   or the mark's E is nearly reached: no one presents the old token before then) and then handed
+ *   to `onRefreshToken` (waited for at most the token request's time limit) before its access
+ *   token is used. It is kept whenever the server sent one, even in an answer that is unusable
+ *   otherwise; an answer without one keeps the old one.
  * - A flight of a session that `resume()` replaced (lib/core/manager/session.ts) presents nothing more, and
  *   neither stores nor hands out what its exchange brought back. `resume()` writes under the same
  *   lock, so a rotation under way (anywhere sharing the store) lands first and the new session after.
@@ -39,8 +54,9 @@ export type { Rotation, RotationOptions } from './token-source.js';
  *   (another may have rotated it since) is presented.
  */
 
+/** The later of two entries; on a tie `b` (this process's own: its mark's outcome it knows). */
 const newest = (a: RefreshEntry | undefined, b: RefreshEntry): RefreshEntry =>
-  a !== undefined && a.obtainedAt >= b.obtainedAt ? a : b;
+  a !== undefined && a.obtainedAt > b.obtainedAt ? a : b;
 
 /** One session's state and what its steps work with. */
 interface RotationContext {
@@ -54,6 +70,8 @@ interface RotationContext {
   underway: boolean;
   /** Whether `latest` was handed over by the application (`resume()`) and not presented yet. */
   resumed: boolean;
+  /** Another holder's rotation mark, and when this process first found it. */
+  markSeen: { refreshToken: string; obtainedAt: number; at: number } | undefined;
 }
 
 function failure(
@@ -105,17 +123,12 @@ async function endSession(
   context.options.emit({ type: 'session-ended', provider: context.options.source.name, fingerprint: shown, error });
 }
 
-/** Writes `entry` until the store takes it, past its circuit breaker, while the lock surely holds. */
-async function writeUntil(
-  context: RotationContext,
-  key: string,
-  entry: RefreshEntry,
-  lockedUntil: number,
-): Promise<boolean> {
+/** Writes `entry` until the store takes it, past its circuit breaker, while the mark surely holds. */
+async function writeUntil(context: RotationContext, key: string, entry: RefreshEntry, until: number): Promise<boolean> {
   const { options, parts } = context;
-  // Still under the lock: until the store has it, the next holder would act on the entry before it.
+  // Until the store has it, the mark keeps every other holder from presenting the used token.
   let stored = await context.entries.write(key, entry, { critical: true });
-  while (!stored && !parts.signal.aborted && options.now() + options.storeTimeoutMs * 1.25 <= lockedUntil) {
+  while (!stored && !parts.signal.aborted && options.now() + options.storeTimeoutMs * 1.25 <= until) {
     await sleep(options.storeTimeoutMs / 4, parts.signal).catch(() => undefined);
     stored = await context.entries.write(key, entry, { critical: true });
   }
@@ -125,13 +138,13 @@ async function writeUntil(
 async function storeRotated(
   context: RotationContext,
   key: string,
-  rotated: { held: RefreshEntry; next: string; lockedUntil: number },
+  rotated: { held: RefreshEntry; next: string; until: number },
 ): Promise<void> {
   const { options, parts, credential } = context;
   const { held, next } = rotated;
   context.underway = true;
   context.latest = { refreshToken: next, obtainedAt: Math.max(options.now(), held.obtainedAt + 1), ended: false };
-  const stored = await writeUntil(context, key, context.latest, rotated.lockedUntil);
+  const stored = await writeUntil(context, key, context.latest, rotated.until);
   const onRotated = credential.onRotated;
   const failed =
     onRotated === undefined
@@ -150,6 +163,12 @@ async function storeRotated(
     stored,
     callbackError,
   });
+}
+
+/** The exchange brought no rotated token: the entry holds `held` again, unmarked and later than its mark. */
+async function unmark(context: RotationContext, key: string, held: RefreshEntry): Promise<void> {
+  context.latest = { ...held, obtainedAt: held.obtainedAt + 1 };
+  await context.entries.write(key, context.latest, { critical: true });
 }
 
 /** The refresh token to present under `lock`, or the reason none may be. */
@@ -195,6 +214,42 @@ async function presentable(
   return held;
 }
 
+/**
+ * Marks `held` as being rotated until E, before it is presented (see the rules above); throws
+ * {@link RotationPending} while another holder's mark stands, and `ERR_TOKEN_STORE_UNAVAILABLE`
+ * when the store does not take the mark.
+ */
+async function mark(
+  context: RotationContext,
+  key: string,
+  held: RefreshEntry,
+  lockedUntil: number,
+): Promise<{ held: RefreshEntry; until: number }> {
+  const { options, credential } = context;
+  const now = options.now();
+  const span = options.lockTtlMs + credential.callbackTimeoutMs;
+  if (held.rotatingUntil !== undefined) {
+    // Waited for from the first time this process saw it: a mark that claims more is not waited for again.
+    const seen = context.markSeen;
+    const since = seen?.refreshToken === held.refreshToken && seen.obtainedAt === held.obtainedAt ? seen.at : now;
+    context.markSeen = { refreshToken: held.refreshToken, obtainedAt: held.obtainedAt, at: since };
+    const waitMs = Math.min(held.rotatingUntil - now, since + span - now);
+    if (waitMs > 0) throw new RotationPending(waitMs);
+  }
+  const until = lockedUntil + credential.callbackTimeoutMs;
+  const obtainedAt = Math.max(now, held.obtainedAt + 1);
+  const marked = { refreshToken: held.refreshToken, obtainedAt, ended: false, rotatingUntil: until };
+  if (!(await context.entries.write(key, marked, { critical: true }))) {
+    throw failure(
+      context,
+      'ERR_TOKEN_STORE_UNAVAILABLE',
+      'the token store did not take the mark that must precede a rotation; no refresh token was presented',
+    );
+  }
+  context.latest = { refreshToken: held.refreshToken, obtainedAt, ended: false };
+  return { held: context.latest, until };
+}
+
 export function createRotation(
   options: RotationOptions,
   credential: RotatingCredential,
@@ -208,28 +263,36 @@ export function createRotation(
     latest: { refreshToken: credential.initial, obtainedAt: 0, ended: false },
     underway: false,
     resumed: false,
+    markSeen: undefined,
   };
   return {
     async exchange(key, lock, { reason, ticket }) {
       const lockedUntil = options.now() + options.lockTtlMs;
-      const held = await presentable(context, key, lock);
-      ticket.check();
+      const { held, until } = await mark(context, key, await presentable(context, key, lock), lockedUntil);
+      let settled = false;
       try {
+        ticket.check();
         context.resumed = false;
         const deadline = lockedUntil - options.storeTimeoutMs;
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
         ticket.check();
-        if (result.next !== undefined && result.next !== held.refreshToken)
-          await storeRotated(context, key, { held, next: result.next, lockedUntil });
+        if (result.next !== undefined && result.next !== held.refreshToken) {
+          settled = true;
+          await storeRotated(context, key, { held, next: result.next, until });
+        }
         if ('failure' in result) throw result.failure;
         return { token: result.token, attempts: result.attempts };
       } catch (error) {
         if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
           // The end of a replaced session is not the end of the new one.
           ticket.check();
+          settled = true;
           await endSession(context, key, held, error);
         }
         throw error;
+      } finally {
+        // No rotated token: the mark gives way to the same token, unmarked, ordered after it.
+        if (!settled && context.latest === held) await unmark(context, key, held);
       }
     },
     async resume(key, refreshToken, { lock, dropOld }) {

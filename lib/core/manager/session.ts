@@ -19,7 +19,7 @@
  */
 
 import pMemoize from 'p-memoize';
-import { waitWithAbort } from '../../shared/async.js';
+import { sleep, waitWithAbort } from '../../shared/async.js';
 import { TokenRequestError } from '../../shared/errors.js';
 import type { RefreshReason } from '../../shared/events.js';
 
@@ -32,6 +32,23 @@ export class SupersededFlight extends Error {
 }
 
 export const isSuperseded = (error: unknown): error is SupersededFlight => error instanceof SupersededFlight;
+
+/**
+ * Thrown inside a flight that found another holder's rotation under way (its mark, see
+ * lib/core/manager/rotation.ts): the flight releases the lock, its callers wait `waitMs` (bounded
+ * by the mark's own bound) and a new flight starts. Never reaches a caller.
+ */
+export class RotationPending extends Error {
+  constructor(readonly waitMs: number) {
+    super('another holder is rotating the refresh token');
+    this.name = 'RotationPending';
+  }
+}
+
+export const isPending = (error: unknown): error is RotationPending => error instanceof RotationPending;
+
+/** Errors that end a flight without being its outcome: its callers are carried over to another. */
+export const isCarriedOver = (error: unknown): boolean => isSuperseded(error) || isPending(error);
 
 /** What a flight knows of the session it belongs to. */
 export interface SessionTicket {
@@ -113,7 +130,8 @@ export function createSessionFlights<T>(
       try {
         return await flight(reason);
       } catch (error) {
-        if (!isSuperseded(error)) throw error;
+        if (isPending(error)) await bounded(() => sleep(error.waitMs, handle.signal));
+        else if (!isSuperseded(error)) throw error;
       }
     }
   };

@@ -7,7 +7,8 @@ import type { Rotation } from './rotation.js';
 import {
   createSessionFlights,
   createSessionOrder,
-  isSuperseded,
+  isCarriedOver,
+  isPending,
   type SessionOrder,
   type SessionTicket,
 } from './session.js';
@@ -203,8 +204,10 @@ function createFlightRunner(
         if (typeof lock === 'object') void store.call('release', () => lock.release(), undefined);
       }
     } catch (error) {
-      // Not a failure: its callers are carried over to a flight of the new session.
-      if (isSuperseded(error)) throw error;
+      // Not a failure: its callers are carried over to a flight of the new session, or to one
+      // after another holder's rotation (no background refresh tries before that one).
+      if (isPending(error)) state.backgroundNotBefore = now() + error.waitMs;
+      if (isCarriedOver(error)) throw error;
       const failure = error instanceof Error ? error : new Error(String(error));
       cooldown.failed(failure);
       // The session is over: its access token is not sent again either.
