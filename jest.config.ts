@@ -26,6 +26,6 @@ const config: Config = {
     ],
   },
   // ky (ESM only) and ofetch's ESM dependencies are transformed too, for the fetch client suites.
-  transformIgnorePatterns: ['/node_modules/(?!(p-memoize|mimic-function|ky|ofetch|destr|ufo|node-fetch-native)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(ky|ofetch|destr|ufo|node-fetch-native)/)'],
 };
 export default config;

@@ -21,8 +21,7 @@ const shared: Options = {
 };
 
 export default defineConfig([
-  // ESM keeps p-memoize (ESM-only) as a dependency, shared with the application. The `tokenflight`
-  // bin (dist/cli.js, shebang kept from the source) is built here only, with no declarations.
+  // The `tokenflight` bin (dist/cli.js, shebang kept from the source) is built here only, with no declarations.
   {
     ...shared,
     entry: { ...entry, cli: 'lib/cli/main.ts' },
@@ -31,15 +30,13 @@ export default defineConfig([
     splitting: true,
     clean: true,
   },
-  // CJS bundles p-memoize, so require('tokenflight') never needs Node's require-of-ESM. Its
-  // `import()`s of optional peers (@node-oauth/oauth2-server) become `require()`: a native
+  // CJS: `import()`s of optional peers (@node-oauth/oauth2-server) become `require()`: a native
   // `import()` in CommonJS fails under Jest's vm ("A dynamic import callback was invoked without
   // --experimental-vm-modules"), so the testing kit would not run in a CommonJS Jest project.
   {
     ...shared,
     format: 'cjs',
     splitting: false,
-    noExternal: ['p-memoize', 'mimic-function'],
     esbuildOptions(options) {
       options.supported = { ...options.supported, 'dynamic-import': false };
     },

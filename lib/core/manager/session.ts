@@ -18,10 +18,10 @@
  *   `ERR_TOKEN_ABORTED`, and so does everything asked later.
  */
 
-import pMemoize from 'p-memoize';
 import { waitWithAbort } from '../../shared/async.js';
 import { TokenRequestError } from '../../shared/errors.js';
 import type { RefreshReason } from '../../shared/events.js';
+import { singleFlight } from '../../shared/single-flight.js';
 
 /** Thrown inside a flight whose session was replaced by `resume()`; never reaches a caller. */
 export class SupersededFlight extends Error {
@@ -86,7 +86,7 @@ export function createSessionOrder(): SessionOrder {
 }
 
 /**
- * A token manager's flights as its callers see them: one at a time (p-memoize), released all at
+ * A token manager's flights as its callers see them: one at a time ({@link singleFlight}), released all at
  * once when the handle is ejected (one wait per flight, not per caller), and a flight of a replaced
  * session handing its callers over to one of the new session.
  */
@@ -104,10 +104,7 @@ export function createSessionFlights<T>(
   /** Every wait ends when the handle is ejected (`ERR_TOKEN_ABORTED`), whatever it waits for. */
   const bounded = <R>(start: () => Promise<R>): Promise<R> =>
     waitWithAbort(start, { signal: handle.signal, timeoutMs: 0, onAbort: ejected, onTimeout: ejected });
-  const flight = pMemoize((reason: RefreshReason) => bounded(() => runFlight(reason)), {
-    cacheKey: () => handle.name,
-    cache: false,
-  });
+  const flight = singleFlight((reason: RefreshReason) => bounded(() => runFlight(reason)));
   const flightOfSession = async (reason: RefreshReason): Promise<T> => {
     for (;;) {
       try {

@@ -341,7 +341,7 @@ function createReplacement(
  * - Inside the refresh window (`refreshAt`): callers keep the current token while one background
  *   refresh runs (SHOULD refresh). If it fails, the token stays in use and the next background
  *   attempt waits `backgroundRetryMs`; nothing is thrown to anyone.
- * - One flight at a time (p-memoize, registered before its first await and cleared when it
+ * - One flight at a time (singleFlight, registered before its first await and cleared when it
  *   settles, so a failure is never cached and every waiter gets the same outcome). The store's
  *   lock extends that to every handle sharing the store, and with Redis to the fleet: the lock
  *   holder fetches, the others re-read the store.
@@ -383,7 +383,7 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
     const at = now();
     if (at < token.refreshAt) return token;
     if (at >= token.expiredAt) return undefined;
-    // While a flight is under way, this joins it (p-memoize): no second token request.
+    // While a flight is under way, this joins it (singleFlight): no second token request.
     if (at >= state.backgroundNotBefore) flight('refresh-window').catch(noop);
     return token;
   }
