@@ -47,12 +47,11 @@ export async function fetchWithToken(
   const runtime = option === false ? undefined : boundary.router.route({ url: urlOf(input) }, option?.provider);
   if (runtime === undefined) return boundary.fetch(input, plain);
   const request = prepare(input, plain);
-  const exchange: Exchange = { boundary, runtime, request };
+  const limits = waitLimits(request.signal);
+  const exchange = { boundary, runtime, request, limits };
   const current = runtime.manager.peek() ?? (await waitFor(exchange, () => runtime.manager.get()));
   const first = await attempt(exchange, current, request.body);
-  // Most answers are no 401: settled here, without another await.
-  if (!first.carried || !boundary.policy.unauthorizedStatuses.has(first.response.status)) return first.response;
-  if (!(await rejectsToken(exchange, first.response))) return first.response;
+  if (!(await rejectsToken(exchange, first))) return first.response;
   return replay(exchange, current, first.response, option === false ? undefined : option);
 }
 
@@ -60,6 +59,7 @@ interface Exchange {
   readonly boundary: FetchBoundary;
   readonly runtime: ProviderRuntime;
   readonly request: Prepared;
+  readonly limits: WaitLimits;
 }
 
 /** The 401 was for the token sent: a fresh one (or the one already newer), and the same request again. */
@@ -135,12 +135,11 @@ function send(fetch: FetchFunction, request: Prepared, out: Outgoing, redirect: 
   return fetch(out.url, init);
 }
 
-/**
- * Rule 5, for an answer from the origin the token went to with one of `unauthorizedStatuses`
- * (checked by the caller): whether its challenge, or `isTokenRejected`, rejects the token.
- */
-async function rejectsToken(exchange: Exchange, response: Response): Promise<boolean> {
+/** Rule 5: an answer from the origin the token went to, with a status and challenge that reject the token. */
+async function rejectsToken(exchange: Exchange, arrival: Arrival): Promise<boolean> {
+  const { response, carried } = arrival;
   const { policy } = exchange.boundary;
+  if (!carried || !policy.unauthorizedStatuses.has(response.status)) return false;
   const challenge = response.headers.get('www-authenticate') ?? undefined;
   if (policy.isTokenRejected === undefined) return challengeAllowsRefresh(challenge);
   const data = await readRejectedBody(response, exchange.request.signal, exchange.boundary.rejectedBodyTimeoutMs);
@@ -150,7 +149,7 @@ async function rejectsToken(exchange: Exchange, response: Response): Promise<boo
 /** Waits for the token manager on this caller's behalf: its signal ends this wait only (rejecting with `signal.reason`). */
 async function waitFor<T>(exchange: Exchange, start: () => Promise<T>): Promise<T> {
   try {
-    return await waitWithAbort(start, waitLimits(exchange.request.signal));
+    return await waitWithAbort(start, exchange.limits);
   } catch (error) {
     throw exchange.boundary.closed() ?? error;
   }

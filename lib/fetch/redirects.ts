@@ -39,9 +39,8 @@ export async function sendFollowing(
   let carried = true;
   for (;;) {
     const response = await dispatch(out);
-    // The status first: most answers are no redirect, and reading a header costs more than a Set lookup.
-    const location = mode === 'manual' || !REDIRECTS.has(response.status) ? null : response.headers.get('location');
-    if (location === null) {
+    const location = response.headers.get('location');
+    if (mode === 'manual' || !REDIRECTS.has(response.status) || location === null) {
       if (out.hop > 0) Object.defineProperty(response, 'redirected', { value: true });
       return { response, carried };
     }
