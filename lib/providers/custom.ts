@@ -1,4 +1,4 @@
-import { sha256Hex, unrefTimer } from '../shared/async.js';
+import { sha256Hex, waitWithAbort } from '../shared/async.js';
 import { invalidOption, TokenRequestError, type TokenRequestErrorCode } from '../shared/errors.js';
 import type { RefreshReason } from '../shared/events.js';
 import { boundedExpiresAt, computeExpiresAt } from '../core/manager/expiry.js';
@@ -88,7 +88,20 @@ function tokenOf(value: unknown): string | undefined {
   return typeof token === 'string' ? token : undefined;
 }
 
-/** One call of `getToken`, ended by the handle's signal or the time limit even if `getToken` ignores them. */
+/** `getToken`'s answer as a fetched token; what is wrong with it as a `TokenRequestError` (never quoting it). */
+function readAnswer(name: string, value: unknown, sentAt: number, receivedAt: number): FetchedToken {
+  const length = tooLong(tokenOf(value) ?? '');
+  if (length !== undefined) throw fail(name, 'ERR_TOKEN_TOO_LARGE', `the token getToken resolved to ${length}`);
+  const token = readCustomToken(value, sentAt, receivedAt);
+  if (typeof token === 'string') throw fail(name, 'ERR_TOKEN_MALFORMED', `getToken's answer is unusable: ${token}`);
+  return { token, attempts: 1 };
+}
+
+/**
+ * One call of `getToken`, ended by the handle's signal or the time limit even if `getToken` ignores
+ * them (the wait is the one helper every wait uses: `waitWithAbort`); either also aborts the signal
+ * `getToken` was given.
+ */
 function callGetToken(
   name: string,
   getToken: CustomProviderOptions['getToken'],
@@ -97,43 +110,28 @@ function callGetToken(
 ): Promise<FetchedToken> {
   const controller = new AbortController();
   const timeoutMs = context.settings.timeoutMs;
-  return new Promise<FetchedToken>((resolve, reject) => {
-    const finish = (settle: () => void): void => {
-      clearTimeout(timer);
-      call.signal.removeEventListener('abort', onAbort);
-      settle();
-    };
-    const onAbort = (): void => {
-      controller.abort(call.signal.reason);
-      finish(() => reject(fail(name, 'ERR_TOKEN_ABORTED', 'getToken was abandoned (the handle was ejected)')));
-    };
-    const timer = unrefTimer(() => {
-      controller.abort(new Error('tokenflight: getToken took too long'));
-      finish(() => reject(fail(name, 'ERR_TOKEN_TIMEOUT', `getToken did not settle within ${timeoutMs} ms`)));
-    }, timeoutMs);
-    if (call.signal.aborted) {
-      onAbort();
-      return;
-    }
-    call.signal.addEventListener('abort', onAbort, { once: true });
+  const run = (): Promise<FetchedToken> => {
     const sentAt = context.now();
-    Promise.resolve()
+    return Promise.resolve()
       .then(() => getToken({ signal: controller.signal, reason: call.reason }))
       .then(
-        (value) => {
-          const length = tooLong(tokenOf(value) ?? '');
-          if (length !== undefined) {
-            finish(() => reject(fail(name, 'ERR_TOKEN_TOO_LARGE', `the token getToken resolved to ${length}`)));
-            return;
-          }
-          const token = readCustomToken(value, sentAt, context.now());
-          if (typeof token === 'string')
-            finish(() => reject(fail(name, 'ERR_TOKEN_MALFORMED', `getToken's answer is unusable: ${token}`)));
-          else finish(() => resolve({ token, attempts: 1 }));
+        (value) => readAnswer(name, value, sentAt, context.now()),
+        (error: unknown) => {
+          throw fail(name, 'ERR_TOKEN_SOURCE_FAILED', 'getToken threw (see `cause`)', error);
         },
-        (error: unknown) =>
-          finish(() => reject(fail(name, 'ERR_TOKEN_SOURCE_FAILED', 'getToken threw (see `cause`)', error))),
       );
+  };
+  return waitWithAbort(run, {
+    signal: call.signal,
+    timeoutMs,
+    onAbort: () => {
+      controller.abort(call.signal.reason);
+      return fail(name, 'ERR_TOKEN_ABORTED', 'getToken was abandoned (the handle was ejected)');
+    },
+    onTimeout: () => {
+      controller.abort(new Error('tokenflight: getToken took too long'));
+      return fail(name, 'ERR_TOKEN_TIMEOUT', `getToken did not settle within ${timeoutMs} ms`);
+    },
   });
 }
 
