@@ -42,12 +42,12 @@ export async function startMcpServer() {
         res.end('token rejected');
         return;
       }
-      // Stateless: a server and a transport for each request, as the SDK documents.
+      // Stateless (no sessionIdGenerator): a server and a transport for each request, as the SDK documents.
       const mcp = new McpServer({ name: 'tokenflight-test', version: '1.0.0' });
       mcp.registerTool('echo', { inputSchema: { text: z.string() } }, ({ text }) => ({
         content: [{ type: 'text', text: `${text} (${token})` }],
       }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
       res.on('close', () => {
         void transport.close();
         void mcp.close();
