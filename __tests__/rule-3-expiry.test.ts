@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { clientCredentials, DEFAULTS, singleView } from '../lib/index.js';
 import { CLOCK_SKEW_THRESHOLD_MS } from '../lib/shared/defaults.js';
-import { SYMBL_TOKEN_URL, authOf, harness, jwt, useFakeClock, type Harness } from './helpers/index.js';
+import { SYMBL_TOKEN_URL, authOf, jwt, useFakeClock } from './helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const SV_URL = 'https://sv.example.com';
 const SV_TOKEN_URL = `${SV_URL}/v1/api/observice/token`;
 const SV = { clientId: 'client-1', clientCode: 'code-SECRET-1', merchantId: 'merchant-1', baseURL: SV_URL };
 
-describe('rule 3: when a token expires', () => {
-  let h: Harness;
+// Transport-neutral: the same cases over attachTokenAuth (axios) and createTokenFetch (fetch).
+describe.each(MOCKED_TRANSPORTS)('rule 3: when a token expires, over %s', (_name, harness) => {
+  let h: MockedHarness;
   beforeEach(() => useFakeClock(NOW));
   afterEach(() => {
     h.auth.eject();

@@ -1,12 +1,14 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { DEFAULTS, isTokenRequestError } from '../lib/index.js';
-import { SYMBL_TOKEN_URL, authOf, deferred, harness, until, useFakeClock, type Harness } from './helpers/index.js';
+import { SYMBL_TOKEN_URL, authOf, deferred, until, useFakeClock } from './helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR_S = 3600;
 
-describe('rule 4: refreshing ahead of expiry, in the background', () => {
-  let h: Harness;
+// Transport-neutral: the same cases over attachTokenAuth (axios) and createTokenFetch (fetch).
+describe.each(MOCKED_TRANSPORTS)('rule 4: refreshing ahead of expiry, in the background, over %s', (_name, harness) => {
+  let h: MockedHarness;
   beforeEach(() => useFakeClock(NOW));
   afterEach(() => {
     h.auth.eject();

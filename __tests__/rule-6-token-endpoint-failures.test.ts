@@ -3,12 +3,15 @@ import axios from 'axios';
 import { DEFAULTS, isTokenRequestError, marsview, singleView } from '../lib/index.js';
 import { simulatedProvider } from '../lib/testing/index.js';
 import { useSimulation } from './helpers/simulation.js';
-import { SYMBL_TOKEN_URL, authOf, harness, settleWithFakeTimers, useFakeClock, type Harness } from './helpers/index.js';
+import { SYMBL_TOKEN_URL, authOf, settleWithFakeTimers, useFakeClock } from './helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 
-describe('rule 6: what is retried, and how', () => {
-  let h: Harness;
+// The first two groups are transport-neutral: the same cases over attachTokenAuth (axios, token
+// requests through its tokenClient) and createTokenFetch (fetch, token requests through tokenFetch).
+describe.each(MOCKED_TRANSPORTS)('rule 6: what is retried, and how, over %s', (_name, harness) => {
+  let h: MockedHarness;
   let attempts: number[];
   beforeEach(() => {
     useFakeClock(NOW);
@@ -129,8 +132,8 @@ describe('rule 6: what is retried, and how', () => {
   });
 });
 
-describe('rule 6: what is not retried, and never cached', () => {
-  let h: Harness;
+describe.each(MOCKED_TRANSPORTS)('rule 6: what is not retried, and never cached, over %s', (_name, harness) => {
+  let h: MockedHarness;
   afterEach(() => h.auth.eject());
 
   test.each([
@@ -201,6 +204,9 @@ describe('rule 6: what is not retried, and never cached', () => {
   });
 });
 
+// axios only: these go through the simulated provider attached to an axios instance. The limits
+// the transport enforces on its own (time, size, redirects, resets) are asserted for both
+// boundaries' HttpClient in __tests__/core/http-client.test.ts.
 describe('rule 6: against a real loopback token endpoint', () => {
   const env = useSimulation();
 

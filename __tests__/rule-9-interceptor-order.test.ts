@@ -11,6 +11,10 @@ import { mockOf } from './helpers/index.js';
 // with tokenflight attached before the client's own interceptors and after them, and asserts at the
 // servers (which origin got which header, token requests, 401s) and at the caller (what it received,
 // how often each of the client's interceptors ran).
+//
+// axios only, by nature: interceptors are axios's. A fetch has no chain to sit in: what a fetch
+// client wraps around auth.fetch (ky's hooks, ofetch's interceptors) runs outside it and sees one
+// call and one answer (__tests__/fetch/clients.test.ts).
 
 type Order = 'tokenflight attached first' | 'tokenflight attached last';
 const ORDERS: readonly Order[] = ['tokenflight attached first', 'tokenflight attached last'];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import axios from 'axios';
+import axios, { type InternalAxiosRequestConfig } from 'axios';
 import { axiosHttpClient } from '../../lib/axios/http-client.js';
 import { HttpClientError, isHttpClientError, type HttpClient, type HttpRequest } from '../../lib/core/http.js';
 import { fetchHttpClient, type FetchFunction } from '../../lib/fetch/http-client.js';
@@ -161,9 +161,101 @@ describe('fetchHttpClient, beyond the contract suite', () => {
     const error = await failureOf(fetchHttpClient(rejecting).send(request('/x')));
     expect(error).toMatchObject({ reason: 'network', cause: 'nope' });
   });
+  test('an answer typed opaqueredirect is status 0, whatever status it carries', async () => {
+    const odd = { type: 'opaqueredirect', status: 302, headers: new Headers(), body: null } as unknown as Response;
+    const answer = await fetchHttpClient(() => Promise.resolve(odd)).send(request('/redirect'));
+    expect(answer.status).toBe(0);
+  });
+
+  test('a declared Content-Length over maxBodyBytes rejects before the body is read; at the limit it is read', async () => {
+    let pulled = false;
+    const body = (): ReadableStream<Uint8Array> =>
+      new ReadableStream(
+        {
+          pull(controller) {
+            pulled = true;
+            controller.enqueue(new TextEncoder().encode('abcd'));
+            controller.close();
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    const declaring =
+      (length: number): FetchFunction =>
+      () =>
+        Promise.resolve(new Response(body(), { status: 200, headers: { 'content-length': String(length) } }));
+    const error = await failureOf(fetchHttpClient(declaring(5)).send(request('/x', { maxBodyBytes: 4 })));
+    expect(error.reason).toBe('too-large');
+    expect(pulled).toBe(false);
+    const answer = await fetchHttpClient(declaring(4)).send(request('/x', { maxBodyBytes: 4 }));
+    expect(answer.body).toBe('abcd');
+  });
+
+  test('a character split across two chunks of the body is decoded whole', async () => {
+    const bytes = new TextEncoder().encode('é!');
+    const split: FetchFunction = () =>
+      Promise.resolve(
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(bytes.slice(0, 1));
+              controller.enqueue(bytes.slice(1));
+              controller.close();
+            },
+          }),
+        ),
+      );
+    expect((await fetchHttpClient(split).send(request('/x'))).body).toBe('é!');
+  });
+
+  test('the cause kept is the transport error with a code, looked for at most four levels deep; a cycle ends', async () => {
+    const chain = (depth: number): Error => {
+      let error: Error = Object.assign(new Error('deepest'), { code: 'ECONNRESET' });
+      for (let i = 0; i < depth; i++) error = new TypeError('fetch failed', { cause: error });
+      return error;
+    };
+    const failing =
+      (error: unknown): FetchFunction =>
+      () =>
+        Promise.reject(error);
+    const within = await failureOf(fetchHttpClient(failing(chain(3))).send(request('/x')));
+    expect(within.cause).toMatchObject({ code: 'ECONNRESET' });
+    const beyond = chain(4);
+    expect((await failureOf(fetchHttpClient(failing(beyond)).send(request('/x')))).cause).toBe(beyond);
+    const cyclic = new TypeError('fetch failed');
+    Object.assign(cyclic, { cause: cyclic });
+    expect((await failureOf(fetchHttpClient(failing(cyclic)).send(request('/x')))).cause).toBe(cyclic);
+  });
+
+  test('a timeout carries no cause', async () => {
+    const never: FetchFunction = () => new Promise<Response>(() => undefined);
+    const error = await failureOf(fetchHttpClient(never).send(request('/x', { timeoutMs: 20 })));
+    expect(error.reason).toBe('timeout');
+    expect('cause' in error).toBe(false);
+  });
 });
 
 describe('axiosHttpClient, beyond the contract suite', () => {
+  test("the instance's own credentials, XSRF and timeout settings are overridden", async () => {
+    const instance = axios.create({
+      withCredentials: true,
+      withXSRFToken: true,
+      transitional: { clarifyTimeoutError: false },
+    });
+    let seen: InternalAxiosRequestConfig | undefined;
+    instance.defaults.adapter = (config) => {
+      seen = config;
+      return Promise.resolve({ data: '', status: 200, statusText: 'OK', headers: {}, config });
+    };
+    await axiosHttpClient(instance).send(request('/x'));
+    expect(seen).toMatchObject({
+      withCredentials: false,
+      withXSRFToken: false,
+      transitional: { clarifyTimeoutError: true },
+      maxRedirects: 0,
+    });
+  });
+
   test('an object from a mock adapter becomes JSON text; array headers are joined', async () => {
     const instance = axios.create();
     const mock = mockOf(instance);

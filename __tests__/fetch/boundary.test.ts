@@ -350,26 +350,6 @@ describe('close()', () => {
   });
 });
 
-describe('concurrency', () => {
-  test('1,000 concurrent calls after a revocation: 1 token request, 0 failures', async () => {
-    const { auth } = make();
-    await (await auth.fetch(`${api.origin}/api/warm`)).text();
-    api.revoke();
-    const before = api.tokenRequests();
-    const answers = await Promise.all(
-      Array.from({ length: 1_000 }, (_, i) =>
-        auth.fetch(`${api.origin}/api/n${i}`).then(async (response) => ({
-          status: response.status,
-          body: (await response.json()) as { token: string },
-        })),
-      ),
-    );
-    expect(api.tokenRequests() - before).toBe(1);
-    expect(answers.filter((answer) => answer.status !== 200)).toEqual([]);
-    expect(new Set(answers.map((answer) => answer.body.token))).toEqual(new Set([api.latest()]));
-  }, 120_000);
-});
-
 describe('a hostile deployment or caller', () => {
   test('a 401 from another origin after a redirect is that origin’s business: returned, no token request', async () => {
     const { auth } = make();

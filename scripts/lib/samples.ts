@@ -31,6 +31,9 @@ export const SAMPLE_PACKAGES = [
   'ky',
   'ofetch',
   'openapi-fetch',
+  '@modelcontextprotocol/sdk',
+  'zod',
+  'openid-client',
 ] as const;
 
 /** How long a `ts run` sample may take before it fails as one that does not exit. */
