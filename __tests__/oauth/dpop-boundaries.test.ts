@@ -118,10 +118,13 @@ describe.each(TRANSPORTS)('DPoP over %s', (_name, transport: Transport) => {
   }, 30_000);
 
   test('handles with different keys sharing one store never use each other’s token; handles given one key pair share one', async () => {
+    // Two key pairs given apart: a MemoryTokenStore keeps one pair per provider identity for the
+    // handles that let it make theirs (dpop: true), so those would share a key, hence a token.
     const store = new MemoryTokenStore();
     const before = (await server.requests()).length;
-    const a = open({ providers: dpopProvider(), store });
-    const b = open({ providers: dpopProvider(), store });
+    const makePair = () => crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const a = open({ providers: dpopProvider({ keyPair: await makePair() }), store });
+    const b = open({ providers: dpopProvider({ keyPair: await makePair() }), store });
     const [tokenA, tokenB] = [await a.token(), await b.token()];
     expect(tokenA.accessToken).not.toBe(tokenB.accessToken);
     expect(claimsOf(tokenA.accessToken)['cnf']).not.toEqual(claimsOf(tokenB.accessToken)['cnf']);
@@ -139,6 +142,15 @@ describe.each(TRANSPORTS)('DPoP over %s', (_name, transport: Transport) => {
     expect((await d.token()).accessToken).toBe(tokenC.accessToken);
     expect(await tokenRequestsSince(middle)).toEqual([]);
     expect((await d.send({ url: `${api.url}/d` })).status).toBe(200);
+
+    // dpop: true on both, one MemoryTokenStore: the store's one pair, so one token.
+    const common = new MemoryTokenStore();
+    const e = open({ providers: dpopProvider(), store: common });
+    const f = open({ providers: dpopProvider(), store: common });
+    const tokenE = await e.token();
+    const beforeF = (await server.requests()).length;
+    expect((await f.token()).accessToken).toBe(tokenE.accessToken);
+    expect(await tokenRequestsSince(beforeF)).toEqual([]);
   }, 30_000);
 
   test('a store with keyPair(id, create) keeps one pair per provider identity, so handles sharing it share one token', async () => {
