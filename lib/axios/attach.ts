@@ -6,7 +6,7 @@ import { createTokenOperations, type Token } from '../core/handle.js';
 import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
 import { originsOnInstance } from '../core/provider-origins.js';
 import { createRouter } from '../core/routing.js';
-import { createNonceStore } from '../oauth/dpop-nonce.js';
+import type { NonceSlot } from '../oauth/dpop-nonce.js';
 
 export type { Token } from '../core/handle.js';
 
@@ -79,7 +79,7 @@ export function attachTokenAuth(instance: AxiosInstance, options: TokenAuthOptio
     origins: originsOnInstance(provider, instance.defaults.baseURL, 'attachTokenAuth()'),
   }));
   const http = axiosHttpClient(settings.tokenClient);
-  const nonces = createNonceStore();
+  const nonces: NonceSlot = {};
   const runtimes = new Map<string, TokenRuntime & ProviderRuntime>(
     routes.map(({ provider, origins }) => [
       provider.name,

@@ -17,7 +17,7 @@ import type { TokenAuthRequestOptions } from './request-options.js';
 import { displayTarget, type Routable, type Router } from '../core/routing.js';
 import type { CurrentToken, TokenManager } from '../core/manager/token-manager.js';
 import { isReplayable, isTokenRejection, type RejectionPolicy } from './unauthorized.js';
-import { proofForSend, shouldResendWithNonce, type DpopBinding } from '../core/dpop.js';
+import type { DpopBinding } from '../core/dpop.js';
 import { headerText } from '../shared/headers.js';
 
 /** One attached provider: its token manager and the state its requests share. */
@@ -223,7 +223,7 @@ async function dispatchWithProof(
 ): Promise<AxiosResponse> {
   const { runtime, adapter } = exchange;
   const url = requestUrl(config);
-  const proof = await proofForSend(runtime.dpop, current.token, String(config.method ?? 'get'), url);
+  const proof = await runtime.dpop?.proofForSend(current.token, String(config.method ?? 'get'), url);
   if (proof === undefined) return adapter(config);
   setHeader(config.headers, 'DPoP', proof);
   let response: AxiosResponse;
@@ -240,12 +240,8 @@ async function dispatchWithProof(
 /** The answer's nonce remembered; true when it is a nonce challenge this request may answer (once). */
 function asksNonce(exchange: Exchange, url: string, response: AxiosResponse): boolean {
   const header = (name: string): string | undefined => headerText(response.headers, name);
-  const again = shouldResendWithNonce(
-    exchange.runtime.dpop,
-    url,
-    { status: response.status, header },
-    exchange.nonceResends,
-  );
+  const again =
+    exchange.runtime.dpop?.shouldResend(url, { status: response.status, header }, exchange.nonceResends) ?? false;
   if (again) exchange.nonceResends++;
   return again;
 }

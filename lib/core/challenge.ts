@@ -1,11 +1,13 @@
 import type { RejectionContext } from './options.js';
-import { parseChallenges } from '../oauth/www-authenticate.js';
 
 /** How an API says "your token was rejected": statuses, and optionally the user's own verdict. */
 export interface RejectionPolicy {
   readonly unauthorizedStatuses: ReadonlySet<number>;
   readonly isTokenRejected: ((context: RejectionContext) => boolean) | undefined;
 }
+
+/** The `error` parameter of a challenge's parameters. */
+const ERROR_PARAM = /(?:^|[\s,])error\s*=\s*"?([^",\s]*)"?/i;
 
 /**
  * Whether a `WWW-Authenticate` challenge leaves room for a new token to help (RFC 6750 §3.1): none,
@@ -17,13 +19,16 @@ export function challengeAllowsRefresh(challenge: string | undefined): boolean {
   if (challenge === undefined || challenge.trim() === '') return true;
   const bearer = /(?:^|[\s,])bearer(?:\s|$)(.*)/is.exec(challenge);
   if (bearer === null) return dpopAllowsRefresh(challenge);
-  const error = /(?:^|[\s,])error\s*=\s*"?([^",\s]*)"?/i.exec(bearer[1] ?? '');
+  const error = ERROR_PARAM.exec(bearer[1] ?? '');
   return error === null || error[1] === 'invalid_token';
 }
 
-/** A DPoP challenge whose error is `invalid_token`. */
+/**
+ * A DPoP challenge whose error is `invalid_token`, read as the Bearer one is (a pattern, not the
+ * full parser of lib/oauth/www-authenticate.ts, which only DPoP providers load).
+ */
 function dpopAllowsRefresh(challenge: string): boolean {
-  return parseChallenges(challenge).some(
-    (found) => found.scheme === 'dpop' && found.params['error'] === 'invalid_token',
-  );
+  const dpop = /(?:^|[\s,])dpop(?:\s|$)(.*)/is.exec(challenge);
+  if (dpop === null) return false;
+  return ERROR_PARAM.exec(dpop[1] ?? '')?.[1] === 'invalid_token';
 }

@@ -1,5 +1,14 @@
 import { createDpopKeySource, readKeyPair, type DpopKey, type DpopSettings } from '../oauth/dpop-key.js';
-import { isResourceNonceChallenge, nonceForResend, readNonce, type NonceStore } from '../oauth/dpop-nonce.js';
+import {
+  createNonceStore,
+  isResourceNonceChallenge,
+  isTokenEndpointNonceChallenge,
+  nonceForResend,
+  readNonce,
+  type NonceAnswer,
+  type NonceSlot,
+  type NonceStore,
+} from '../oauth/dpop-nonce.js';
 import { createAthCache, createDpopProof } from '../oauth/dpop-proof.js';
 import { cryptoRandomBytes, type RandomBytes } from '../oauth/random.js';
 import type { AsymmetricAlgorithm } from '../oauth/jws.js';
@@ -38,6 +47,18 @@ export interface DpopBinding {
   tokenProof(method: string, url: string): Promise<string>;
   /** A new proof for a request to the API that carries `accessToken` (`ath` hashed once per token). */
   resourceProof(method: string, url: string, accessToken: string): Promise<string>;
+  /** The `DPoP` header of one send to the API ({@link proofForSend}); none for a bearer token. */
+  proofForSend(token: SentTokenFacts, method: string, url: string): Promise<string> | undefined;
+  /** Reads an API answer and says whether to send once more with its nonce ({@link shouldResendWithNonce}). */
+  shouldResend(url: string, answer: ApiAnswer, resends: number): boolean;
+  /** True for a token endpoint's `use_dpop_nonce` answer (RFC 9449 §8). */
+  isTokenNonceChallenge(answer: NonceAnswer): boolean;
+}
+
+/** What a send's proof needs of the token it carries. */
+export interface SentTokenFacts {
+  readonly tokenType: string;
+  readonly accessToken: string;
 }
 
 /** What a provider's DPoP setting is made with, once per handle. */
@@ -51,7 +72,8 @@ export interface DpopBindingOptions {
   readonly store: Pick<TokenStore, 'keyPair'>;
   /** The provider's stable identity (token endpoint and client ID, never a secret), the store pair's `id`. */
   readonly id: Promise<string>;
-  readonly nonces: NonceStore;
+  /** The handle's nonces, or the slot that holds them once a DPoP provider needs them. */
+  readonly nonces: NonceStore | NonceSlot;
   /** `dpop_signing_alg_values_supported` from the server's metadata, with discovery. */
   readonly serverAlgs: () => Promise<readonly string[] | undefined>;
   readonly now: () => number;
@@ -68,7 +90,8 @@ export interface DpopBindingOptions {
  * ```
  */
 export function createDpopBinding(options: DpopBindingOptions): DpopBinding {
-  const { settings, context, store, nonces, now } = options;
+  const { settings, context, store, now } = options;
+  const nonces = nonceStoreOf(options.nonces);
   const randomBytes = options.randomBytes ?? cryptoRandomBytes;
   const keyPair = store.keyPair?.bind(store);
   const keys =
@@ -91,13 +114,23 @@ export function createDpopBinding(options: DpopBindingOptions): DpopBinding {
   const athOf = createAthCache();
   const prove = async (method: string, url: string, ath: string | undefined): Promise<string> =>
     createDpopProof(await key(), { method, url, nonce: nonces.get(url), ath }, { now, randomBytes });
-  return {
+  const binding: DpopBinding = {
     key,
     nonces,
     required: settings.required,
     tokenProof: (method, url) => prove(method, url, undefined),
     resourceProof: async (method, url, accessToken) => prove(method, url, await athOf(accessToken)),
+    proofForSend: (token, method, url) => proofForSend(binding, token, method, url),
+    shouldResend: (url, answer, resends) => shouldResendWithNonce(binding, url, answer, resends),
+    isTokenNonceChallenge: isTokenEndpointNonceChallenge,
   };
+  return binding;
+}
+
+function nonceStoreOf(nonces: NonceStore | NonceSlot): NonceStore {
+  if ('get' in nonces) return nonces;
+  nonces.store ??= createNonceStore();
+  return nonces.store;
 }
 
 /** The stable identity of a provider's DPoP key pair in a store: a hash of where and who asks, never a secret. */
@@ -113,6 +146,11 @@ export function dpopKeyId(tokenUrl: string, clientId: string): Promise<string> {
 export async function keyWithThumbprint(base: Promise<string>, dpop: DpopBinding): Promise<string> {
   const [key, { thumbprint }] = await Promise.all([base, dpop.key()]);
   return sha256Hex(JSON.stringify([key, { jkt: thumbprint }]));
+}
+
+/** The cache key of a DPoP provider's tokens ({@link keyWithThumbprint}), made once unless it fails. */
+export function boundKey(base: Promise<string>, dpop: DpopBinding): () => Promise<string> {
+  return keptUnlessFailed(() => keyWithThumbprint(base, dpop));
 }
 
 /**
@@ -143,7 +181,7 @@ export function isDpopBound(token: { readonly tokenType: string }): boolean {
  */
 export function proofForSend(
   dpop: DpopBinding | undefined,
-  token: { readonly tokenType: string; readonly accessToken: string },
+  token: SentTokenFacts,
   method: string,
   url: string,
 ): Promise<string> | undefined {

@@ -1,6 +1,6 @@
 import type { HttpClient } from './http.js';
 import type { DpopBinding } from './dpop.js';
-import type { NonceStore } from '../oauth/dpop-nonce.js';
+import type { NonceSlot } from '../oauth/dpop-nonce.js';
 import type { BaseSettings } from './options.js';
 import { kSource, type TokenProvider } from '../providers/endpoint.js';
 import type { Routable } from './routing.js';
@@ -25,7 +25,7 @@ export function createRuntime(
   origins: readonly string[],
   settings: BaseSettings,
   http: HttpClient,
-  nonces: NonceStore,
+  nonces: NonceSlot,
 ): ProviderRuntime {
   const { emit, tokenRequest } = settings;
   const source = provider[kSource].create({

@@ -3,7 +3,7 @@ import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
 import { TokenflightError } from '../shared/errors.js';
 import { originsWithoutBase } from '../core/provider-origins.js';
 import { createRouter } from '../core/routing.js';
-import { createNonceStore } from '../oauth/dpop-nonce.js';
+import type { NonceSlot } from '../oauth/dpop-nonce.js';
 import { fetchWithToken, type FetchBoundary } from './exchange.js';
 import { fetchHttpClient } from './http-client.js';
 import { CONTEXT, readFetchOptions, type TokenFetchOptions } from './options.js';
@@ -73,7 +73,7 @@ export function createTokenFetch(options: TokenFetchOptions): TokenFetch {
   // Every provider's origins first: a refused one must leave no token manager behind.
   const routes = settings.providers.map((provider) => ({ provider, origins: originsWithoutBase(provider, CONTEXT) }));
   const http = fetchHttpClient(settings.tokenFetch);
-  const nonces = createNonceStore();
+  const nonces: NonceSlot = {};
   const runtimes = new Map<string, ProviderRuntime>(
     routes.map(({ provider, origins }) => [provider.name, createRuntime(provider, origins, settings, http, nonces)]),
   );

@@ -5,7 +5,6 @@ import { TokenflightError } from '../shared/errors.js';
 import type { TokenAuthEvent } from '../shared/events.js';
 import { displayTarget, type Router } from '../core/routing.js';
 import type { CurrentToken } from '../core/manager/token-manager.js';
-import { proofForSend, shouldResendWithNonce } from '../core/dpop.js';
 import { bodyPlan, canResend, type BodyPlan } from './body.js';
 import type { FetchFunction } from './http-client.js';
 import { readRejectedBody } from './rejected-body.js';
@@ -112,14 +111,14 @@ function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Pro
 
 async function attemptWithProof(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
   const { runtime, request } = exchange;
-  const proof = await proofForSend(runtime.dpop, current.token, request.method, request.url);
+  const proof = await runtime.dpop?.proofForSend(current.token, request.method, request.url);
   if (proof === undefined) return send(exchange, current, body, undefined);
   const arrival = await send(exchange, current, body, proof);
   const header = (name: string): string | undefined => arrival.response.headers.get(name) ?? undefined;
   const { response } = arrival;
   const asks =
     arrival.carried &&
-    shouldResendWithNonce(runtime.dpop, request.url, { status: response.status, header }, exchange.nonceResends);
+    runtime.dpop?.shouldResend(request.url, { status: response.status, header }, exchange.nonceResends) === true;
   if (!asks) return arrival;
   exchange.nonceResends++;
   discard(response);

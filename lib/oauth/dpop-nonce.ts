@@ -32,6 +32,14 @@ export function readNonce(headers: Readonly<Record<string, string>>): string | u
 }
 
 /** The latest nonce of each origin. */
+/**
+ * Where a handle keeps its DPoP nonces: empty until a provider with DPoP first needs them, so a
+ * handle without DPoP never loads the nonce code (the binding fills it, lib/core/dpop.ts).
+ */
+export interface NonceSlot {
+  store?: NonceStore;
+}
+
 export interface NonceStore {
   /** The nonce to send to `url`'s origin, if one is known. */
   get(url: string | URL): string | undefined;

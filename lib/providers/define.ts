@@ -15,7 +15,7 @@ import {
 } from './endpoint.js';
 import { requestToken } from './token-request/index.js';
 import type { Discovery } from '../oauth/discovery.js';
-import { createDpopBinding, keptUnlessFailed, keyWithThumbprint, type DpopBinding } from '../core/dpop.js';
+import type { DpopBinding } from '../core/dpop.js';
 import type { TokenSource } from '../core/manager/token-source.js';
 
 /** Options every provider factory takes. */
@@ -193,7 +193,7 @@ export function defineProvider(input: ProviderInput): TokenProvider {
         requestToken(identity.name, endpoint, { ...context, signal, discovery, dpop });
       const base = endpointKey(endpoint);
       if (dpop === undefined) return { name: identity.name, key: base, fetch };
-      const key = keptUnlessFailed(() => keyWithThumbprint(base, dpop));
+      const key = endpoint.dpop?.boundKey(base, dpop) ?? (() => base);
       return {
         name: identity.name,
         get key() {
@@ -236,7 +236,7 @@ export function dpopOf(
 ): DpopBinding | undefined {
   const { dpop } = endpoint;
   if (dpop === undefined) return undefined;
-  return createDpopBinding({
+  return dpop.bind({
     ...dpop,
     store: context.store,
     nonces: context.nonces,

@@ -3,7 +3,8 @@ import { sha256Hex } from '../shared/async.js';
 import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
 import type { SigningKey } from '../oauth/private-key.js';
 import type { createDpopKeySource, DpopSettings } from '../oauth/dpop-key.js';
-import type { NonceStore } from '../oauth/dpop-nonce.js';
+import type { NonceSlot } from '../oauth/dpop-nonce.js';
+import type { DpopBinding, DpopBindingOptions } from '../core/dpop.js';
 import type { TokenStore } from '../stores/store.js';
 import type { TokenSource } from '../core/manager/token-source.js';
 import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
@@ -70,6 +71,12 @@ export interface EndpointDpop {
   readonly shared: ReturnType<typeof createDpopKeySource>;
   /** The provider's stable identity for a store's `keyPair(id, create)`: token endpoint and client ID, hashed. */
   readonly id: Promise<string>;
+  /**
+   * Makes the provider's binding on one handle (`createDpopBinding`) and its cache key
+   * (`boundKey`): given here by the OAuth grants, so only they bundle the DPoP code.
+   */
+  readonly bind: (options: DpopBindingOptions) => DpopBinding;
+  readonly boundKey: (base: Promise<string>, dpop: DpopBinding) => () => Promise<string>;
 }
 
 /** How an endpoint that authenticates with JWT assertions signs one, given by the OAuth grants. */
@@ -119,8 +126,8 @@ export interface SourceContext {
   onRetry: (retry: TokenRequestRetry) => void;
   /** The handle's store: a DPoP key pair is kept there when it has `keyPair`. */
   store: Pick<TokenStore, 'keyPair'>;
-  /** The handle's DPoP nonces, per origin, shared with its API requests. */
-  nonces: NonceStore;
+  /** The handle's DPoP nonces, per origin, shared with its API requests (made when first needed). */
+  nonces: NonceSlot;
 }
 
 /** @internal How a provider makes its token source. */

@@ -7,7 +7,7 @@ import { assertionAudience, clientAssertionFields } from '../oauth/client-assert
 import { createDiscovery } from '../oauth/discovery.js';
 import { cryptoRandomBytes } from '../oauth/random.js';
 import { createDpopKeySource, readDpopOption } from '../oauth/dpop-key.js';
-import { dpopKeyId } from '../core/dpop.js';
+import { boundKey, createDpopBinding, dpopKeyId } from '../core/dpop.js';
 import type { ClientAssertionStep, EndpointDpop, ResponseShape } from './endpoint.js';
 import { insecureAllowed, path } from './define.js';
 
@@ -194,5 +194,12 @@ export function readOAuthClient(
 function readDpop(value: unknown, context: string, url: URL, clientId: string): EndpointDpop | undefined {
   const settings = readDpopOption(value, context);
   if (settings === undefined) return undefined;
-  return { settings, context, shared: createDpopKeySource(settings, context), id: dpopKeyId(url.href, clientId) };
+  return {
+    settings,
+    context,
+    shared: createDpopKeySource(settings, context),
+    id: dpopKeyId(url.href, clientId),
+    bind: createDpopBinding,
+    boundKey,
+  };
 }

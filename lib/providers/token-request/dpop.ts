@@ -1,6 +1,5 @@
 import type { DpopBinding } from '../../core/dpop.js';
 import type { HttpResponse } from '../../core/http.js';
-import { isTokenEndpointNonceChallenge } from '../../oauth/dpop-nonce.js';
 import type { Failure, Issued } from './types.js';
 
 /**
@@ -11,7 +10,7 @@ import type { Failure, Issued } from './types.js';
  */
 export function dpopOutcome(outcome: Issued | Failure, response: HttpResponse, dpop: DpopBinding): Issued | Failure {
   if ('code' in outcome) {
-    return isTokenEndpointNonceChallenge(response) ? { ...outcome, nonceChallenge: true } : outcome;
+    return dpop.isTokenNonceChallenge(response) ? { ...outcome, nonceChallenge: true } : outcome;
   }
   const { token } = outcome;
   if (token.tokenType.toLowerCase() === 'dpop') return { ...outcome, token: { ...token, tokenType: 'DPoP' } };
