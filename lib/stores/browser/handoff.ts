@@ -1,5 +1,6 @@
 import { sleep } from '../../shared/async.js';
 import type { TokenStoreLock } from '../store.js';
+import { idbCommitted, idbResult, openIdb, type IdbDatabase } from './idb.js';
 import type { BrowserIndexedDB, BrowserStorage } from './types.js';
 
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a tab granted
@@ -13,37 +14,11 @@ import type { BrowserIndexedDB, BrowserStorage } from './types.js';
 const DB_NAME = 'tokenflight-handoff';
 const STORE = 'handoffs';
 
-type Request<T> = { result: T; error: unknown; onsuccess: (() => void) | null; onerror: (() => void) | null };
-type Transaction = {
-  objectStore(name: string): { get(key: string): Request<unknown>; put(value: unknown, key: string): Request<unknown> };
-  oncomplete: (() => void) | null;
-  onerror: (() => void) | null;
-  onabort: (() => void) | null;
-};
-type Database = {
-  transaction(store: string, mode: 'readonly' | 'readwrite'): Transaction;
-  createObjectStore(name: string): unknown;
-  objectStoreNames: { contains(name: string): boolean };
-};
-
-function settle<T>(request: Request<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
 /** The hand-off counts of one origin, in IndexedDB; opened on first use. */
 export function createHandoff(indexedDB: BrowserIndexedDB, storage: BrowserStorage) {
-  let opened: Promise<Database> | undefined;
-  const database = (): Promise<Database> => {
-    opened ??= new Promise<Database>((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1) as Request<Database> & { onupgradeneeded: (() => void) | null };
-      request.onupgradeneeded = () => {
-        if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
-      };
-      settle(request).then(resolve, reject);
-    });
+  let opened: Promise<IdbDatabase> | undefined;
+  const database = (): Promise<IdbDatabase> => {
+    opened ??= idbResult(openIdb(indexedDB, DB_NAME, STORE));
     opened.catch(() => (opened = undefined));
     return opened;
   };
@@ -53,7 +28,7 @@ export function createHandoff(indexedDB: BrowserIndexedDB, storage: BrowserStora
     /** The count the last holder left, once this tab's storage has caught up with it (waiting at most `waitMs`). */
     async catchUp(name: string, markerKey: string, waitMs: number, signal: AbortSignal): Promise<number> {
       const db = await database();
-      const count = Number(await settle(db.transaction(STORE, 'readonly').objectStore(STORE).get(name))) || 0;
+      const count = Number(await idbResult(db.transaction(STORE, 'readonly').objectStore(STORE).get(name))) || 0;
       for (let waited = 0; counted(markerKey) < count && waited < waitMs; waited += 5) await sleep(5, signal);
       return count;
     },
@@ -64,11 +39,7 @@ export function createHandoff(indexedDB: BrowserIndexedDB, storage: BrowserStora
       const db = await database();
       const transaction = db.transaction(STORE, 'readwrite');
       transaction.objectStore(STORE).put(next, name);
-      await new Promise<void>((resolve, reject) => {
-        transaction.oncomplete = () => resolve();
-        transaction.onerror = transaction.onabort = () =>
-          reject(new Error('IndexedDB did not take the hand-off count'));
-      });
+      await idbCommitted(transaction, () => new Error('IndexedDB did not take the hand-off count'));
     },
   };
 }

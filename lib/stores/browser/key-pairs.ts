@@ -2,6 +2,7 @@ import { withDeadline } from '../../shared/async.js';
 import { invalidOption } from '../../shared/errors.js';
 import type { StoredKeyPair } from '../store.js';
 import { halvesMatch, keyPairProblem, keyPairRecord, readKeyPairRecord } from './key-record.js';
+import { idbCommitted, idbResult, openIdb, type IdbDatabase, type IdbRequest } from './idb.js';
 import type { BrowserIndexedDB } from './types.js';
 
 // The DPoP key pairs of a BrowserTokenStore (its `keyPair`): one per id, kept in IndexedDB so the
@@ -21,20 +22,6 @@ import type { BrowserIndexedDB } from './types.js';
 const STORE = 'keyPairs';
 /** An IndexedDB step that takes longer than this counts as failed (the page goes on in memory). */
 const STEP_DEADLINE_MS = 2_000;
-
-type Request<T> = { result: T; error: unknown; onsuccess: (() => void) | null; onerror: (() => void) | null };
-type Transaction = {
-  objectStore(name: string): { get(key: string): Request<unknown>; put(value: unknown, key: string): Request<unknown> };
-  oncomplete: (() => void) | null;
-  onerror: (() => void) | null;
-  onabort: (() => void) | null;
-};
-type Database = {
-  transaction(store: string, mode: 'readonly' | 'readwrite'): Transaction;
-  createObjectStore(name: string): unknown;
-  objectStoreNames: { contains(name: string): boolean };
-  close(): void;
-};
 
 /** The IndexedDB database that keeps the key pairs of a store with this prefix. */
 export const keyDatabaseName = (prefix: string): string => `tokenflight-keys:${prefix}`;
@@ -61,25 +48,18 @@ function failure(error: unknown): string {
   return `IndexedDB failed${typeof name === 'string' && /^[A-Za-z]{1,40}$/.test(name) ? ` (${name})` : ''}`;
 }
 
-function settle<T>(request: Request<T>, what: string): Promise<T> {
+function settle<T>(request: IdbRequest<T>, what: string): Promise<T> {
   return withDeadline(
-    new Promise<T>((resolve, reject) => {
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(new StepFailed(what));
+    idbResult(request).catch(() => {
+      throw new StepFailed(what);
     }),
     STEP_DEADLINE_MS,
     () => new StepFailed(`${what} took too long`),
   );
 }
 
-function openDatabase(indexedDB: BrowserIndexedDB, name: string): Promise<Database> {
-  const request = indexedDB.open(name, 1) as Request<Database> & {
-    onupgradeneeded: (() => void) | null;
-    onblocked: (() => void) | null;
-  };
-  request.onupgradeneeded = () => {
-    if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
-  };
+function openDatabase(indexedDB: BrowserIndexedDB, name: string): Promise<IdbDatabase> {
+  const request = openIdb(indexedDB, name, STORE);
   const opened = settle(request, 'opening IndexedDB');
   request.onblocked = () => request.onerror?.();
   // A database that opens after its deadline is closed, not leaked.
@@ -88,7 +68,7 @@ function openDatabase(indexedDB: BrowserIndexedDB, name: string): Promise<Databa
 }
 
 /** The record under `id`, read in a transaction of its own. */
-function readRecord(db: Database, id: string): Promise<unknown> {
+function readRecord(db: IdbDatabase, id: string): Promise<unknown> {
   return settle(db.transaction(STORE, 'readonly').objectStore(STORE).get(id), 'reading the key pair');
 }
 
@@ -103,7 +83,7 @@ interface Refused {
  * `refused` names), else `candidate`, written there (replacing whatever was). Resolves once the
  * transaction has committed.
  */
-function addIfAbsent(db: Database, id: string, candidate: StoredKeyPair, refused: Refused) {
+function addIfAbsent(db: IdbDatabase, id: string, candidate: StoredKeyPair, refused: Refused) {
   const transaction = db.transaction(STORE, 'readwrite');
   const store = transaction.objectStore(STORE);
   let winner = candidate;
@@ -116,10 +96,9 @@ function addIfAbsent(db: Database, id: string, candidate: StoredKeyPair, refused
       store.put(keyPairRecord(id, candidate), id);
     }
   };
-  const committed = new Promise<StoredKeyPair>((resolve, reject) => {
-    transaction.oncomplete = () => resolve(winner);
-    transaction.onerror = transaction.onabort = () => reject(new StepFailed('IndexedDB did not take the key pair'));
-  });
+  const committed = idbCommitted(transaction, () => new StepFailed('IndexedDB did not take the key pair')).then(
+    () => winner,
+  );
   return withDeadline(committed, STEP_DEADLINE_MS, () => new StepFailed('writing the key pair took too long'));
 }
 
@@ -139,7 +118,7 @@ async function made(create: () => Promise<StoredKeyPair>): Promise<StoredKeyPair
 /** The key pairs of one store in this page; see the rules above. */
 export function createKeyPairs(settings: KeyPairSettings) {
   const held = new Map<string, Promise<StoredKeyPair>>();
-  let database: Promise<Database> | undefined;
+  let database: Promise<IdbDatabase> | undefined;
   let inMemory = false;
 
   const fallBack = (reason: string): void => {
