@@ -1233,35 +1233,50 @@ describe('fault injection on the loopback provider simulation', () => {
     SCENARIO_TIMEOUT_MS,
   );
 
+  /**
+   * A loopback front of the authorization server: `answer` handles each token request with the
+   * request's body and a way to forward it to the server (whose answer it may change); a session
+   * load whose token URL is the front's.
+   */
+  async function frontOf(
+    server: AuthorizationServer,
+    answer: (forward: () => Promise<{ status: number; body: string }>) => Promise<{ status: number; body: string }>,
+  ): Promise<{ fronted: SessionLoad; close: () => Promise<void> }> {
+    const front = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const headers = { 'content-type': String(request.headers['content-type']) };
+        const forward = async (): Promise<{ status: number; body: string }> => {
+          const forwarded = await fetch(server.tokenUrl, { method: 'POST', headers, body: Buffer.concat(chunks) });
+          return { status: forwarded.status, body: await forwarded.text() };
+        };
+        void answer(forward).then(({ status, body }) => {
+          response.writeHead(status, { 'Content-Type': 'application/json' }).end(body);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const port = (front.address() as AddressInfo).port;
+    const fronted = sessionLoad(
+      Object.assign(Object.create(server) as AuthorizationServer, {
+        tokenUrl: `http://127.0.0.1:${port}/oauth2/token`,
+      }),
+    );
+    sessions.push(fronted);
+    return { fronted, close: () => new Promise((resolve) => front.close(() => resolve())) };
+  }
+
   test(
     'a 500 whose body says invalid_grant is the server failing: the session goes on with the same refresh token',
     async () => {
       const { server } = await signInServer();
-      // A loopback front of the authorization server that answers the first refresh itself.
+      // The front answers the first refresh itself.
       let failNext = 1;
-      const front = createServer((request, response) => {
-        const chunks: Buffer[] = [];
-        request.on('data', (chunk: Buffer) => chunks.push(chunk));
-        request.on('end', () => {
-          if (failNext-- > 0) {
-            response.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"invalid_grant"}');
-            return;
-          }
-          const headers = { 'content-type': String(request.headers['content-type']) };
-          void fetch(server.tokenUrl, { method: 'POST', headers, body: Buffer.concat(chunks) }).then(async (answer) => {
-            response.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text());
-          });
-        });
-      });
-      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+      const { fronted, close } = await frontOf(server, (forward) =>
+        failNext-- > 0 ? Promise.resolve({ status: 500, body: '{"error":"invalid_grant"}' }) : forward(),
+      );
       try {
-        const port = (front.address() as AddressInfo).port;
-        const fronted = sessionLoad(
-          Object.assign(Object.create(server) as AuthorizationServer, {
-            tokenUrl: `http://127.0.0.1:${port}/oauth2/token`,
-          }),
-        );
-        sessions.push(fronted);
         const page = fronted.open(new MemoryTokenStore(), server.issueRefreshToken({ clientId: 'public-client' }));
         await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
         await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
@@ -1275,7 +1290,43 @@ describe('fault injection on the loopback provider simulation', () => {
         expect(server.stats).toMatchObject({ refreshRequests: 1, rotations: 1, reuseDetections: 0 });
         recorded.push(figures);
       } finally {
-        await new Promise((resolve) => front.close(resolve));
+        await close();
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    'a rotated refresh token in an answer without an access token is kept: the next refresh presents it, no reuse',
+    async () => {
+      const { server } = await signInServer();
+      // The front takes the access token out of the server's first answer (the rotation stands).
+      let stripNext = 1;
+      const { fronted, close } = await frontOf(server, async (forward) => {
+        const answer = await forward();
+        if (stripNext-- <= 0 || answer.status !== 200) return answer;
+        const parsed = JSON.parse(answer.body) as Record<string, unknown>;
+        delete parsed['access_token'];
+        return { status: 200, body: JSON.stringify(parsed) };
+      });
+      try {
+        const rotated: string[] = [];
+        const page = fronted.open(new MemoryTokenStore(), server.issueRefreshToken({ clientId: 'public-client' }), {
+          onRefreshToken: (next: string) => void rotated.push(next),
+        });
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        await Promise.allSettled(Array.from({ length: 20 }, () => page.send()));
+        const figures = await measureSession(
+          fronted,
+          'Rotated refresh token without an access token',
+          'the first refresh answer (rotated at the server) reaches the client without its access_token: 20 concurrent requests, then 20 more',
+        );
+        expect(fronted.codes()).toEqual([...all(20, 'ERR_TOKEN_MALFORMED'), ...all(20, 'OK')]);
+        expect(server.stats).toMatchObject({ refreshRequests: 2, rotations: 2, reuseDetections: 0 });
+        expect(rotated).toHaveLength(2);
+        recorded.push(figures);
+      } finally {
+        await close();
       }
     },
     SCENARIO_TIMEOUT_MS,
