@@ -18,8 +18,8 @@ const config = {
       globalSetup: null,
       globalTeardown: null,
       testMatch: [
-        '**/__tests__/token-manager.test.ts',
-        '**/__tests__/expiry.test.ts',
+        '**/__tests__/core/manager/token-manager.test.ts',
+        '**/__tests__/core/manager/expiry.test.ts',
         '**/__tests__/token-request.test.ts',
         '**/__tests__/redact.test.ts',
         '**/__tests__/providers.test.ts',
@@ -35,7 +35,7 @@ const config = {
         '**/__tests__/rule-8-replay-safety.test.ts',
         '**/__tests__/rule-9-interceptor-order.test.ts',
         // The token manager's following of a store changed elsewhere (another tab, another process).
-        '**/__tests__/store-sync.test.ts',
+        '**/__tests__/core/manager/store-sync.test.ts',
         '**/__tests__/browser-store.test.ts',
       ],
     },

@@ -10,11 +10,11 @@ import {
   type TokenAuthEvent,
   type StoredToken,
   type TokenStore,
-} from '../lib/index.js';
-import { BrowserTokenStore } from '../lib/browser.js';
-import { createLockManager, createOrigin } from './browser/helpers/fakes.js';
-import { deferred, type Deferred } from './helpers/index.js';
-import { issued, startRefreshServer, type RefreshAnswer, type RefreshServer } from './helpers/refresh-server.js';
+} from '../../../lib/index.js';
+import { BrowserTokenStore } from '../../../lib/browser.js';
+import { createLockManager, createOrigin } from '../../browser/helpers/fakes.js';
+import { deferred, type Deferred } from '../../helpers/index.js';
+import { issued, startRefreshServer, type RefreshAnswer, type RefreshServer } from '../../helpers/refresh-server.js';
 
 // A session is an owned thing: resumeSession() during a rotation of the old session, callbacks
 // that never settle, eject() while callers wait, and a rotated refresh token in an unusable answer.

@@ -6,10 +6,10 @@ import {
   type StoredToken,
   type TokenAuthEvent,
   type TokenStore,
-} from '../lib/index.js';
-import { cooldownDelayMs } from '../lib/core/manager/cooldown.js';
-import { createTokenManager, type TokenManagerOptions } from '../lib/core/manager/token-manager.js';
-import { deferred, flush, until, useFakeClock } from './helpers/index.js';
+} from '../../../lib/index.js';
+import { cooldownDelayMs } from '../../../lib/core/manager/cooldown.js';
+import { createTokenManager, type TokenManagerOptions } from '../../../lib/core/manager/token-manager.js';
+import { deferred, flush, until, useFakeClock } from '../../helpers/index.js';
 
 const HOUR = 3_600_000;
 

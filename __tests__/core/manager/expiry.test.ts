@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { CLOCK_SKEW_THRESHOLD_MS, DEFAULTS } from '../lib/shared/defaults.js';
-import { boundedExpiresAt, computeExpiresAt, tokenTimes, type ExpiryFacts } from '../lib/core/manager/expiry.js';
-import { jwt } from './helpers/index.js';
+import { CLOCK_SKEW_THRESHOLD_MS, DEFAULTS } from '../../../lib/shared/defaults.js';
+import { boundedExpiresAt, computeExpiresAt, tokenTimes, type ExpiryFacts } from '../../../lib/core/manager/expiry.js';
+import { jwt } from '../../helpers/index.js';
 
 // The lifetime arithmetic alone (rules 3 and 10), at its boundaries.
 

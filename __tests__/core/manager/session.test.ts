@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { MemoryTokenStore, type StoredToken, type TokenAuthEvent, type TokenStore } from '../lib/index.js';
-import { CORRUPT, refreshKey, sharedEntry } from '../lib/core/manager/refresh-entry.js';
+import { MemoryTokenStore, type StoredToken, type TokenAuthEvent, type TokenStore } from '../../../lib/index.js';
+import { CORRUPT, refreshKey, sharedEntry } from '../../../lib/core/manager/refresh-entry.js';
 import {
   createSessionFlights,
   createSessionOrder,
@@ -9,10 +9,10 @@ import {
   isSuperseded,
   RotationPending,
   SupersededFlight,
-} from '../lib/core/manager/session.js';
-import { createStoreAccess } from '../lib/core/manager/store-access.js';
-import { DEFAULTS } from '../lib/shared/defaults.js';
-import { deferred } from './helpers/index.js';
+} from '../../../lib/core/manager/session.js';
+import { createStoreAccess } from '../../../lib/core/manager/store-access.js';
+import { DEFAULTS } from '../../../lib/shared/defaults.js';
+import { deferred } from '../../helpers/index.js';
 
 // The order of a session's steps (lib/core/manager/session.ts), without a token manager: generations, resumes
 // one after another, flights that wait for them, and the flights' release at eject.

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { MemoryTokenStore, type StoredToken, type TokenStore } from '../lib/index.js';
-import { followStore } from '../lib/core/manager/store-sync.js';
-import { deferred, flush } from './helpers/index.js';
+import { MemoryTokenStore, type StoredToken, type TokenStore } from '../../../lib/index.js';
+import { followStore } from '../../../lib/core/manager/store-sync.js';
+import { deferred, flush } from '../../helpers/index.js';
 
 // followStore(): how a token manager follows a store that tells of changes made elsewhere.
 
