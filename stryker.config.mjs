@@ -26,7 +26,7 @@ const config = {
         '**/__tests__/rule-1-routing.test.ts',
         '**/__tests__/rule-3-expiry.test.ts',
         '**/__tests__/rule-5-unauthorized.test.ts',
-        '**/__tests__/routing.test.ts',
+        '**/__tests__/core/routing.test.ts',
         '**/__tests__/unauthorized.test.ts',
         '**/__tests__/boundary.test.ts',
         '**/__tests__/redirect-guard.test.ts',

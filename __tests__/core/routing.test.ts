@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { createOriginResolver, createRouter, displayTarget, type UnroutedRequest } from '../lib/core/routing.js';
+import { createOriginResolver, createRouter, displayTarget, type UnroutedRequest } from '../../lib/core/routing.js';
 
 // The pure parts of rule 1: which origin a request goes to, what events and errors show of its
 // URL, and which provider serves it. The wiring to axios is tested through real requests in
