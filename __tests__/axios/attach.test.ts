@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import axios from 'axios';
-import { attachTokenAuth, symbl } from '../lib/index.js';
-import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens } from './helpers/index.js';
+import { attachTokenAuth, symbl } from '../../lib/index.js';
+import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens } from '../helpers/index.js';
 
 const liveHandlers = (manager: { handlers?: unknown[] }) => (manager.handlers ?? []).filter(Boolean).length;
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { CREDS, authOf, deferred, harness, issueSequentialTokens, type Harness } from './helpers/index.js';
-import { attachTokenAuth, symbl } from '../lib/index.js';
+import { CREDS, authOf, deferred, harness, issueSequentialTokens, type Harness } from '../helpers/index.js';
+import { attachTokenAuth, symbl } from '../../lib/index.js';
 
 // The send boundary: what tokenflight does where the request leaves. Rules 1, 5 and 9 are tested
 // as a whole in their own suites; these are the boundary's own cases: configs sent again,
@@ -295,7 +295,7 @@ describe('what the boundary leaves on the request', () => {
 
 describe('adapter wrappers', () => {
   test('one per named adapter setting, kept for at most 32 settings, and a list holding a function is never kept', async () => {
-    const { startProviderServer, simulatedProvider } = await import('../lib/testing/index.js');
+    const { startProviderServer, simulatedProvider } = await import('../../lib/testing/index.js');
     const server = await startProviderServer('symbl');
     const api = axios.create({ baseURL: server.url });
     const handle = attachTokenAuth(api, { providers: simulatedProvider(server) });
@@ -323,7 +323,7 @@ describe('adapter wrappers', () => {
   });
 
   test('without any adapter setting, axios’s default adapter is wrapped and used', async () => {
-    const { startProviderServer, simulatedProvider } = await import('../lib/testing/index.js');
+    const { startProviderServer, simulatedProvider } = await import('../../lib/testing/index.js');
     const server = await startProviderServer('symbl');
     const api = axios.create({ baseURL: server.url });
     Reflect.deleteProperty(api.defaults, 'adapter');

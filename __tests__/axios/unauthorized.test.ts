@@ -1,13 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
 import axios, { AxiosHeaders, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { Readable } from 'node:stream';
-import type { RejectionContext } from '../lib/index.js';
+import type { RejectionContext } from '../../lib/index.js';
 import {
   challengeAllowsRefresh,
   isReplayable,
   isTokenRejection,
   type RejectionPolicy,
-} from '../lib/axios/unauthorized.js';
+} from '../../lib/axios/unauthorized.js';
 
 // The pure parts of rule 5 (what a 401 means) and rule 8 (what can be sent twice). The wiring is
 // tested through real requests in rule-5-unauthorized.test.ts and rule-8-replay-safety.test.ts.

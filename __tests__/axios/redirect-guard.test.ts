@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { guardRedirects } from '../lib/axios/redirect-guard.js';
+import { guardRedirects } from '../../lib/axios/redirect-guard.js';
 
 // Rule 1 for redirects, on its own: the hook axios's Node transport calls before each hop. The
 // real 307 across origins is tested in rule-1-routing.test.ts.
