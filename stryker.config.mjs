@@ -21,7 +21,7 @@ const config = {
         '**/__tests__/core/manager/token-manager.test.ts',
         '**/__tests__/core/manager/expiry.test.ts',
         '**/__tests__/token-request.test.ts',
-        '**/__tests__/redact.test.ts',
+        '**/__tests__/shared/redact.test.ts',
         '**/__tests__/providers.test.ts',
         '**/__tests__/rule-1-routing.test.ts',
         '**/__tests__/rule-3-expiry.test.ts',

@@ -14,14 +14,14 @@ import {
   type TokenAuthLogger,
   type TokenAuthLogLevel,
   type TokenAuthOptions,
-} from '../lib/index.js';
+} from '../../lib/index.js';
 import {
   simulatedProvider,
   startAuthorizationServer,
   startProviderServer,
   type ProviderServer,
-} from '../lib/testing/index.js';
-import { until, useFakeClock } from './helpers/index.js';
+} from '../../lib/testing/index.js';
+import { until, useFakeClock } from '../helpers/index.js';
 
 interface LogCall {
   level: TokenAuthLogLevel;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
-import { TokenRequestError } from '../lib/shared/errors.js';
+import { TokenRequestError } from '../../lib/shared/errors.js';
 import {
   errorFacts,
   maskToken,
@@ -10,8 +10,8 @@ import {
   redactedError,
   redactText,
   redactUrl,
-} from '../lib/shared/redact.js';
-import { shown } from './helpers/secret-shown.js';
+} from '../../lib/shared/redact.js';
+import { shown } from '../helpers/secret-shown.js';
 
 // lib/shared/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
 // is scrubbed with. The end-to-end property is in redaction-properties.test.ts.

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { fingerprint, sha256Hex } from '../lib/shared/sha256.js';
+import { fingerprint, sha256Hex } from '../../lib/shared/sha256.js';
 
 const nodeSha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 

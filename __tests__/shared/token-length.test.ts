@@ -9,8 +9,8 @@ import {
   refreshTokenGrant,
   type TokenAuthEvent,
   type TokenStore,
-} from '../lib/index.js';
-import { harness, mockOf, SYMBL_TOKEN_URL } from './helpers/index.js';
+} from '../../lib/index.js';
+import { harness, mockOf, SYMBL_TOKEN_URL } from '../helpers/index.js';
 
 // One documented maximum token length (DEFAULTS.maxTokenLength, 16 KiB) for every token reader:
 // token responses, customProvider's getToken, the refresh-token option and resumeSession, store
