@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
-import { attachTokenAuth, customProvider, MemoryTokenStore, type StoredToken } from '../lib/index.js';
-import { mockOf } from './helpers/index.js';
+import { attachTokenAuth, customProvider, MemoryTokenStore, type StoredToken } from '../../lib/index.js';
+import { mockOf } from '../helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
   accessToken,
