@@ -36,7 +36,7 @@ const config = {
         '**/__tests__/rule-9-interceptor-order.test.ts',
         // The token manager's following of a store changed elsewhere (another tab, another process).
         '**/__tests__/core/manager/store-sync.test.ts',
-        '**/__tests__/browser-store.test.ts',
+        '**/__tests__/stores/browser/browser-store.test.ts',
       ],
     },
   },

@@ -12,7 +12,7 @@ const config = {
       ...base.jest.config,
       testMatch: [
         '**/__tests__/core/manager/store-sync.test.ts',
-        '**/__tests__/browser-store.test.ts',
+        '**/__tests__/stores/browser/browser-store.test.ts',
         '**/__tests__/core/manager/token-manager.test.ts',
       ],
     },

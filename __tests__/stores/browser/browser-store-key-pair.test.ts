@@ -1,7 +1,7 @@
 import { describe, expect, jest, test } from '@jest/globals';
-import { BrowserTokenStore, type BrowserIndexedDB, type BrowserTokenStoreEvent } from '../lib/browser.js';
-import type { StoredKeyPair } from '../lib/index.js';
-import { createOrigin } from './browser/helpers/fakes.js';
+import { BrowserTokenStore, type BrowserIndexedDB, type BrowserTokenStoreEvent } from '../../../lib/browser.js';
+import type { StoredKeyPair } from '../../../lib/index.js';
+import { createOrigin } from '../../browser/helpers/fakes.js';
 
 // BrowserTokenStore.keyPair where a browser cannot easily be made to misbehave: what `create` may
 // hand it, and IndexedDB failing at once. The rules that need a real browser (tabs racing, reloads,

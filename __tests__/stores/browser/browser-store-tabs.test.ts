@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
-import { isTokenRequestError, type StoredToken, type TokenAuth } from '../lib/index.js';
-import { BrowserTokenStore, type BrowserChannel, type BrowserTokenStoreOptions } from '../lib/browser.js';
+import { isTokenRequestError, type StoredToken, type TokenAuth } from '../../../lib/index.js';
+import { BrowserTokenStore, type BrowserChannel, type BrowserTokenStoreOptions } from '../../../lib/browser.js';
 import {
   createChannels,
   createIndexedDB,
@@ -10,9 +10,9 @@ import {
   createTabStorage,
   type FakeLockManager,
   type FakeTabStorage,
-} from './browser/helpers/fakes.js';
-import { mockAuthorizationServer, openSessionPage, type SessionPage } from './browser/helpers/sessions.js';
-import { settleWithFakeTimers, useFakeClock } from './helpers/index.js';
+} from '../../browser/helpers/fakes.js';
+import { mockAuthorizationServer, openSessionPage, type SessionPage } from '../../browser/helpers/sessions.js';
+import { settleWithFakeTimers, useFakeClock } from '../../helpers/index.js';
 
 // BrowserTokenStore where tabs do not share a storage (sessionStorage): each tab's own lock and no
 // hand-off between tabs; a tab that starts with a copy of another live tab's storage (the

@@ -7,11 +7,11 @@ import {
   type StoredToken,
   type TokenAuth,
   type TokenAuthEvent,
-} from '../lib/index.js';
-import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../lib/browser.js';
-import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from './browser/helpers/fakes.js';
-import { reactionTo } from '../lib/core/manager/store-sync.js';
-import { mockAuthorizationServer, openSessionPage } from './browser/helpers/sessions.js';
+} from '../../../lib/index.js';
+import { BROWSER_STORE_DEFAULTS, BrowserTokenStore, type BrowserTokenStoreEvent } from '../../../lib/browser.js';
+import { createIndexedDB, createLockManager, createOrigin, type FakeTab } from '../../browser/helpers/fakes.js';
+import { reactionTo } from '../../../lib/core/manager/store-sync.js';
+import { mockAuthorizationServer, openSessionPage } from '../../browser/helpers/sessions.js';
 import {
   authOf,
   CREDS,
@@ -23,7 +23,7 @@ import {
   SYMBL_URL,
   until,
   useFakeClock,
-} from './helpers/index.js';
+} from '../../helpers/index.js';
 
 const token = (accessToken: string, expiresAt: number | null, obtainedAt = 0): StoredToken => ({
   accessToken,
