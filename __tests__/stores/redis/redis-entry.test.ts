@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { decodeEntry, encodeEntry, readEncryption } from '../lib/stores/redis/entry.js';
-import type { StoredToken } from '../lib/stores/store.js';
+import { decodeEntry, encodeEntry, readEncryption } from '../../../lib/stores/redis/entry.js';
+import type { StoredToken } from '../../../lib/stores/store.js';
 
 // The Redis store's entry codec and encryption are pure: tested here without a Redis server.
 
