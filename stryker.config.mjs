@@ -20,9 +20,9 @@ const config = {
       testMatch: [
         '**/__tests__/core/manager/token-manager.test.ts',
         '**/__tests__/core/manager/expiry.test.ts',
-        '**/__tests__/token-request.test.ts',
+        '**/__tests__/providers/token-request.test.ts',
         '**/__tests__/shared/redact.test.ts',
-        '**/__tests__/providers.test.ts',
+        '**/__tests__/providers/providers.test.ts',
         '**/__tests__/rule-1-routing.test.ts',
         '**/__tests__/rule-3-expiry.test.ts',
         '**/__tests__/rule-5-unauthorized.test.ts',

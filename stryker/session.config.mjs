@@ -16,7 +16,7 @@ const config = {
       testMatch: [
         '**/__tests__/core/manager/session.test.ts',
         '**/__tests__/core/manager/session-order.test.ts',
-        '**/__tests__/refresh-token.test.ts',
+        '**/__tests__/providers/refresh-token.test.ts',
       ],
     },
   },

@@ -15,11 +15,11 @@ const config = {
     config: {
       ...base.jest.config,
       testMatch: [
-        '**/__tests__/token-request.test.ts',
+        '**/__tests__/providers/token-request.test.ts',
         '**/__tests__/rule-6-token-endpoint-failures.test.ts',
-        '**/__tests__/providers.test.ts',
+        '**/__tests__/providers/providers.test.ts',
         '**/__tests__/failure-bounds.test.ts',
-        '**/__tests__/refresh-token.test.ts',
+        '**/__tests__/providers/refresh-token.test.ts',
       ],
     },
   },

@@ -10,8 +10,8 @@ import {
   type GetTokenContext,
   type TokenAuth,
   type TokenAuthEvent,
-} from '../lib/index.js';
-import { deferred, mockOf } from './helpers/index.js';
+} from '../../lib/index.js';
+import { deferred, mockOf } from '../helpers/index.js';
 
 // customProvider(): any function as a token source, under the same rules as the built-in providers.
 

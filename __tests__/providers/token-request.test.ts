@@ -1,17 +1,17 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
 import { getEventListeners } from 'node:events';
-import { axiosHttpClient } from '../lib/axios/http-client.js';
-import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../lib/index.js';
-import { kEndpoint, type TokenEndpoint } from '../lib/providers/endpoint.js';
+import { axiosHttpClient } from '../../lib/axios/http-client.js';
+import { DEFAULTS, jsonProvider, symbl, type TokenProvider } from '../../lib/index.js';
+import { kEndpoint, type TokenEndpoint } from '../../lib/providers/endpoint.js';
 import {
   backoffMs,
   parseRetryAfter,
   requestToken,
   type TokenRequestRetry,
   type TokenRequestSettings,
-} from '../lib/providers/token-request/index.js';
-import { SYMBL_TOKEN_URL, mockOf } from './helpers/index.js';
+} from '../../lib/providers/token-request/index.js';
+import { SYMBL_TOKEN_URL, mockOf } from '../helpers/index.js';
 
 // The token request on its own (lib/providers/token-request/), on a clock the test sets: the
 // boundaries of status classification, Retry-After, backoff, vendor text and expiry on arrival.

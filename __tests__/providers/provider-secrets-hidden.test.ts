@@ -11,7 +11,7 @@ import {
   symbl,
   type ClientAuthMethod,
   type TokenProvider,
-} from '../lib/index.js';
+} from '../../lib/index.js';
 
 // Rule 7 on the provider object itself: whatever a user (or a logger, or a crash reporter) does to
 // print, serialise, clone or reflect on a provider, no credential comes out. Every factory, every

@@ -3,9 +3,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import axios from 'axios';
-import { attachTokenAuth, clientCredentials, MemoryTokenStore, refreshTokenGrant } from '../lib/index.js';
-import { createTokenFetch } from '../lib/fetch.js';
-import { listenOnLoopback } from '../lib/testing/listen.js';
+import { attachTokenAuth, clientCredentials, MemoryTokenStore, refreshTokenGrant } from '../../lib/index.js';
+import { createTokenFetch } from '../../lib/fetch.js';
+import { listenOnLoopback } from '../../lib/testing/listen.js';
 
 // Key-based client authentication and discovery on the OAuth grants: what the factories refuse,
 // what never shows, and what a retry, a shared store, a hostile token endpoint or metadata

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { clientCredentials, jsonProvider, marsview, singleView, symbl, type TokenProvider } from '../lib/index.js';
-import { harness, type Harness } from './helpers/index.js';
+import { clientCredentials, jsonProvider, marsview, singleView, symbl, type TokenProvider } from '../../lib/index.js';
+import { harness, type Harness } from '../helpers/index.js';
 
 /** What the provider sent to its token endpoint, and the token it read from `reply`. */
 async function exchange(provider: TokenProvider, reply: [number, unknown]) {

@@ -6,8 +6,8 @@ import {
   isTokenRequestError,
   refreshTokenGrant,
   type TokenAuthEvent,
-} from '../lib/index.js';
-import { mockOf } from './helpers/index.js';
+} from '../../lib/index.js';
+import { mockOf } from '../helpers/index.js';
 
 // What the token endpoint's error answer means: the OAuth `error` compared exactly (RFC 6749 §5.2),
 // `invalid_grant` ending a session only on a refusal (400, or the 401/403 some servers use), never

@@ -7,9 +7,9 @@ import {
   refreshTokenGrant,
   type TokenAuthEvent,
   type TokenStore,
-} from '../lib/index.js';
-import { startAuthorizationServer, type AuthorizationServer } from '../lib/testing/index.js';
-import { mockOf } from './helpers/index.js';
+} from '../../lib/index.js';
+import { startAuthorizationServer, type AuthorizationServer } from '../../lib/testing/index.js';
+import { mockOf } from '../helpers/index.js';
 
 // refreshTokenGrant() against the testing kit's authorization server: rotation, reuse detection
 // that revokes the family, public and confidential clients; counts taken at the server.
