@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProviderServer, type ProviderServer } from '../lib/testing/index.js';
+import { startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
 
 // The built bin (dist/cli.js, what `npx tokenflight` runs), as a child process against the loopback
 // simulation. `npm test` builds dist/ first.
