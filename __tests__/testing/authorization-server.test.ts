@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import axios, { type AxiosResponse } from 'axios';
-import { startAuthorizationServer, type AuthorizationServer } from '../lib/testing/index.js';
+import { startAuthorizationServer, type AuthorizationServer } from '../../lib/testing/index.js';
 
 // The testing kit's authorization server, driven with plain axios: what a refresh-token client
 // will meet at Auth0, Okta or Keycloak (rotation, reuse detection), on loopback.

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import axios, { type AxiosInstance } from 'axios';
-import { attachTokenAuth, refreshTokenGrant, symbl, type TokenAuth } from '../lib/index.js';
-import { startAuthorizationServer, startProviderServer } from '../lib/testing/index.js';
+import { attachTokenAuth, refreshTokenGrant, symbl, type TokenAuth } from '../../lib/index.js';
+import { startAuthorizationServer, startProviderServer } from '../../lib/testing/index.js';
 
 // The testing kit's protected APIs answer at the paths of the real API a client calls (any path but
 // the token endpoint's, or under `apiPath`), with the same 401 and challenge as before.

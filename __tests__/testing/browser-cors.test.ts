@@ -5,7 +5,7 @@ import {
   startProviderServer,
   type AuthorizationServer,
   type ProviderServer,
-} from '../lib/testing/index.js';
+} from '../../lib/testing/index.js';
 
 // The testing servers' `cors` option, which the Chromium suites use to call the simulated APIs
 // from a page on another origin. Checked here with plain HTTP, as a browser's preflight looks.
