@@ -16,7 +16,7 @@ const config = {
       ...base.jest.config,
       testMatch: [
         '**/__tests__/providers/token-request.test.ts',
-        '**/__tests__/rule-6-token-endpoint-failures.test.ts',
+        '**/__tests__/rules/rule-6-token-endpoint-failures.test.ts',
         '**/__tests__/providers/providers.test.ts',
         '**/__tests__/failure-bounds.test.ts',
         '**/__tests__/providers/refresh-token.test.ts',

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { DEFAULTS, isTokenRequestError } from '../lib/index.js';
-import { SYMBL_TOKEN_URL, authOf, deferred, until, useFakeClock } from './helpers/index.js';
-import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
+import { DEFAULTS, isTokenRequestError } from '../../lib/index.js';
+import { SYMBL_TOKEN_URL, authOf, deferred, until, useFakeClock } from '../helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from '../helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR_S = 3600;

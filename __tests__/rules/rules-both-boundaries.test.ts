@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, customProvider, type TokenAuthEvent } from '../lib/index.js';
-import type { TokenAuthBaseOptions } from '../lib/core/options.js';
-import { startFetchApiServer, type FetchApiServer } from './helpers/fetch-api-server.js';
-import { TRANSPORTS, type NeutralHandle } from './helpers/transports.js';
+import { clientCredentials, customProvider, type TokenAuthEvent } from '../../lib/index.js';
+import type { TokenAuthBaseOptions } from '../../lib/core/options.js';
+import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { TRANSPORTS, type NeutralHandle } from '../helpers/transports.js';
 
 // Rules 1, 2, 5 and 8 where they do not depend on the HTTP client: the same cases over
 // attachTokenAuth (axios) and createTokenFetch (fetch), against real loopback servers.

@@ -10,10 +10,10 @@ import {
   symbl,
   type TokenAuthEvent,
   type TokenProvider,
-} from '../lib/index.js';
-import { simulatedProvider } from '../lib/testing/index.js';
-import { useSimulation } from './helpers/simulation.js';
-import { harness } from './helpers/index.js';
+} from '../../lib/index.js';
+import { simulatedProvider } from '../../lib/testing/index.js';
+import { useSimulation } from '../helpers/simulation.js';
+import { harness } from '../helpers/index.js';
 
 /** Everything a user might log about an error; `showHidden` for the errors tokenflight builds itself. */
 function renderings(error: unknown, { showHidden = true } = {}): string {

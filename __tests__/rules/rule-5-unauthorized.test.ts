@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios from 'axios';
-import { isTokenRequestError, marsview, MemoryTokenStore, singleView, type TokenStore } from '../lib/index.js';
+import { isTokenRequestError, marsview, MemoryTokenStore, singleView, type TokenStore } from '../../lib/index.js';
 import {
   SYMBL_TOKEN_URL,
   authOf,
@@ -9,7 +9,7 @@ import {
   harness,
   issueSequentialTokens,
   type Harness,
-} from './helpers/index.js';
+} from '../helpers/index.js';
 
 const unauthorized = (challenge?: string): [number, unknown, Record<string, string>] => [
   401,

@@ -3,9 +3,9 @@ import axios, { AxiosHeaders, type AxiosAdapter, type AxiosInstance, type Intern
 import axiosRetry from 'axios-retry';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { attachTokenAuth, type TokenAuth, type TokenAuthEvent } from '../lib/index.js';
-import { simulatedProvider, startProviderServer, type ProviderServer } from '../lib/testing/index.js';
-import { mockOf } from './helpers/index.js';
+import { attachTokenAuth, type TokenAuth, type TokenAuthEvent } from '../../lib/index.js';
+import { simulatedProvider, startProviderServer, type ProviderServer } from '../../lib/testing/index.js';
+import { mockOf } from '../helpers/index.js';
 
 // Rule 9: tokenflight is correct wherever it sits in the client's interceptor chain. Each case runs
 // with tokenflight attached before the client's own interceptors and after them, and asserts at the

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { Readable } from 'node:stream';
-import { isTokenflightError } from '../lib/index.js';
-import { simulatedProvider } from '../lib/testing/index.js';
-import { authOf, harness, issueSequentialTokens, type Harness } from './helpers/index.js';
-import { useSimulation } from './helpers/simulation.js';
+import { isTokenflightError } from '../../lib/index.js';
+import { simulatedProvider } from '../../lib/testing/index.js';
+import { authOf, harness, issueSequentialTokens, type Harness } from '../helpers/index.js';
+import { useSimulation } from '../helpers/simulation.js';
 
 // Rule 5 whatever the instance's `validateStatus` says: a 401 to a request that carried a
 // tokenflight token is handled (invalidate, one token request, one replay) even when

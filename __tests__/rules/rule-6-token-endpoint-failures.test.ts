@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
-import { DEFAULTS, isTokenRequestError, marsview, singleView } from '../lib/index.js';
-import { simulatedProvider } from '../lib/testing/index.js';
-import { useSimulation } from './helpers/simulation.js';
-import { SYMBL_TOKEN_URL, authOf, settleWithFakeTimers, useFakeClock } from './helpers/index.js';
-import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
+import { DEFAULTS, isTokenRequestError, marsview, singleView } from '../../lib/index.js';
+import { simulatedProvider } from '../../lib/testing/index.js';
+import { useSimulation } from '../helpers/simulation.js';
+import { SYMBL_TOKEN_URL, authOf, settleWithFakeTimers, useFakeClock } from '../helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from '../helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 

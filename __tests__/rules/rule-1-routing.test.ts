@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { type AxiosRequestConfig } from 'axios';
-import { jsonProvider, symbl } from '../lib/index.js';
-import { simulatedProvider } from '../lib/testing/index.js';
-import { useSimulation } from './helpers/simulation.js';
-import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens, type Harness } from './helpers/index.js';
+import { jsonProvider, symbl } from '../../lib/index.js';
+import { simulatedProvider } from '../../lib/testing/index.js';
+import { useSimulation } from '../helpers/simulation.js';
+import { CREDS, SYMBL_TOKEN_URL, authOf, harness, issueSequentialTokens, type Harness } from '../helpers/index.js';
 
 describe('rule 1: a token goes only to its provider’s origins', () => {
   let h: Harness;

@@ -12,9 +12,9 @@ import {
   type TokenAuthEvent,
   type TokenAuthLogFields,
   type TokenProvider,
-} from '../lib/index.js';
-import { originsWithoutBase } from '../lib/core/provider-origins.js';
-import { CREDS, authOf, mockOf, until } from './helpers/index.js';
+} from '../../lib/index.js';
+import { originsWithoutBase } from '../../lib/core/provider-origins.js';
+import { CREDS, authOf, mockOf, until } from '../helpers/index.js';
 
 // Rule 1, "forgetting `origins` is not a silent trap": an OAuth grant given no `origins` serves the
 // origin of the axios instance's baseURL; without one it keeps its token endpoint's origin, and the

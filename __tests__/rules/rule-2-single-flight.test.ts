@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import axios, { CanceledError } from 'axios';
-import { attachTokenAuth, MemoryTokenStore, symbl, type TokenAuth } from '../lib/index.js';
+import { attachTokenAuth, MemoryTokenStore, symbl, type TokenAuth } from '../../lib/index.js';
 import {
   CREDS,
   SYMBL_TOKEN_URL,
@@ -11,7 +11,7 @@ import {
   mockOf,
   until,
   type Harness,
-} from './helpers/index.js';
+} from '../helpers/index.js';
 
 describe('rule 2: one token request at a time per provider and credentials', () => {
   let h: Harness;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, DEFAULTS, singleView } from '../lib/index.js';
-import { CLOCK_SKEW_THRESHOLD_MS } from '../lib/shared/defaults.js';
-import { SYMBL_TOKEN_URL, authOf, jwt, useFakeClock } from './helpers/index.js';
-import { MOCKED_TRANSPORTS, type MockedHarness } from './helpers/mocked-transports.js';
+import { clientCredentials, DEFAULTS, singleView } from '../../lib/index.js';
+import { CLOCK_SKEW_THRESHOLD_MS } from '../../lib/shared/defaults.js';
+import { SYMBL_TOKEN_URL, authOf, jwt, useFakeClock } from '../helpers/index.js';
+import { MOCKED_TRANSPORTS, type MockedHarness } from '../helpers/mocked-transports.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const SV_URL = 'https://sv.example.com';

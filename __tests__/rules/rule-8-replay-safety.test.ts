@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
-import { attachTokenAuth, isTokenflightError, type TokenAuth } from '../lib/index.js';
-import { simulatedProvider, startSimulation, type SeenRequest, type Simulation } from '../lib/testing/index.js';
+import { attachTokenAuth, isTokenflightError, type TokenAuth } from '../../lib/index.js';
+import { simulatedProvider, startSimulation, type SeenRequest, type Simulation } from '../../lib/testing/index.js';
 
 describe('rule 8: what a replay sends', () => {
   let sim: Simulation;
