@@ -13,7 +13,7 @@ import {
 } from '../../lib/shared/redact.js';
 import { shown } from '../helpers/secret-shown.js';
 
-// lib/shared/redact.ts on its own (issue 10, case 7): the one function every error, event and logger line
+// lib/shared/redact.ts on its own: the one function every error, event and logger line
 // is scrubbed with. The end-to-end property is in redaction-properties.test.ts.
 
 const METACHARACTERS = ['.', '*', '+', '?', '^', '$', '{', '}', '(', ')', '|', '[', ']', '\\', '/', '-'];

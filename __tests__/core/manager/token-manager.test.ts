@@ -311,7 +311,7 @@ describe('token manager', () => {
   });
 });
 
-// Boundaries and branches that mutation testing showed untested (issue 10). With random() = 0 and
+// Boundaries and branches that mutation testing showed untested. With random() = 0 and
 // the defaults, a one-hour token obtained at t0 refreshes from t0 + HOUR - 60 s and counts as
 // expired from t0 + HOUR - 5 s.
 describe('token manager: the exact boundaries', () => {
