@@ -21,7 +21,7 @@ import {
   startProviderServer,
   type ProviderServer,
 } from '../../lib/testing/index.js';
-import { until, useFakeClock } from '../helpers/index.js';
+import { settleWithFakeTimers, until, useFakeClock } from '../helpers/index.js';
 
 interface LogCall {
   level: TokenAuthLogLevel;
@@ -149,7 +149,10 @@ describe('a pino-like logger', () => {
     const { logger, calls } = recordingLogger();
     server.queueTokenFaults({ status: 503, body: { message: 'busy' } });
     attach({ logger, tokenRequest: { minDelayMs: 10, maxDelayMs: 10 } });
-    await api.get('/api/x');
+    // The retry's delay passes on fake time; the loopback server's sockets do not use timers.
+    useFakeClock(Date.now());
+    const answered = await settleWithFakeTimers(api.get('/api/x'), { stepMs: 1 });
+    expect(answered.status).toBe('fulfilled');
 
     expect(calls.map((call) => call.level)).toEqual(['warn', 'info']);
     const [retry, fetched] = calls as [LogCall, LogCall];

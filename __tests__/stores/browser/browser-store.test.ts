@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import {
   attachTokenAuth,
@@ -282,9 +282,10 @@ describe.each([
   });
 
   test('locks of different keys do not wait for each other', async () => {
+    useFakeClock(0);
     const [a, b] = twoTabs();
-    await a.lock('k1', lockOptions);
-    await expect(b.lock('k2', { ...lockOptions, waitMs: 0 })).resolves.toBeDefined();
+    await settled(a.lock('k1', lockOptions));
+    await expect(settled(b.lock('k2', { ...lockOptions, waitMs: 0 }))).resolves.toBeDefined();
   });
 
   test('a waiter gives up after waitMs, or when its signal aborts', async () => {
@@ -324,7 +325,13 @@ describe('BrowserTokenStore subscribe', () => {
     await a.set('mine', token('t0', null));
     await b.delete('k', 't1');
     two.storage.setItem('unrelated', 'x');
-    await b.lock('k', lockOptions);
+    // The storage lease settles on fake time: what the test is about is which keys are reported.
+    useFakeClock(0);
+    try {
+      await settled(b.lock('k', lockOptions));
+    } finally {
+      jest.useRealTimers();
+    }
     stop();
     await b.set('k', token('t2', null));
     expect(seen).toEqual(['k', 'k']);
@@ -494,6 +501,12 @@ describe('what another script writes under the store’s names', () => {
 // Chromium hands a Web Lock to the next tab with no ordering against localStorage: a write made
 // under the lock can reach the next holder's storage after it was granted the lock.
 describe('BrowserTokenStore lock hand-off between tabs whose storage lags', () => {
+  // The 30 ms lag and the next holder's wait for it run on fake time.
+  beforeEach(() => useFakeClock(0));
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
   async function handOver(indexedDB: ReturnType<typeof createIndexedDB> | false): Promise<StoredToken | undefined> {
     const origin = createOrigin({ propagationMs: 30 });
     const locks = createLockManager();
@@ -511,11 +524,13 @@ describe('BrowserTokenStore lock hand-off between tabs whose storage lags', () =
   }
 
   test('the next holder waits until the previous holder’s writes have reached its storage', async () => {
-    await expect(handOver(createIndexedDB())).resolves.toMatchObject({ accessToken: 'fetched-under-the-lock' });
+    await expect(settled(handOver(createIndexedDB()))).resolves.toMatchObject({
+      accessToken: 'fetched-under-the-lock',
+    });
   });
 
   test('without the IndexedDB count, it reads what its storage held before them', async () => {
-    await expect(handOver(false)).resolves.toBeUndefined();
+    await expect(settled(handOver(false))).resolves.toBeUndefined();
   });
 });
 
