@@ -9,16 +9,9 @@ import {
 } from '../../../lib/index.js';
 import { cooldownDelayMs } from '../../../lib/core/manager/cooldown.js';
 import { createTokenManager, type TokenManagerOptions } from '../../../lib/core/manager/token-manager.js';
-import { deferred, flush, settleWithFakeTimers, until, useFakeClock } from '../../helpers/index.js';
+import { deferred, flush, settled, until, useFakeClock } from '../../helpers/index.js';
 
 const HOUR = 3_600_000;
-
-/** Settles like `promise`, moving fake time on in 1 ms steps until it does. */
-async function settled<T>(promise: Promise<T>): Promise<T> {
-  const outcome = await settleWithFakeTimers(promise, { stepMs: 1 });
-  if (outcome.status === 'rejected') throw outcome.reason;
-  return outcome.value;
-}
 
 function token(accessToken: string, obtainedAt: number, lifetimeMs: number | null = HOUR): StoredToken {
   return {

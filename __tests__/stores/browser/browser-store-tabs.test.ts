@@ -12,7 +12,7 @@ import {
   type FakeTabStorage,
 } from '../../browser/helpers/fakes.js';
 import { mockAuthorizationServer, openSessionPage, type SessionPage } from '../../browser/helpers/sessions.js';
-import { settleWithFakeTimers, useFakeClock } from '../../helpers/index.js';
+import { settled as settledOnFakeTime, useFakeClock } from '../../helpers/index.js';
 
 // BrowserTokenStore where tabs do not share a storage (sessionStorage): each tab's own lock and no
 // hand-off between tabs; a tab that starts with a copy of another live tab's storage (the
@@ -83,11 +83,7 @@ function tabStore(
 }
 
 /** Settles `promise` under fake timers, throwing what it rejected with. */
-async function settled<T>(promise: Promise<T>): Promise<T> {
-  const outcome = await settleWithFakeTimers(promise, { stepMs: 5, maxMs: 30_000 });
-  if (outcome.status === 'rejected') throw outcome.reason;
-  return outcome.value;
-}
+const settled = <T>(promise: Promise<T>): Promise<T> => settledOnFakeTime(promise, { stepMs: 5, maxMs: 30_000 });
 
 beforeEach(() => {
   useFakeClock();

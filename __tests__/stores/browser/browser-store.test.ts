@@ -18,7 +18,7 @@ import {
   flush,
   issueSequentialTokens,
   mockOf,
-  settleWithFakeTimers,
+  settled,
   SYMBL_TOKEN_URL,
   SYMBL_URL,
   until,
@@ -245,13 +245,6 @@ describe('BrowserTokenStore options', () => {
 });
 
 const lockOptions = { ttlMs: 10_000, waitMs: 10_000 };
-
-/** Under fake time: what `promise` resolves to, the clock advanced 1 ms at a time until it settles. */
-async function settled<T>(promise: Promise<T>): Promise<T> {
-  const outcome = await settleWithFakeTimers(promise, { stepMs: 1 });
-  if (outcome.status === 'rejected') throw outcome.reason;
-  return outcome.value;
-}
 
 describe.each([
   ['Web Locks', (tab: FakeTab, locks: ReturnType<typeof createLockManager>) => storeIn(tab, { locks })],
