@@ -7,7 +7,7 @@ const run = promisify(execFile);
 const SCRIPT = resolve(__dirname, 'helpers/memory-churn.ts');
 const MiB = 1024 * 1024;
 
-// Issue 10, case 5: before, MemoryTokenStore kept every entry until its own key was read again,
+// Before, MemoryTokenStore kept every entry until its own key was read again,
 // so this run held all 100,000 tokens (about 100 MiB) at the end.
 describe('memory held for expired tokens and unused providers stays bounded', () => {
   test('the heap stays flat over 100,000 distinct short-lived credential sets in one MemoryTokenStore', async () => {

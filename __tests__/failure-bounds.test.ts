@@ -22,8 +22,9 @@ import {
   type Harness,
 } from './helpers/index.js';
 
-// Issue 10: failure policy with bounds. Each test names the numbered case of the issue it covers;
-// each failed on the code before the issue.
+// The failure policy's bounds: no single answer silences a provider, no expiry is unbounded, no
+// dying token is sent, the memory store forgets, a store entry is checked on read. Each test failed
+// on the code before the bounds.
 
 const NOW = Date.UTC(2026, 0, 1);
 const HTML_PAGE = '<html><body>502 Bad Gateway</body></html>';
@@ -38,7 +39,7 @@ describe('no single answer silences a provider', () => {
   test.each([
     ['a gateway’s HTML page', HTML_PAGE],
     ['an empty token', '{"accessToken":""}'],
-  ])('case 1: after one malformed 200 (%s) the next request asks again and gets a token', async (_what, body) => {
+  ])('after one malformed 200 (%s) the next request asks again and gets a token', async (_what, body) => {
     useFakeClock(NOW);
     h = harness();
     h.tokenMock
@@ -53,7 +54,7 @@ describe('no single answer silences a provider', () => {
     expect(h.tokenCalls()).toBe(2);
   });
 
-  test('case 2: a Retry-After of a year is honoured up to maxRetryAfterMs, and cools down no longer than cooldownMs', async () => {
+  test('a Retry-After of a year is honoured up to maxRetryAfterMs, and cools down no longer than cooldownMs', async () => {
     useFakeClock(NOW);
     h = harness({ tokenRequest: { retries: 0, maxRetryAfterMs: 500, cooldownMs: 200 } });
     h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(429, { message: 'busy' }, { 'Retry-After': '31536000' });
@@ -72,7 +73,7 @@ describe('no single answer silences a provider', () => {
     await expect(h.api.get('/x')).resolves.toMatchObject({ data: 'Bearer back' });
   });
 
-  test('case 1: a cool-down ends with auth.invalidate(), and new credentials ask at once', async () => {
+  test('a cool-down ends with auth.invalidate(), and new credentials ask at once', async () => {
     useFakeClock(NOW);
     h = harness({ tokenRequest: { retries: 0 } });
     h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(401, { message: 'Unauthorized' });
@@ -102,7 +103,7 @@ describe('expiresAt is finite or null', () => {
     jest.useRealTimers();
   });
 
-  test('case 3: expiresIn of 1e308 seconds is bounded by DEFAULTS.maxTokenLifetimeMs', async () => {
+  test('expiresIn of 1e308 seconds is bounded by DEFAULTS.maxTokenLifetimeMs', async () => {
     useFakeClock(NOW);
     h = harness();
     h.tokenMock.onPost(SYMBL_TOKEN_URL).reply(200, { accessToken: 'long', expiresIn: 1e308 });
@@ -113,7 +114,7 @@ describe('expiresAt is finite or null', () => {
     });
   });
 
-  test('case 3: a JWT exp of 1e308 is bounded the same way', async () => {
+  test('a JWT exp of 1e308 is bounded the same way', async () => {
     useFakeClock(NOW);
     h = harness({
       providers: clientCredentials({
@@ -136,7 +137,7 @@ describe('a token expired on arrival is never sent', () => {
   let server: ProviderServer | undefined;
   afterEach(async () => server?.close());
 
-  test('case 4: with a 500 ms endpoint and expiresIn 0.3 s it is asked for again, then ERR_TOKEN_EXPIRED; the API sees nothing', async () => {
+  test('with a 500 ms endpoint and expiresIn 0.3 s it is asked for again, then ERR_TOKEN_EXPIRED; the API sees nothing', async () => {
     server = await startProviderServer('symbl', { tokenLatencyMs: 500, tokenLifetimeSeconds: 0.3 });
     const api = axios.create({ baseURL: server.url });
     const auth = attachTokenAuth(api, {
@@ -154,7 +155,7 @@ describe('a token expired on arrival is never sent', () => {
     auth.eject();
   }, 10_000);
 
-  test('case 4: a dying token handed back once is replaced by asking again', async () => {
+  test('a dying token handed back once is replaced by asking again', async () => {
     useFakeClock(NOW);
     const h = harness({ tokenRequest: { minDelayMs: 10, maxDelayMs: 10 } });
     h.tokenMock
@@ -180,7 +181,7 @@ describe('MemoryTokenStore forgets', () => {
     jest.useRealTimers();
   });
 
-  test('case 5: 200 credential sets whose 16 KB tokens lived 1 s are swept after the handles are ejected', async () => {
+  test('200 credential sets whose 16 KB tokens lived 1 s are swept after the handles are ejected', async () => {
     useFakeClock(NOW);
     const store = new MemoryTokenStore({ sweepIntervalMs: 5_000 });
     const tokenClient = axios.create();
@@ -210,7 +211,7 @@ describe('MemoryTokenStore forgets', () => {
     expect(store.size).toBe(0);
   });
 
-  test('case 5: at most maxEntries are held, the least recently used dropped first', async () => {
+  test('at most maxEntries are held, the least recently used dropped first', async () => {
     const store = new MemoryTokenStore({ maxEntries: 2, now: () => NOW });
     const token = (accessToken: string): StoredToken => ({
       accessToken,
@@ -228,7 +229,7 @@ describe('MemoryTokenStore forgets', () => {
     await expect(store.get('c')).resolves.toMatchObject({ accessToken: 'c' });
   });
 
-  test('case 5: its options are checked', () => {
+  test('a maxEntries under 1 and a negative sweepIntervalMs are refused', () => {
     expect(() => new MemoryTokenStore({ maxEntries: 0 })).toThrow(
       'new MemoryTokenStore(): expected `maxEntries` to be an integer >= 1, got 0',
     );
@@ -242,7 +243,7 @@ describe('store entries are validated on read', () => {
     ['non-ASCII in the token', { accessToken: 'tökén', tokenType: 'Bearer' }],
     ['a token type that is not a scheme', { accessToken: 'fine', tokenType: 'Bearer x' }],
     ['an expiry that is not a number', { accessToken: 'fine', tokenType: 'Bearer', expiresAt: 'soon' }],
-  ])('case 6: an entry with %s is dropped, reported, and a fresh token is sent', async (_what, forged) => {
+  ])('an entry with %s is dropped, reported, and a fresh token is sent', async (_what, forged) => {
     const store = new MemoryTokenStore();
     const h = harness({ store, providers: symbl(CREDS) });
     // Learn the store key from a first, valid write, then forge the entry under it.

@@ -236,7 +236,7 @@ describe('fault injection on the loopback provider simulation', () => {
         { delayMs: 1_000, status: 429, code: 'ERR_TOKEN_RATE_LIMITED' },
       ]);
 
-      // One failed flight is not remembered: the next requests ask again (issue 10, case 1).
+      // One failed flight is not remembered: the next requests ask again.
       load.sendMany(50);
       await load.settle(BOUND_MS);
       const failedAt = Date.now();
@@ -310,7 +310,7 @@ describe('fault injection on the loopback provider simulation', () => {
     async (what, fault, code) => {
       const server = await serve('symbl');
       server.queueTokenFaults(fault);
-      // The default cool-down: one bad answer is not remembered (issue 10, case 1).
+      // The default cool-down: one bad answer is not remembered.
       const load = attach(server);
       load.sendMany(20);
       await load.settle(BOUND_MS);

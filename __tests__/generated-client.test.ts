@@ -12,7 +12,7 @@ import { startProviderServer, type ProviderServer } from '../lib/testing/index.j
 // axios client, generated from __tests__/fixtures/conversations.openapi.json, with interceptors
 // of its own registered on its axios instance (`client.instance`; hey-api's axios client has no
 // interceptor API of its own) and tokenflight attached to that instance afterwards, the way a
-// team adds it to a client it already has. Issue 9 demands that tokenflight be correct whatever
+// team adds it to a client it already has. tokenflight must be correct whatever
 // those interceptors do and wherever they sit in the chain. The client is tried with all of its
 // interceptors, then with each one alone, so that a failure points at the interceptor behind it.
 

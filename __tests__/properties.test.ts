@@ -284,7 +284,7 @@ describe('property: random token responses through the real parsing path', () =>
           );
           if (want.ok) {
             valid++;
-            // Issue 10, case 4: a token expired by the time its answer arrived is never sent.
+            // A token expired by the time its answer arrived is never sent.
             const next = { ok: true, header: 'Bearer the-next-token' };
             if (want.mayExpireOnArrival) expect([{ ok: true, header: want.header }, next]).toContainEqual(first);
             else expect(first).toEqual({ ok: true, header: want.header });

@@ -17,7 +17,7 @@ import { RedisTokenStore, RedisTokenStoreError, type RedisTokenStoreEvent } from
 import { mockOf } from './helpers/index.js';
 import { shown } from './helpers/secret-shown.js';
 
-// Issue 10, case 7: one redaction rule for every error, event and logger line. Secrets and tokens
+// One redaction rule for every error, event and logger line. Secrets and tokens
 // are arbitrary: short ones, ones made of regular-expression metacharacters, ones that are
 // substrings of each other. Before, token-request.ts skipped secrets under 3 characters, and the
 // Redis store and the token manager each had a loop of their own.

@@ -1,11 +1,13 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Each Stryker config keeps its results in an incremental file of its own, committed under
 // stryker/: none missing, none shared by two configs, none left without a config, and every module
-// and suite a config names still exists (a moved file would otherwise be silently left out).
+// and suite a config names still exists (a moved file would otherwise be silently left out). An
+// incremental file records only modules its config mutates and suites its config runs, all still
+// there: results kept for a moved or deleted file are results Stryker can no longer use.
 
 jest.setTimeout(30_000);
 
@@ -65,8 +67,31 @@ describe('the Stryker configs', () => {
         expect({ path, pattern, exists: existsSync(fixed) }).toEqual({ path, pattern, exists: true });
       }
       for (const suite of testMatch) {
+        // One suite per entry, by its path: a pattern could match nothing, or more than meant.
         const file = suite.replace(/^\*\*\//, '');
-        expect({ path, suite, exists: existsSync(file) }).toEqual({ path, suite, exists: true });
+        const isSuite = /^__tests__\/(?!(.+\/)?helpers\/).+\.test\.ts$/.test(file) && existsSync(file);
+        expect({ path, suite, isSuite }).toEqual({ path, suite, isSuite: true });
+      }
+    }
+  });
+
+  test('an incremental file records only modules its config mutates and suites it runs, all still there', () => {
+    for (const { path, mutate, incrementalFile, testMatch } of configs) {
+      if (incrementalFile === undefined || !existsSync(incrementalFile)) continue; // the first test says so
+      const report = JSON.parse(readFileSync(incrementalFile, 'utf8')) as {
+        files: Record<string, unknown>;
+        testFiles?: Record<string, unknown>;
+      };
+      const suites = testMatch.map((suite) => suite.replace(/^\*\*\//, ''));
+      const mutated = (file: string) =>
+        mutate.some((pattern) => (pattern.includes('*') ? file.startsWith(pattern.split('*')[0]!) : file === pattern));
+      for (const file of Object.keys(report.files)) {
+        const current = existsSync(file) && mutated(file);
+        expect({ path, incrementalFile, file, current }).toEqual({ path, incrementalFile, file, current: true });
+      }
+      for (const file of Object.keys(report.testFiles ?? {})) {
+        const current = existsSync(file) && suites.includes(file);
+        expect({ path, incrementalFile, file, current }).toEqual({ path, incrementalFile, file, current: true });
       }
     }
   });

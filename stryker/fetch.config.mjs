@@ -17,7 +17,7 @@ const config = {
         '**/__tests__/fetch/boundary.test.ts',
         '**/__tests__/fetch/clients.test.ts',
         '**/__tests__/core/http-client.test.ts',
-        '**/__tests__/rules-both-boundaries.test.ts',
+        '**/__tests__/rules/rules-both-boundaries.test.ts',
       ],
     },
   },

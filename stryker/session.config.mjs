@@ -14,9 +14,9 @@ const config = {
     config: {
       ...base.jest.config,
       testMatch: [
-        '**/__tests__/session.test.ts',
-        '**/__tests__/session-order.test.ts',
-        '**/__tests__/refresh-token.test.ts',
+        '**/__tests__/core/manager/session.test.ts',
+        '**/__tests__/core/manager/session-order.test.ts',
+        '**/__tests__/providers/refresh-token.test.ts',
       ],
     },
   },

@@ -11,9 +11,9 @@ const config = {
     config: {
       ...base.jest.config,
       testMatch: [
-        '**/__tests__/store-sync.test.ts',
-        '**/__tests__/browser-store.test.ts',
-        '**/__tests__/token-manager.test.ts',
+        '**/__tests__/core/manager/store-sync.test.ts',
+        '**/__tests__/stores/browser/browser-store.test.ts',
+        '**/__tests__/core/manager/token-manager.test.ts',
       ],
     },
   },

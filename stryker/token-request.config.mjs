@@ -9,17 +9,17 @@ const config = {
     ...base.jest,
     // Every test of the token manager and the send boundary also makes token requests, so the
     // base config runs hundreds of them for each mutant here. These suites are the ones about
-    // token requests themselves (the request on its own, rule 6, the vendors' shapes, issue 10's
+    // token requests themselves (the request on its own, rule 6, the vendors' shapes, the
     // failure bounds, and the refresh-token grant, the other caller of requestToken), and they
     // must kill each mutant on their own.
     config: {
       ...base.jest.config,
       testMatch: [
-        '**/__tests__/token-request.test.ts',
-        '**/__tests__/rule-6-token-endpoint-failures.test.ts',
-        '**/__tests__/providers.test.ts',
+        '**/__tests__/providers/token-request.test.ts',
+        '**/__tests__/rules/rule-6-token-endpoint-failures.test.ts',
+        '**/__tests__/providers/providers.test.ts',
         '**/__tests__/failure-bounds.test.ts',
-        '**/__tests__/refresh-token.test.ts',
+        '**/__tests__/providers/refresh-token.test.ts',
       ],
     },
   },

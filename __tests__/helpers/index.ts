@@ -141,3 +141,13 @@ export async function settleWithFakeTimers<T>(
   }
   return outcome;
 }
+
+/**
+ * Under fake timers: what `promise` resolves to (or throws what it rejects with), the clock
+ * advanced in `stepMs` steps (1 ms unless given) until it settles.
+ */
+export async function settled<T>(promise: Promise<T>, { stepMs = 1, maxMs = 120_000 } = {}): Promise<T> {
+  const outcome = await settleWithFakeTimers(promise, { stepMs, maxMs });
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value;
+}
