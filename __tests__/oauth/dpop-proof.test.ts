@@ -92,6 +92,23 @@ describe('createDpopProof', () => {
   );
 });
 
+describe('the proof header, encoded once per key', () => {
+  test('proofs of two keys, made in turn, each carry their own key and alg, and verify with it', async () => {
+    const [es, ed] = await Promise.all([keyFor('ES256'), keyFor('EdDSA')]);
+    const request = { method: 'GET', url: 'https://api.example.com/v1' };
+    for (let round = 0; round < 2; round++) {
+      for (const [key, alg] of [
+        [es, 'ES256'],
+        [ed, 'EdDSA'],
+      ] as const) {
+        const proof = await createDpopProof(key, request, context);
+        expect(segment(proof, 0)).toEqual({ typ: 'dpop+jwt', alg, jwk: key.jwk });
+        expect(verifies(proof, key.jwk, alg)).toBe(true);
+      }
+    }
+  });
+});
+
 describe('htu and htm', () => {
   test.each([
     ['https://API.Example.COM:443/a/b?x=1#y', 'https://api.example.com/a/b'],
@@ -139,6 +156,36 @@ describe('ath', () => {
       expect(await athOf('token-1')).toBe(await first);
       // token-1, token-2 (and its check), token-1 again: one entry is remembered, the last.
       expect(digest).toHaveBeenCalledTimes(4);
+    } finally {
+      digest.mockRestore();
+    }
+  });
+
+  test('known gives the hash of the last token without a wait once it is done, and nothing for any other token', async () => {
+    const digest = jest.spyOn(globalThis.crypto.subtle, 'digest');
+    try {
+      const athOf = createAthCache();
+      expect(athOf.known('token-1')).toBeUndefined();
+      const pending = athOf('token-1');
+      expect(athOf.known('token-1')).toBeUndefined();
+      const ath = await pending;
+      expect(athOf.known('token-1')).toBe(ath);
+      expect(athOf.known('token-2')).toBeUndefined();
+      expect(digest).toHaveBeenCalledTimes(1);
+      await athOf('token-2');
+      expect(athOf.known('token-1')).toBeUndefined();
+      expect(athOf.known('token-2')).toBe(await accessTokenHash('token-2'));
+    } finally {
+      digest.mockRestore();
+    }
+  });
+
+  test('a hash that fails is not known, and reaches whoever awaits it', async () => {
+    const digest = jest.spyOn(globalThis.crypto.subtle, 'digest').mockRejectedValueOnce(new Error('no digest'));
+    try {
+      const athOf = createAthCache();
+      await expect(athOf('token-1')).rejects.toThrow('no digest');
+      expect(athOf.known('token-1')).toBeUndefined();
     } finally {
       digest.mockRestore();
     }

@@ -112,14 +112,24 @@ export function createDpopBinding(options: DpopBindingOptions): DpopBinding {
     return found;
   };
   const athOf = createAthCache();
-  const prove = async (method: string, url: string, ath: string | undefined): Promise<string> =>
-    createDpopProof(await key(), { method, url, nonce: nonces.get(url), ath }, { now, randomBytes });
+  const clock = { now, randomBytes };
+  // The URL is parsed once for the nonce lookup and `htu`.
+  const prove = (signer: DpopKey, method: string, url: string, ath: string | undefined): Promise<string> => {
+    const target = new URL(url);
+    return createDpopProof(signer, { method, url: target, nonce: nonces.get(target), ath }, clock);
+  };
   const binding: DpopBinding = {
     key,
     nonces,
     required: settings.required,
-    tokenProof: (method, url) => prove(method, url, undefined),
-    resourceProof: async (method, url, accessToken) => prove(method, url, await athOf(accessToken)),
+    tokenProof: async (method, url) => prove(await key(), method, url, undefined),
+    resourceProof: (method, url, accessToken) => {
+      // Once the key is made and the token's `ath` hashed (every send after the token's first), the
+      // signature is the only wait.
+      const ath = athOf.known(accessToken);
+      if (made !== undefined && ath !== undefined) return prove(made, method, url, ath);
+      return (async () => prove(await key(), method, url, await athOf(accessToken)))();
+    },
     proofForSend: (token, method, url) => proofForSend(binding, token, method, url),
     shouldResend: (url, answer, resends) => shouldResendWithNonce(binding, url, answer, resends),
     isTokenNonceChallenge: isTokenEndpointNonceChallenge,

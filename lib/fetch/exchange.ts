@@ -47,12 +47,12 @@ export async function fetchWithToken(
   const runtime = option === false ? undefined : boundary.router.route({ url: urlOf(input) }, option?.provider);
   if (runtime === undefined) return boundary.fetch(input, plain);
   const request = prepare(input, plain);
-  const limits = waitLimits(request.signal);
   const replayBody = option === false ? undefined : option?.replayBody;
-  const exchange: Exchange = { boundary, runtime, request, limits, replayBody, nonceResends: 0 };
+  const dispatch = (out: Outgoing): Promise<Response> => sendOnce(boundary.fetch, request, out, 'manual');
+  const exchange: Exchange = { boundary, runtime, request, dispatch, replayBody, nonceResends: 0 };
   const current = runtime.manager.peek() ?? (await waitFor(exchange, () => runtime.manager.get()));
   const first = await attempt(exchange, current, request.body);
-  if (!(await rejectsToken(exchange, first))) return first.response;
+  if (!mayRejectToken(exchange, first) || !(await rejectsToken(exchange, first))) return first.response;
   return replay(exchange, current, first.response, option === false ? undefined : option);
 }
 
@@ -60,7 +60,8 @@ interface Exchange {
   readonly boundary: FetchBoundary;
   readonly runtime: ProviderRuntime;
   readonly request: Prepared;
-  readonly limits: WaitLimits;
+  /** One send with `redirect: 'manual'`, for {@link sendFollowing}: made once per request. */
+  readonly dispatch: (out: Outgoing) => Promise<Response>;
   readonly replayBody: (() => BodyInit) | undefined;
   /** DPoP nonce re-sends so far: at most one per request. */
   nonceResends: number;
@@ -144,16 +145,14 @@ function send(exchange: Exchange, current: CurrentToken, body: BodyPlan, proof: 
   if (proof !== undefined) headers.set('dpop', proof);
   else if (exchange.runtime.dpop !== undefined) headers.delete('dpop');
   const first: Outgoing = { url: request.url, method: request.method, headers, body, hop: 0 };
-  const dispatch = (out: Outgoing, redirect: RequestRedirect): Promise<Response> =>
-    sendOnce(boundary.fetch, request, out, redirect);
   if (boundary.browserRedirects) {
     // The browser follows and drops Authorization across origins itself; it never shows a redirect.
-    return dispatch(first, request.redirect).then((response) => ({
+    return sendOnce(boundary.fetch, request, first, request.redirect).then((response) => ({
       response,
       carried: response.url === '' || new URL(response.url).origin === new URL(request.url, response.url).origin,
     }));
   }
-  return sendFollowing((out) => dispatch(out, 'manual'), first, request.redirect);
+  return sendFollowing(exchange.dispatch, first, request.redirect);
 }
 
 /** Hands one send to the fetch underneath. */
@@ -163,12 +162,8 @@ function sendOnce(
   out: Outgoing,
   redirect: RequestRedirect,
 ): Promise<Response> {
-  const init: RequestInit = {
-    ...request.rest,
-    headers: out.headers,
-    redirect,
-    ...(request.signal === undefined ? {} : { signal: request.signal }),
-  };
+  const init: RequestInit = { ...request.rest, headers: out.headers, redirect };
+  if (request.signal !== undefined) init.signal = request.signal;
   const { body } = out;
   if (body.kind === 'template' && out.hop === 0) return fetch(body.template.clone(), init);
   init.method = out.method;
@@ -181,11 +176,15 @@ function sendOnce(
   return fetch(out.url, init);
 }
 
-/** Rule 5: an answer from the origin the token went to, with a status and challenge that reject the token. */
+/** Rule 5, first half, without a wait: an answer from the origin the token went to, with a status that may reject it. */
+function mayRejectToken(exchange: Exchange, arrival: Arrival): boolean {
+  return arrival.carried && exchange.boundary.policy.unauthorizedStatuses.has(arrival.response.status);
+}
+
+/** Rule 5, second half, for an answer {@link mayRejectToken} let through: a challenge (or body) that rejects the token. */
 async function rejectsToken(exchange: Exchange, arrival: Arrival): Promise<boolean> {
-  const { response, carried } = arrival;
+  const { response } = arrival;
   const { policy } = exchange.boundary;
-  if (!carried || !policy.unauthorizedStatuses.has(response.status)) return false;
   const challenge = response.headers.get('www-authenticate') ?? undefined;
   if (policy.isTokenRejected === undefined) return challengeAllowsRefresh(challenge);
   const data = await readRejectedBody(response, exchange.request.signal, exchange.boundary.rejectedBodyTimeoutMs);
@@ -195,12 +194,13 @@ async function rejectsToken(exchange: Exchange, arrival: Arrival): Promise<boole
 /** Waits for the token manager on this caller's behalf: its signal ends this wait only (rejecting with `signal.reason`). */
 async function waitFor<T>(exchange: Exchange, start: () => Promise<T>): Promise<T> {
   try {
-    return await waitWithAbort(start, exchange.limits);
+    return await waitWithAbort(start, waitLimits(exchange.request.signal));
   } catch (error) {
     throw exchange.boundary.closed() ?? error;
   }
 }
 
+/** Made only when a request waits for the token manager (the hot path, a cached token, never does). */
 function waitLimits(signal: AbortSignal | undefined): WaitLimits {
   return { signal, timeoutMs: 0, onAbort: () => signal?.reason as Error, onTimeout: () => new Error('unreachable') };
 }

@@ -65,7 +65,7 @@ export function createNonceStore(limits: { maxOrigins?: number } = {}): NonceSto
   const nonces = new Map<string, string>();
   return {
     get(url) {
-      const origin = new URL(url).origin;
+      const origin = originOf(url);
       const nonce = nonces.get(origin);
       if (nonce !== undefined) {
         nonces.delete(origin);
@@ -76,7 +76,7 @@ export function createNonceStore(limits: { maxOrigins?: number } = {}): NonceSto
     remember(url, headers) {
       const nonce = readNonce(headers);
       if (nonce === undefined) return;
-      const origin = new URL(url).origin;
+      const origin = originOf(url);
       nonces.delete(origin);
       nonces.set(origin, nonce);
       for (const oldest of nonces.keys()) {
@@ -88,6 +88,11 @@ export function createNonceStore(limits: { maxOrigins?: number } = {}): NonceSto
       return nonces.size;
     },
   };
+}
+
+/** The origin of `url`; a `URL` already parsed is not parsed again. */
+function originOf(url: string | URL): string {
+  return (typeof url === 'string' ? new URL(url) : url).origin;
 }
 
 /** An answer as the nonce rule reads it: headers by lower-case name, the body as text. */

@@ -1,6 +1,6 @@
 import { base64url } from './base64url.js';
 import type { DpopKey } from './dpop-key.js';
-import { signJws } from './jws.js';
+import { encodeJwsPart, signJwsWithHeader } from './jws.js';
 import { newJti, type RandomBytes } from './random.js';
 
 /**
@@ -34,7 +34,7 @@ export interface ProofContext {
  * oidc-provider compares it in.
  */
 export function proofUrl(url: string | URL): string {
-  const parsed = new URL(url);
+  const parsed = typeof url === 'string' ? new URL(url) : url;
   return `${parsed.origin}${parsed.pathname}`;
 }
 
@@ -66,12 +66,30 @@ export async function accessTokenHash(accessToken: string): Promise<string> {
  * const ath = await athOf(token.accessToken); // hashed once for every request with this token
  * ```
  */
-export function createAthCache(): (accessToken: string) => Promise<string> {
-  let last: { token: string; ath: Promise<string> } | undefined;
-  return (accessToken) => {
-    if (last?.token !== accessToken) last = { token: accessToken, ath: accessTokenHash(accessToken) };
+export function createAthCache(): AthCache {
+  let last: { token: string; ath: Promise<string>; hashed?: string } | undefined;
+  const athOf = (accessToken: string): Promise<string> => {
+    if (last?.token !== accessToken) {
+      const entry: { token: string; ath: Promise<string>; hashed?: string } = {
+        token: accessToken,
+        ath: accessTokenHash(accessToken),
+      };
+      // Failures reach whoever awaits `ath`; this only keeps the value for `known`.
+      entry.ath.then((hashed) => (entry.hashed = hashed)).catch(() => undefined);
+      last = entry;
+    }
     return last.ath;
   };
+  return Object.assign(athOf, {
+    known: (accessToken: string) => (last?.token === accessToken ? last.hashed : undefined),
+  });
+}
+
+/** {@link createAthCache}: the `ath` of a token, hashed once; `known` reads it without a wait once hashed. */
+export interface AthCache {
+  (accessToken: string): Promise<string>;
+  /** The `ath` of `accessToken` if it is the last token asked about and its hash is done; else `undefined`. */
+  known(accessToken: string): string | undefined;
 }
 
 /**
@@ -95,5 +113,17 @@ export function createDpopProof(key: DpopKey, request: ProofRequest, context: Pr
     nonce: request.nonce,
     ath: request.ath,
   };
-  return signJws({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk }, claims, key.privateKey, key.alg);
+  return signJwsWithHeader(proofHeader(key), claims, key.privateKey, key.alg);
+}
+
+/** The encoded header of each key's proofs: the same for every proof, so encoded once per key (held no longer than the key). */
+const headers = new WeakMap<DpopKey, string>();
+
+function proofHeader(key: DpopKey): string {
+  let header = headers.get(key);
+  if (header === undefined) {
+    header = encodeJwsPart({ typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk });
+    headers.set(key, header);
+  }
+  return header;
 }

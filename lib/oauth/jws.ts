@@ -48,7 +48,25 @@ export async function signJws(
   key: CryptoKey,
   alg: JwsAlgorithm,
 ): Promise<string> {
-  const input = `${base64urlText(JSON.stringify(header))}.${base64urlText(JSON.stringify(payload))}`;
+  return signJwsWithHeader(encodeJwsPart(header), payload, key, alg);
+}
+
+/** A JWS header or payload as it appears in the compact form: base64url of its JSON. */
+export function encodeJwsPart(part: Readonly<Record<string, unknown>>): string {
+  return base64urlText(JSON.stringify(part));
+}
+
+/**
+ * As {@link signJws}, with the header already encoded ({@link encodeJwsPart}): for a header that
+ * is the same for every JWS signed with one key (a DPoP proof's), encoded once.
+ */
+export async function signJwsWithHeader(
+  encodedHeader: string,
+  payload: Readonly<Record<string, unknown>>,
+  key: CryptoKey,
+  alg: JwsAlgorithm,
+): Promise<string> {
+  const input = `${encodedHeader}.${encodeJwsPart(payload)}`;
   const signature = await globalThis.crypto.subtle.sign(signParams(alg), key, new TextEncoder().encode(input));
   return `${input}.${base64url(new Uint8Array(signature))}`;
 }
