@@ -1,7 +1,7 @@
 // Mutation testing of the session and rotation code (lib/core/manager/rotation.ts, refresh-entry.ts,
 // session.ts: ordering sessions by generation, keeping a rotated refresh token, the refresh entry)
 // over the suites that test it directly, at concurrency 1:
-// `timeout 60m npx stryker run stryker/session.config.mjs`. See docs/development.md.
+// `nice -n 10 timeout 80m npx stryker run stryker/session.config.mjs`. See docs/development.md.
 import base from '../stryker.config.mjs';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -14,6 +14,8 @@ const config = {
     config: {
       ...base.jest.config,
       testMatch: [
+        // rotation.ts on its own, on a fake clock: a second or so, and first to fail for most mutants.
+        '**/__tests__/core/manager/rotation.test.ts',
         '**/__tests__/session.test.ts',
         '**/__tests__/session-order.test.ts',
         '**/__tests__/refresh-token.test.ts',
