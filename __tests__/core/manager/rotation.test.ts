@@ -249,6 +249,8 @@ describe('an exchange that brings back no rotated token', () => {
     expect(r.events).toEqual([]);
     await r.exchange();
     expect(r.presented.map((call) => call.refreshToken)).toEqual(['rt-0', 'rt-0']);
+    // Its next mark is ordered after the unmarked entry, though the clock has not moved.
+    expect(refreshWrites(r.writes)[2]).toBe(`Rotating ${START + LOCK_TTL_MS + CALLBACK_TIMEOUT_MS}.${btoa('rt-0')} @2`);
   });
 
   test('a failed exchange (not the end of the session) leaves the token unmarked and is rethrown', async () => {
@@ -426,7 +428,10 @@ describe('a store that fails', () => {
       [true, { critical: true }],
       [false, { critical: true }],
     ]);
-    expect(r.events.filter((event) => event.type === 'refresh-token-rotated')).toMatchObject([{ stored: true }]);
+    // No onRefreshToken: nothing to report.
+    expect(r.events.filter((event) => event.type === 'refresh-token-rotated')).toMatchObject([
+      { stored: true, callbackError: undefined },
+    ]);
     expect(await r.entry()).toMatchObject({ refreshToken: 'rt-0+' });
   });
 
