@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, expect, jest, test } from '@jest/globals';
+import { afterAll, beforeAll, expect, jest, test } from '@jest/globals';
 import axios from 'axios';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -19,15 +19,7 @@ jest.setTimeout(30_000);
 
 const clients = createClients();
 let server: ProviderServer;
-const handles: TokenAuth[] = [];
-
-beforeAll(async () => {
-  server = await startProviderServer('symbl');
-});
-afterEach(() => {
-  for (const handle of handles.splice(0)) handle.eject();
-  server.resetStats();
-});
+beforeAll(async () => (server = await startProviderServer('symbl')));
 afterAll(async () => {
   clients.closeAll();
   await server.close();
@@ -77,8 +69,10 @@ function foreignWriter(redis: Redis, prefix: string, kind: Forgery) {
 
 /** Two processes sharing one RedisTokenStore prefix, through a revocation storm with a foreign writer. */
 async function storm(kind: Forgery, options: RedisTokenStoreOptions, rounds: number) {
+  server.resetStats();
   const prefix = uniquePrefix('foreign');
   const redisEvents: RedisTokenStoreEvent[] = [];
+  const handles: TokenAuth[] = [];
   const apis = [0, 1].map(() => {
     const store = new RedisTokenStore(clients.open(), {
       prefix,
@@ -108,6 +102,7 @@ async function storm(kind: Forgery, options: RedisTokenStoreOptions, rounds: num
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const written = await writer.stop();
+  for (const handle of handles) handle.eject();
   const sent = server.requests.filter((request) => request.kind === 'api').map((request) => request.authorization);
   return { statuses, written, forgedSent: sent.filter((value) => value?.includes('forged-')), redisEvents };
 }
