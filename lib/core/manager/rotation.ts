@@ -269,7 +269,6 @@ export function createRotation(
     async exchange(key, lock, { reason, ticket }) {
       const lockedUntil = options.now() + options.lockTtlMs;
       const { held, until } = await mark(context, key, await presentable(context, key, lock), lockedUntil);
-      let settled = false;
       try {
         ticket.check();
         context.resumed = false;
@@ -277,7 +276,6 @@ export function createRotation(
         const result = await credential.exchange(held.refreshToken, { signal: parts.signal, reason, deadline });
         ticket.check();
         if (result.next !== undefined && result.next !== held.refreshToken) {
-          settled = true;
           await storeRotated(context, key, { held, next: result.next, until });
         }
         if ('failure' in result) throw result.failure;
@@ -286,13 +284,13 @@ export function createRotation(
         if (isTokenRequestError(error) && error.code === 'ERR_TOKEN_SESSION_ENDED') {
           // The end of a replaced session is not the end of the new one.
           ticket.check();
-          settled = true;
           await endSession(context, key, held, error);
         }
         throw error;
       } finally {
-        // No rotated token: the mark gives way to the same token, unmarked, ordered after it.
-        if (!settled && context.latest === held) await unmark(context, key, held);
+        // No rotated token, no end of the session (each replaces `latest` before its first await),
+        // no resume: the mark gives way to the same token, unmarked, ordered after it.
+        if (context.latest === held) await unmark(context, key, held);
       }
     },
     async resume(key, refreshToken, { lock, dropOld }) {
