@@ -1,5 +1,5 @@
 import axios, {
-  AxiosError,
+  type AxiosError,
   AxiosHeaders,
   isAxiosError,
   type AxiosAdapter,
@@ -50,26 +50,30 @@ export async function sendWithProofs(
   // A token the server issued as Bearer goes as one, without proofs, and the transport follows redirects.
   if (proof === undefined) return exchange.adapter(config);
   const limit = inBrowser() ? 0 : (config.maxRedirects ?? DEFAULT_MAX_REDIRECTS);
-  let hop = limit === 0 ? config : { ...config, maxRedirects: 0 };
-  let answer = await sendHop(exchange, hop, token, sent, proof);
-  for (let redirects = 0; ; redirects++) {
-    const next = limit === 0 ? undefined : nextHop(hop, answer.response, sent);
-    if (next === undefined) {
-      if (answer.error !== undefined) throw answer.error;
-      return answer.response;
-    }
-    if (redirects >= limit) {
-      const { request } = answer.response as { request?: unknown };
-      throw new AxiosError('Maximum number of redirects exceeded', 'ERR_FR_TOO_MANY_REDIRECTS', config, request);
-    }
-    if (new URL(requestUrl(next)).origin !== new URL(requestUrl(hop)).origin) {
-      // Rule 1: the token and its proof stay behind; the transport follows what comes after.
-      removeHeaders(next.headers, ['authorization', 'dpop']);
-      return exchange.adapter({ ...next, maxRedirects: limit - redirects - 1 });
-    }
-    hop = next;
-    answer = await sendHop(exchange, hop, token, sent, undefined);
+  const first = limit === 0 ? config : { ...config, maxRedirects: 0 };
+  const answer = await sendHop(exchange, first, token, sent, proof);
+  const { status, headers } = answer.response;
+  if (limit === 0 || !REDIRECTS.has(status) || headerText(headers, 'location') === undefined) {
+    if (answer.error !== undefined) throw answer.error;
+    return answer.response;
   }
+  const { followRedirects } = await import('./dpop-redirects.js');
+  return followRedirects(
+    {
+      config,
+      limit,
+      sendHop: (hop) => sendHop(exchange, hop, token, sent, undefined),
+      leave: exchange.adapter,
+      bodyAgain: (hop, status) => {
+        if (isReplayable(hop.data)) return hop.data as unknown;
+        if (sent.replayBody === undefined) throw streamBody(sent, `redirected (HTTP ${status})`, hop);
+        return sent.replayBody();
+      },
+      urlOf: requestUrl,
+    },
+    first,
+    answer,
+  );
 }
 
 /** An answer, and what axios rejected it with when `validateStatus` refused its status. */
@@ -98,10 +102,10 @@ async function sendHop(
   }
   if (proof === undefined || !asksNonce(exchange, url, answer.response)) return answer;
   if (sent.replayBody === undefined && !isReplayable(config.data)) {
-    throw new TokenflightError(
-      `The API asked for a DPoP nonce (HTTP ${answer.response.status}) in answer to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
-        'The nonce is kept for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
-      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider },
+    throw streamBody(
+      sent,
+      `asked for a DPoP nonce (HTTP ${answer.response.status}; kept for the next requests) in answer to`,
+      config,
     );
   }
   const again: InternalAxiosRequestConfig = { ...config, headers: new AxiosHeaders(config.headers) };
@@ -118,44 +122,13 @@ function asksNonce(exchange: ProvingExchange, url: string, response: AxiosRespon
   return again;
 }
 
-/**
- * The config of the hop a redirect answer points to, as follow-redirects makes it: 301 and 302
- * after a POST, and 303 after anything but GET and HEAD, become a GET without a body or its
- * `Content-*` headers; 307 and 308 keep both (a stream body cannot be sent twice: ERR_BODY_NOT_REPLAYABLE
- * unless `replayBody`). Undefined when the answer is not a redirect to follow.
- */
-function nextHop(
-  config: InternalAxiosRequestConfig,
-  response: AxiosResponse,
-  sent: ProvingSend,
-): InternalAxiosRequestConfig | undefined {
-  const location = headerText(response.headers, 'location');
-  if (!REDIRECTS.has(response.status) || location === undefined) return undefined;
-  const url = new URL(location, requestUrl(config));
-  const method = String(config.method ?? 'get').toUpperCase();
-  const headers = new AxiosHeaders(config.headers);
-  // The Location is the whole URL: no baseURL in front of it, no params after it.
-  const next: InternalAxiosRequestConfig = { ...config, url: url.href, headers };
-  delete next.baseURL;
-  delete next.params;
-  const toGet =
-    ((response.status === 301 || response.status === 302) && method === 'POST') ||
-    (response.status === 303 && method !== 'GET' && method !== 'HEAD');
-  if (toGet) {
-    next.method = 'get';
-    next.data = undefined;
-    for (const key of Object.keys(headers)) if (/^content-/i.test(key)) Reflect.deleteProperty(headers, key);
-  } else if (!isReplayable(config.data)) {
-    if (sent.replayBody === undefined) {
-      throw new TokenflightError(
-        `The API redirected (HTTP ${response.status}) a ${method} request whose body is a stream, which cannot be sent twice. ` +
-          'Pass `tokenAuth: { replayBody: () => newStream }` to send such requests on',
-        { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider },
-      );
-    }
-    next.data = sent.replayBody();
-  }
-  return next;
+/** A request whose stream body would have to be sent once more: `ERR_BODY_NOT_REPLAYABLE` (rule 8). */
+function streamBody(sent: ProvingSend, what: string, config: InternalAxiosRequestConfig): TokenflightError {
+  return new TokenflightError(
+    `The API ${what} a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice; ` +
+      'pass `tokenAuth: { replayBody: () => newStream }` to send such requests again',
+    { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider },
+  );
 }
 
 /** The absolute URL a request goes to, as axios builds it (baseURL, url, params), for a DPoP proof's `htu`. */
@@ -171,8 +144,4 @@ function setHeader(headers: AxiosHeaders, name: string, value: string): void {
     if (key.toLowerCase() === lower && key !== name) Reflect.deleteProperty(headers, key);
   }
   headers[name] = value;
-}
-
-function removeHeaders(headers: AxiosHeaders, names: readonly string[]): void {
-  for (const key of Object.keys(headers)) if (names.includes(key.toLowerCase())) Reflect.deleteProperty(headers, key);
 }
