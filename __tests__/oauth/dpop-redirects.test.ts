@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { clientCredentials } from '../../lib/index.js';
+import axios from 'axios';
+import { Readable } from 'node:stream';
+import { attachTokenAuth, clientCredentials } from '../../lib/index.js';
 import { listenOnLoopback } from '../../lib/testing/listen.js';
 import { TRANSPORTS, type NeutralHandle, type Transport } from '../helpers/transports.js';
 import { startDpopApi, type DpopApi } from './helpers/dpop-api.js';
@@ -167,5 +169,48 @@ describe.each(TRANSPORTS)('DPoP redirects over %s', (_name, transport: Transport
     expect(arrived).toHaveLength(1);
     expect(arrived[0]?.['authorization']).toBeUndefined();
     expect(arrived[0]?.['dpop']).toBeUndefined();
+  }, 30_000);
+});
+
+describe('DPoP redirects followed by tokenflight over axios', () => {
+  const attach = () => {
+    const instance = axios.create();
+    const auth = attachTokenAuth(instance, {
+      providers: clientCredentials({
+        issuer: server.issuer,
+        clientId: server.clients.dpop.clientId,
+        authMethod: 'private_key_jwt',
+        privateKey: server.keys.ec.pem,
+        keyId: 'ec',
+        dpop: true,
+        origins: [api.url],
+      }),
+    });
+    handles.push({ close: () => auth.eject() } as NeutralHandle);
+    return instance;
+  };
+
+  test('the request’s maxRedirects is kept: past it, ERR_FR_TOO_MANY_REDIRECTS as follow-redirects rejects', async () => {
+    const instance = attach();
+    const from = api.seen.length;
+    await expect(instance.get(`${api.url}/redirect/302/redirect/307/end`, { maxRedirects: 1 })).rejects.toMatchObject({
+      code: 'ERR_FR_TOO_MANY_REDIRECTS',
+    });
+    expect(api.seen.slice(from).map((request) => request.status)).toEqual([302, 307]);
+    const answer = await instance.get(`${api.url}/redirect/307/end`, { maxRedirects: 0, validateStatus: () => true });
+    expect(answer.status).toBe(307);
+  }, 30_000);
+
+  test('a stream body on a 307 is not sent twice: ERR_BODY_NOT_REPLAYABLE, or replayBody’s body', async () => {
+    const instance = attach();
+    const stream = () => Readable.from([Buffer.from('bytes')]);
+    await expect(
+      instance.post(`${api.url}/redirect/307/upload`, stream(), { headers: { 'content-type': 'text/plain' } }),
+    ).rejects.toMatchObject({ code: 'ERR_BODY_NOT_REPLAYABLE' });
+    const answer = await instance.post(`${api.url}/redirect/307/upload`, stream(), {
+      headers: { 'content-type': 'text/plain' },
+      tokenAuth: { replayBody: stream },
+    });
+    expect(answer.status).toBe(200);
   }, 30_000);
 });
