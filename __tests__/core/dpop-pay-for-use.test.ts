@@ -7,7 +7,7 @@ import { join } from 'node:path';
 // whose providers cannot do DPoP bundles none of its code. What each scenario loads, from lib/.
 
 const root = join(__dirname, '..', '..');
-const DPOP = /^lib\/(core\/dpop|oauth\/dpop-[a-z]+|oauth\/www-authenticate)\.ts$/;
+const DPOP = /^lib\/(core\/dpop|oauth\/dpop-[a-z]+|oauth\/www-authenticate|providers\/token-request\/dpop)\.ts$/;
 
 async function inputsOf(source: string): Promise<string[]> {
   const result = await build({
@@ -40,10 +40,18 @@ describe('DPoP code is bundled only by what can use it', () => {
     expect(inputs.filter((input) => DPOP.test(input))).toEqual([]);
   });
 
-  test('clientCredentials brings its binding, nonces and proofs', async () => {
-    const inputs = await inputsOf("export { createTokenFetch, clientCredentials } from './lib/fetch.ts';");
+  test.each([
+    ['clientCredentials', "export { createTokenFetch, clientCredentials } from './lib/fetch.ts';"],
+    ['refreshTokenGrant', "export { attachTokenAuth, refreshTokenGrant } from './lib/index.ts';"],
+  ])('%s brings its binding, nonces, proofs and token endpoint outcome', async (_name, source) => {
+    const inputs = await inputsOf(source);
     expect(inputs).toEqual(
-      expect.arrayContaining(['lib/core/dpop.ts', 'lib/oauth/dpop-nonce.ts', 'lib/oauth/dpop-proof.ts']),
+      expect.arrayContaining([
+        'lib/core/dpop.ts',
+        'lib/oauth/dpop-nonce.ts',
+        'lib/oauth/dpop-proof.ts',
+        'lib/providers/token-request/dpop.ts',
+      ]),
     );
   });
 });

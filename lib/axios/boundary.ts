@@ -18,7 +18,7 @@ import { displayTarget, type Routable, type Router } from '../core/routing.js';
 import type { CurrentToken, TokenManager } from '../core/manager/token-manager.js';
 import { isReplayable, isTokenRejection, type RejectionPolicy } from './unauthorized.js';
 import type { DpopBinding } from '../core/dpop.js';
-import { headerText } from '../shared/headers.js';
+import { sendWithProofs } from './dpop-send.js';
 
 /** One attached provider: its token manager and the state its requests share. */
 export interface TokenRuntime extends Routable {
@@ -201,8 +201,9 @@ function attempt(
 }
 
 /**
- * One send through the adapter, with a new DPoP proof when the token is DPoP-bound (lib/core/dpop.ts);
- * an answer asking for a nonce is sent once more at once with it (rule 8's body rules apply).
+ * One send through the adapter, with a new DPoP proof for each hop when the token is DPoP-bound
+ * (lib/axios/dpop-send.ts); an answer asking for a nonce is sent once more at once with it (rule 8's
+ * body rules apply).
  */
 function dispatch(
   exchange: Exchange,
@@ -212,58 +213,7 @@ function dispatch(
 ): Promise<AxiosResponse> {
   // Without DPoP, straight to the adapter: the hot path gains no await.
   if (exchange.runtime.dpop === undefined) return exchange.adapter(config);
-  return dispatchWithProof(exchange, config, current, sent);
-}
-
-async function dispatchWithProof(
-  exchange: Exchange,
-  config: InternalAxiosRequestConfig,
-  current: CurrentToken,
-  sent: SentToken,
-): Promise<AxiosResponse> {
-  const { runtime, adapter } = exchange;
-  const url = requestUrl(config);
-  const proof = await runtime.dpop?.proofForSend(current.token, String(config.method ?? 'get'), url);
-  if (proof === undefined) return adapter(config);
-  setHeader(config.headers, 'DPoP', proof);
-  let response: AxiosResponse;
-  try {
-    response = await adapter(config);
-  } catch (error) {
-    if (!isAxiosError(error) || error.response === undefined || !asksNonce(exchange, url, error.response)) throw error;
-    return resendWithNonce(exchange, config, current, sent, error.response);
-  }
-  if (!asksNonce(exchange, url, response)) return response;
-  return resendWithNonce(exchange, config, current, sent, response);
-}
-
-/** The answer's nonce remembered; true when it is a nonce challenge this request may answer (once). */
-function asksNonce(exchange: Exchange, url: string, response: AxiosResponse): boolean {
-  const header = (name: string): string | undefined => headerText(response.headers, name);
-  const again =
-    exchange.runtime.dpop?.shouldResend(url, { status: response.status, header }, exchange.nonceResends) ?? false;
-  if (again) exchange.nonceResends++;
-  return again;
-}
-
-/** The nonce re-send: the same request with the same token, a new proof and the origin's nonce. */
-function resendWithNonce(
-  exchange: Exchange,
-  config: InternalAxiosRequestConfig,
-  current: CurrentToken,
-  sent: SentToken,
-  response: AxiosResponse,
-): Promise<AxiosResponse> {
-  if (sent.replayBody === undefined && !isReplayable(config.data)) {
-    throw new TokenflightError(
-      `The API asked for a DPoP nonce (HTTP ${response.status}) in answer to a ${String(config.method).toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
-        'The nonce is kept for the next requests; pass `tokenAuth: { replayBody: () => newStream }` to replay such requests',
-      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: sent.provider },
-    );
-  }
-  const again: InternalAxiosRequestConfig = { ...config, headers: new AxiosHeaders(config.headers) };
-  if (sent.replayBody !== undefined) again.data = sent.replayBody();
-  return dispatch(exchange, again, current, sent);
+  return sendWithProofs(exchange, config, current.token, sent);
 }
 
 /** Rule 5: whether the answer to a first attempt says the API rejected the token it carried. */
@@ -400,21 +350,6 @@ function setAuthorization(headers: AxiosHeaders, value: string): void {
     }
   }
   headers[slot] = value;
-}
-
-/** The absolute URL a request goes to, as axios builds it (baseURL, url, params), for a DPoP proof's `htu`. */
-function requestUrl(config: InternalAxiosRequestConfig): string {
-  const page = (globalThis as { location?: { href?: string } }).location?.href;
-  return new URL(axios.getUri(config), page).href;
-}
-
-/** Writes a header that tokenflight owns, over one given in any case (see {@link setAuthorization}). */
-function setHeader(headers: AxiosHeaders, name: string, value: string): void {
-  const lower = name.toLowerCase();
-  for (const key in headers) {
-    if (key.toLowerCase() === lower && key !== name) Reflect.deleteProperty(headers, key);
-  }
-  headers[name] = value;
 }
 
 /** Removes an `Authorization` header that tokenflight wrote, and only that one. */

@@ -1,6 +1,7 @@
 import { createTokenOperations, type Token } from '../core/handle.js';
 import { createRuntime, type ProviderRuntime } from '../core/runtime.js';
 import { TokenflightError } from '../shared/errors.js';
+import { inBrowser } from '../shared/environment.js';
 import { originsWithoutBase } from '../core/provider-origins.js';
 import { createRouter } from '../core/routing.js';
 import type { NonceSlot } from '../oauth/dpop-nonce.js';
@@ -34,12 +35,6 @@ export interface TokenFetch {
    * `resumeSession` reject with a `TokenflightError` of code `ERR_HANDLE_CLOSED`. Idempotent.
    */
   readonly close: () => void;
-}
-
-/** Browsers follow redirects out of sight (`redirect: 'manual'` gives an opaque answer) and drop `Authorization` across origins themselves. */
-function inBrowser(): boolean {
-  const scope = globalThis as { document?: unknown; importScripts?: unknown };
-  return typeof scope.document === 'object' || typeof scope.importScripts === 'function';
 }
 
 /**

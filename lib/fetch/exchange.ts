@@ -6,6 +6,7 @@ import type { TokenAuthEvent } from '../shared/events.js';
 import { displayTarget, type Router } from '../core/routing.js';
 import type { CurrentToken } from '../core/manager/token-manager.js';
 import { bodyPlan, canResend, type BodyPlan } from './body.js';
+import { sendWithProof } from './dpop-hop.js';
 import type { FetchFunction } from './http-client.js';
 import { readRejectedBody } from './rejected-body.js';
 import { discard, sendFollowing, type Arrival, type Outgoing } from './redirects.js';
@@ -101,58 +102,35 @@ async function replay(
 }
 
 /**
- * Sends the request with `current`'s token and, when it is DPoP-bound, a new proof
- * (lib/core/dpop.ts); an answer asking for a DPoP nonce is sent once more at once with it.
+ * Sends the request with `current`'s token, written last, following redirects without leaking it;
+ * with DPoP, every hop that carries the token gets its own proof (lib/fetch/dpop-hop.ts).
  */
 function attempt(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
-  // Without DPoP, straight to the send: the hot path gains no await.
-  if (exchange.runtime.dpop === undefined) return send(exchange, current, body, undefined);
-  return attemptWithProof(exchange, current, body);
-}
-
-async function attemptWithProof(exchange: Exchange, current: CurrentToken, body: BodyPlan): Promise<Arrival> {
-  const { runtime, request } = exchange;
-  const proof = await runtime.dpop?.proofForSend(current.token, request.method, request.url);
-  if (proof === undefined) return send(exchange, current, body, undefined);
-  const arrival = await send(exchange, current, body, proof);
-  const header = (name: string): string | undefined => arrival.response.headers.get(name) ?? undefined;
-  const { response } = arrival;
-  const asks =
-    arrival.carried &&
-    runtime.dpop?.shouldResend(request.url, { status: response.status, header }, exchange.nonceResends) === true;
-  if (!asks) return arrival;
-  exchange.nonceResends++;
-  discard(response);
-  if (!canResend(body) && exchange.replayBody === undefined) {
-    throw new TokenflightError(
-      `The API asked for a DPoP nonce (HTTP ${response.status}) in answer to a ${request.method.toUpperCase()} request whose body is a stream, which cannot be sent twice. ` +
-        'The nonce is kept for the next requests; pass `tokenAuth: { replayBody: () => newBody }` to replay such requests',
-      { code: 'ERR_BODY_NOT_REPLAYABLE', provider: runtime.name },
-    );
-  }
-  const { replayBody } = exchange;
-  const again = canResend(body) || replayBody === undefined ? body : bodyPlan(replayBody(), request.url, request);
-  return attemptWithProof(exchange, current, again);
-}
-
-/** Sends the request with `current`'s token, written last, following redirects without leaking it. */
-function send(exchange: Exchange, current: CurrentToken, body: BodyPlan, proof: string | undefined): Promise<Arrival> {
-  const { boundary, request } = exchange;
+  const { boundary, request, runtime } = exchange;
   // The request's own copy of the caller's headers: the token is written last, just before the
   // send, and a replay overwrites it (redirect hops copy them before changing them).
   const { headers } = request;
   headers.set('authorization', current.header);
-  if (proof !== undefined) headers.set('dpop', proof);
-  else if (exchange.runtime.dpop !== undefined) headers.delete('dpop');
+  if (runtime.dpop !== undefined) headers.delete('dpop');
   const first: Outgoing = { url: request.url, method: request.method, headers, body, hop: 0 };
-  if (boundary.browserRedirects) {
-    // The browser follows and drops Authorization across origins itself; it never shows a redirect.
-    return sendOnce(boundary.fetch, request, first, request.redirect).then((response) => ({
-      response,
-      carried: response.url === '' || new URL(response.url).origin === new URL(request.url, response.url).origin,
-    }));
+  if (runtime.dpop === undefined) {
+    // Straight to the send, with the request's one dispatcher: the hot path gains no closure or await.
+    if (boundary.browserRedirects)
+      return browserArrival(sendOnce(boundary.fetch, request, first, request.redirect), request);
+    return sendFollowing(exchange.dispatch, first, request.redirect);
   }
-  return sendFollowing(exchange.dispatch, first, request.redirect);
+  const dispatch = (out: Outgoing, redirect: RequestRedirect): Promise<Response> =>
+    sendWithProof(exchange, current, out, (hop) => sendOnce(boundary.fetch, request, hop, redirect));
+  if (boundary.browserRedirects) return browserArrival(dispatch(first, request.redirect), request);
+  return sendFollowing((out) => dispatch(out, 'manual'), first, request.redirect);
+}
+
+/** The browser follows and drops Authorization across origins itself; it never shows a redirect. */
+function browserArrival(sent: Promise<Response>, request: Prepared): Promise<Arrival> {
+  return sent.then((response) => ({
+    response,
+    carried: response.url === '' || new URL(response.url).origin === new URL(request.url, response.url).origin,
+  }));
 }
 
 /** Hands one send to the fetch underneath. */

@@ -1,4 +1,4 @@
-import type { HttpClient } from '../core/http.js';
+import type { HttpClient, HttpResponse } from '../core/http.js';
 import { sha256Hex } from '../shared/async.js';
 import type { Discovery, DiscoveryOptions } from '../oauth/discovery.js';
 import type { SigningKey } from '../oauth/private-key.js';
@@ -7,7 +7,7 @@ import type { NonceSlot } from '../oauth/dpop-nonce.js';
 import type { DpopBinding, DpopBindingOptions } from '../core/dpop.js';
 import type { TokenStore } from '../stores/store.js';
 import type { TokenSource } from '../core/manager/token-source.js';
-import type { TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
+import type { Failure, Issued, TokenRequestRetry, TokenRequestSettings } from './token-request/types.js';
 
 /** Where in a JSON response a value is, as property names from the root. */
 export type JsonPath = readonly string[];
@@ -77,6 +77,8 @@ export interface EndpointDpop {
    */
   readonly bind: (options: DpopBindingOptions) => DpopBinding;
   readonly boundKey: (base: Promise<string>, dpop: DpopBinding) => () => Promise<string>;
+  /** What a token endpoint's answer means under DPoP (`dpopOutcome`): given here for the same reason. */
+  readonly outcome: (outcome: Issued | Failure, response: HttpResponse, dpop: DpopBinding) => Issued | Failure;
 }
 
 /** How an endpoint that authenticates with JWT assertions signs one, given by the OAuth grants. */

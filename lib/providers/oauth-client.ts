@@ -9,6 +9,7 @@ import { cryptoRandomBytes } from '../oauth/random.js';
 import { createDpopKeySource, readDpopOption } from '../oauth/dpop-key.js';
 import { boundKey, createDpopBinding, dpopKeyId } from '../core/dpop.js';
 import type { ClientAssertionStep, EndpointDpop, ResponseShape } from './endpoint.js';
+import { dpopOutcome } from './token-request/dpop.js';
 import { insecureAllowed, path } from './define.js';
 
 /**
@@ -201,5 +202,6 @@ function readDpop(value: unknown, context: string, url: URL, clientId: string): 
     id: dpopKeyId(url.href, clientId),
     bind: createDpopBinding,
     boundKey,
+    outcome: dpopOutcome,
   };
 }

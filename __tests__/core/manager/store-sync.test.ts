@@ -36,7 +36,7 @@ function follow(store: TokenStore, read: (key: string) => Promise<StoredToken | 
   const reads: string[] = [];
   const unfollow = followStore({
     store,
-    key: Promise.resolve('k'),
+    key: () => Promise.resolve('k'),
     read: (key) => {
       reads.push(key);
       return read(key);

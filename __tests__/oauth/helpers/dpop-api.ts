@@ -180,6 +180,7 @@ export async function startDpopApi(options: { issuer: string; resource: string }
       record.nonce = typeof proof.nonce === 'string' ? proof.nonce : undefined;
       if (demand && proof.nonce !== nonce) throw new Refusal('use_dpop_nonce', 'the API demands its nonce');
       await checkToken(accessToken, proof.jkt);
+      if (redirect(url, record, res)) return;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ok: true, path: url.pathname }));
     } catch (error) {
@@ -190,6 +191,16 @@ export async function startDpopApi(options: { issuer: string; resource: string }
       res.setHeader('WWW-Authenticate', `DPoP algs="ES256 EdDSA RS256 PS256", error="${refusal.error}"`);
       res.end();
     }
+  };
+
+  const redirect = (url: URL, record: SeenRequest, res: ServerResponse): boolean => {
+    const match = /^\/redirect\/(30[12378])\/(.*)$/.exec(url.pathname);
+    if (match === null) return false;
+    record.status = Number(match[1]);
+    if (url.searchParams.has('rotate')) nonce = b64(randomBytes(16));
+    res.writeHead(record.status, { location: url.searchParams.get('to') ?? `/${match[2] ?? ''}` });
+    res.end();
+    return true;
   };
 
   const server = createServer((req, res) => void handle(req, res));

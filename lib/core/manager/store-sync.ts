@@ -3,8 +3,12 @@ import { isNewerToken, type StoredToken, type TokenStore } from '../../stores/st
 /** What a token manager lends {@link followStore}. */
 export interface StoreFollower {
   readonly store: TokenStore;
-  /** The provider's store key. */
-  readonly key: Promise<string>;
+  /**
+   * The provider's store key, asked for when first needed (a change told of), never when the
+   * follower starts: a DPoP provider's key needs its key pair, and with discovery the server's
+   * metadata, and attaching a handle makes no request.
+   */
+  readonly key: () => Promise<string>;
   /** The entry for `key`, validated (an invalid one is reported and treated as missing). */
   read(key: string): Promise<StoredToken | undefined>;
   /** Called with what the entry holds after someone else changed it. */
@@ -24,7 +28,7 @@ export function followStore(follower: StoreFollower): () => void {
   /** Another change came while the entry was being read: read it once more. */
   const readAgain = (): boolean => flags.again && !flags.stopped;
   const readChanged = async (): Promise<void> => {
-    const key = await follower.key;
+    const key = await follower.key();
     do {
       flags.again = false;
       await follower.changed(await follower.read(key));
@@ -41,7 +45,7 @@ export function followStore(follower: StoreFollower): () => void {
       .finally(() => (reading = undefined));
   };
   const unsubscribe = store.subscribe((changedKey) => {
-    void follower.key.then(
+    void follower.key().then(
       (key) => {
         if (changedKey === key) onChange();
       },

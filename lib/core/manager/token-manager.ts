@@ -288,7 +288,7 @@ function followSiblings(
   let readIn = parts.session.current().generation;
   return followStore({
     store: options.store,
-    key: source.key,
+    key: () => source.key,
     read: (key) => {
       readIn = parts.session.current().generation;
       return parts.store.read(key);

@@ -2,7 +2,6 @@ import { unrefTimer } from '../../shared/async.js';
 import { isHttpClientError, type HttpResponse } from '../../core/http.js';
 import type { TokenEndpoint } from '../endpoint.js';
 import { classifyResponse } from './classify.js';
-import { dpopOutcome } from './dpop.js';
 import type { Failure, Issued, TokenRequestContext } from './types.js';
 
 export function aborted(): Failure {
@@ -138,5 +137,6 @@ export async function attemptOnce(endpoint: TokenEndpoint, context: TokenRequest
   }
   context.dpop?.nonces.remember(endpoint.url, response.headers);
   const outcome = classifyResponse(endpoint, response, sentAt, context);
-  return context.dpop === undefined ? outcome : dpopOutcome(outcome, response, context.dpop);
+  const { dpop } = context;
+  return dpop === undefined || endpoint.dpop === undefined ? outcome : endpoint.dpop.outcome(outcome, response, dpop);
 }
