@@ -89,6 +89,39 @@ const TRANSPORT: Readonly<Record<string, TokenRequestErrorCode>> = {
   aborted: 'ERR_TOKEN_ABORTED',
 };
 
+/** One metadata request, ended on time and by close() even if the transport ignores its signal and limits. */
+function sendBounded(
+  http: HttpClient,
+  url: string,
+  settings: DiscoverySettings,
+  closing: AbortSignal,
+): Promise<HttpResponse> {
+  const attempt = new AbortController();
+  return waitWithAbort(
+    () =>
+      http.send({
+        method: 'GET',
+        url,
+        headers: { accept: 'application/json' },
+        signal: attempt.signal,
+        timeoutMs: settings.timeoutMs,
+        maxBodyBytes: settings.maxBodyBytes,
+      }),
+    {
+      signal: closing,
+      timeoutMs: settings.timeoutMs,
+      onAbort: () => {
+        attempt.abort();
+        return new HttpClientError('aborted', 'the handle was closed');
+      },
+      onTimeout: () => {
+        attempt.abort();
+        return new HttpClientError('timeout', 'the metadata URL did not answer in time');
+      },
+    },
+  );
+}
+
 /**
  * Reads a provider's metadata once for all concurrent callers and keeps it (see the rules above).
  *
@@ -116,38 +149,10 @@ export function createDiscovery(options: DiscoveryOptions): Discovery {
       cause,
     });
 
-  /** One request, ended on time and by close() even if the transport ignores its signal and limits. */
-  const send = (url: string): Promise<HttpResponse> => {
-    const attempt = new AbortController();
-    return waitWithAbort(
-      () =>
-        http.send({
-          method: 'GET',
-          url,
-          headers: { accept: 'application/json' },
-          signal: attempt.signal,
-          timeoutMs: settings.timeoutMs,
-          maxBodyBytes: settings.maxBodyBytes,
-        }),
-      {
-        signal: closing.signal,
-        timeoutMs: settings.timeoutMs,
-        onAbort: () => {
-          attempt.abort();
-          return new HttpClientError('aborted', 'the handle was closed');
-        },
-        onTimeout: () => {
-          attempt.abort();
-          return new HttpClientError('timeout', 'the metadata URL did not answer in time');
-        },
-      },
-    );
-  };
-
   const get = async (url: string): Promise<HttpResponse> => {
     sent++;
     try {
-      return await send(url);
+      return await sendBounded(http, url, settings, closing.signal);
     } catch (error) {
       const code = isHttpClientError(error) ? TRANSPORT[error.reason] : undefined;
       throw fail(

@@ -87,6 +87,65 @@ async function sessionKey(
   return sha256Hex(JSON.stringify(all));
 }
 
+/** What a refresh-token grant's sources are made of: the endpoint, the session's key, the first refresh token. */
+interface RefreshGrant {
+  readonly endpoint: TokenEndpoint;
+  readonly identity: ReturnType<typeof readIdentity>;
+  readonly body: Record<string, string>;
+  readonly key: Promise<string>;
+  readonly url: URL;
+  readonly refreshToken: string;
+  readonly onRotated: ((refreshToken: string) => unknown) | undefined;
+}
+
+/** A handle's source of a refresh-token grant: every token comes through its rotation. */
+function createRefreshSource(grant: RefreshGrant, context: SourceContext): TokenSource {
+  const { endpoint, identity, body, key, url } = grant;
+  const discovery = discoveryOf(endpoint, identity, context);
+  const dpop = dpopOf(endpoint, context, discovery);
+  const rotation: RotatingCredential = {
+    initial: grant.refreshToken,
+    url: displayUrl(url),
+    onRotated: grant.onRotated,
+    callbackTimeoutMs: context.settings.timeoutMs,
+    async exchange(credential, { signal, deadline }) {
+      const presented = {
+        ...endpoint,
+        body: { ...body, refresh_token: credential },
+        secrets: [...endpoint.secrets, credential, btoa(credential)],
+      };
+      let rotatedAnyway: string | undefined;
+      try {
+        const answer = await requestToken(identity.name, presented, {
+          ...context,
+          signal,
+          discovery,
+          dpop,
+          mayRetry: retryWithin(context, deadline),
+          onRotatedAnyway: (next) => (rotatedAnyway = next),
+        });
+        return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
+      } catch (error) {
+        if (rotatedAnyway !== undefined && error instanceof Error) return { failure: error, next: rotatedAnyway };
+        throw error;
+      }
+    },
+    rotate: (manager, parts) => createRotation(manager, rotation, parts),
+  };
+  const fetch = (): Promise<never> => Promise.reject(new Error('a rotating source is used through its rotation'));
+  if (dpop === undefined) return { name: identity.name, key, fetch, rotation };
+  const bound = keptUnlessFailed(() => keyWithThumbprint(key, dpop));
+  return {
+    name: identity.name,
+    get key() {
+      return bound();
+    },
+    fetch,
+    rotation,
+    dpop,
+  };
+}
+
 /**
  * The OAuth 2.0 refresh-token grant (RFC 6749 §6) with rotation (RFC 9700 §4.14), for confidential
  * and public clients. Each refresh token is presented at most once: only by the holder of the
@@ -162,50 +221,9 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): TokenProvi
   const key = sessionKey([url.href, clientId, scope ?? null, identity.name, cacheKey ?? null], issuer, signer);
   const onRotated = given['onRefreshToken'] as ((refreshToken: string) => unknown) | undefined;
 
-  const create = (context: SourceContext): TokenSource => {
-    const discovery = discoveryOf(endpoint, identity, context);
-    const dpop = dpopOf(endpoint, context, discovery);
-    const rotation: RotatingCredential = {
-      initial: refreshToken,
-      url: displayUrl(url),
-      onRotated,
-      callbackTimeoutMs: context.settings.timeoutMs,
-      async exchange(credential, { signal, deadline }) {
-        const presented = {
-          ...endpoint,
-          body: { ...body, refresh_token: credential },
-          secrets: [...endpoint.secrets, credential, btoa(credential)],
-        };
-        let rotatedAnyway: string | undefined;
-        try {
-          const answer = await requestToken(identity.name, presented, {
-            ...context,
-            signal,
-            discovery,
-            dpop,
-            mayRetry: retryWithin(context, deadline),
-            onRotatedAnyway: (next) => (rotatedAnyway = next),
-          });
-          return { token: answer.token, attempts: answer.attempts, next: answer.refreshToken };
-        } catch (error) {
-          if (rotatedAnyway !== undefined && error instanceof Error) return { failure: error, next: rotatedAnyway };
-          throw error;
-        }
-      },
-      rotate: (manager, parts) => createRotation(manager, rotation, parts),
-    };
-    const fetch = (): Promise<never> => Promise.reject(new Error('a rotating source is used through its rotation'));
-    if (dpop === undefined) return { name: identity.name, key, fetch, rotation };
-    const bound = keptUnlessFailed(() => keyWithThumbprint(key, dpop));
-    return {
-      name: identity.name,
-      get key() {
-        return bound();
-      },
-      fetch,
-      rotation,
-      dpop,
-    };
-  };
-  return freezeProvider({ ...identity, tokenUrl: displayUrl(url) }, { rotating: true, create });
+  const grant: RefreshGrant = { endpoint, identity, body, key, url, refreshToken, onRotated };
+  return freezeProvider(
+    { ...identity, tokenUrl: displayUrl(url) },
+    { rotating: true, create: (context: SourceContext) => createRefreshSource(grant, context) },
+  );
 }
