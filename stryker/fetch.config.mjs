@@ -18,12 +18,12 @@ const config = {
         '**/__tests__/fetch/clients.test.ts',
         '**/__tests__/core/http-client.test.ts',
         '**/__tests__/rules-both-boundaries.test.ts',
-        // DPoP over both boundaries: the only suite that sends auth.fetch's proofs and nonce re-sends.
-        '**/__tests__/oauth/dpop-boundaries.test.ts',
         // Tests written against mutants that survived the suites above (see docs/development.md).
         '**/__tests__/core/token-client-interceptor-headers.test.ts',
         '**/__tests__/fetch/runtime-without-fetch.test.ts',
         '**/__tests__/fetch/redirect-methods.test.ts',
+        '**/__tests__/fetch/rejected-body-view.test.ts',
+        '**/__tests__/fetch/body-handed-on.test.ts',
       ],
     },
   },
