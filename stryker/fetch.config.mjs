@@ -24,6 +24,7 @@ const config = {
         '**/__tests__/fetch/redirect-methods.test.ts',
         '**/__tests__/fetch/rejected-body-view.test.ts',
         '**/__tests__/fetch/body-handed-on.test.ts',
+        '**/__tests__/fetch/call-arguments.test.ts',
       ],
     },
   },
