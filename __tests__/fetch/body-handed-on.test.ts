@@ -1,35 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, createTokenFetch, type TokenFetch, type TokenFetchOptions } from '../../lib/fetch.js';
-import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { describe, expect, test } from '@jest/globals';
+import { tokenFetchHarness } from './helpers/token-fetch-harness.js';
 
 // How auth.fetch hands a caller's body to the fetch underneath: a body fetch serialises the same
 // way each time goes on as the caller gave it, with the URL as given; only a FormData is captured
 // in a Request first (so a replay has the same multipart boundary), with the caller's headers.
 
-jest.setTimeout(30_000);
-
-let api: FetchApiServer;
-beforeAll(async () => {
-  api = await startFetchApiServer();
-});
-afterAll(() => api.close());
-
-let auth: TokenFetch | undefined;
-afterEach(() => auth?.close());
-
-function make(options: Partial<TokenFetchOptions> = {}): TokenFetch {
-  auth = createTokenFetch({
-    providers: clientCredentials({
-      tokenUrl: api.tokenUrl,
-      clientId: 'client-1',
-      clientSecret: 'secret-1',
-      origins: [api.origin],
-    }),
-    tokenFetch: globalThis.fetch,
-    ...options,
-  });
-  return auth;
-}
+const harness = tokenFetchHarness();
+const make = harness.make;
 
 describe('the body the fetch underneath receives', () => {
   test.each<[string, () => BodyInit]>([
@@ -46,7 +23,7 @@ describe('the body the fetch underneath receives', () => {
       },
     });
     const body = makeBody();
-    const url = `${api.origin}/api/upload`;
+    const url = `${harness.api.origin}/api/upload`;
     await (await fetchWithToken.fetch(url, { method: 'POST', body })).text();
     expect(received).toHaveLength(1);
     expect(received[0]?.input).toBe(url);
@@ -56,14 +33,14 @@ describe('the body the fetch underneath receives', () => {
   test("a FormData goes with the caller's own headers and its multipart content type", async () => {
     const form = new FormData();
     form.append('field', 'value');
-    const before = api.seen.length;
-    const answer = await make().fetch(`${api.origin}/api/form`, {
+    const before = harness.api.seen.length;
+    const answer = await make().fetch(`${harness.api.origin}/api/form`, {
       method: 'POST',
       body: form,
       headers: { 'x-trace': 'trace-1' },
     });
     expect(answer.status).toBe(200);
-    const [sent] = api.seen.slice(before).filter((request) => request.path === '/api/form');
+    const [sent] = harness.api.seen.slice(before).filter((request) => request.path === '/api/form');
     expect(sent?.headers['x-trace']).toBe('trace-1');
     expect(sent?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
     expect(sent?.body.toString()).toContain('name="field"');

@@ -1,54 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import {
-  clientCredentials,
-  createTokenFetch,
-  type TokenAuthEvent,
-  type TokenFetch,
-  type TokenFetchOptions,
-} from '../../lib/fetch.js';
-import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { describe, expect, test } from '@jest/globals';
+import type { TokenAuthEvent, TokenFetch } from '../../lib/fetch.js';
+import { tokenFetchHarness } from './helpers/token-fetch-harness.js';
 
 // How auth.fetch reads its two arguments: a Request given with a RequestInit is the Request that
 // init makes, a request it does not handle reaches the fetch underneath untouched, and a wrong
 // `tokenAuth` is a typed error before anything is sent.
 
-jest.setTimeout(30_000);
-
-let api: FetchApiServer;
-let other: FetchApiServer;
-beforeAll(async () => {
-  [api, other] = await Promise.all([startFetchApiServer(), startFetchApiServer()]);
-});
-afterAll(() => Promise.all([api.close(), other.close()]));
-
-let auth: TokenFetch | undefined;
-afterEach(() => auth?.close());
-
-function make(options: Partial<TokenFetchOptions> = {}): TokenFetch {
-  auth = createTokenFetch({
-    providers: clientCredentials({
-      tokenUrl: api.tokenUrl,
-      clientId: 'client-1',
-      clientSecret: 'secret-1',
-      origins: [api.origin],
-    }),
-    tokenFetch: globalThis.fetch,
-    ...options,
-  });
-  return auth;
-}
+const harness = tokenFetchHarness();
+const make = harness.make;
 
 describe("auth.fetch's arguments", () => {
   test("a Request with a RequestInit: the init's method, headers and body win, as fetch's own Request(input, init)", async () => {
     const fetchWithToken = make();
-    const request = new Request(`${api.origin}/api/req`, { method: 'PUT', headers: { 'x-from': 'request' } });
+    const request = new Request(`${harness.api.origin}/api/req`, { method: 'PUT', headers: { 'x-from': 'request' } });
     const answer = await fetchWithToken.fetch(request, {
       method: 'POST',
       headers: { 'x-from': 'init' },
       body: 'from init',
     });
-    expect(await answer.json()).toMatchObject({ method: 'POST', token: api.latest(), body: 'from init' });
-    expect(api.apiRequests().at(-1)?.headers['x-from']).toBe('init');
+    expect(await answer.json()).toMatchObject({ method: 'POST', token: harness.api.latest(), body: 'from init' });
+    expect(harness.api.apiRequests().at(-1)?.headers['x-from']).toBe('init');
   });
 
   test('a request to an origin no provider serves reaches the fetch underneath with the very arguments given', async () => {
@@ -59,7 +30,7 @@ describe("auth.fetch's arguments", () => {
         return fetch(...args);
       },
     });
-    const url = `${other.origin}/open`;
+    const url = `${harness.other.origin}/open`;
     const init: RequestInit = { method: 'GET', headers: { 'x-mine': '1' } };
     expect(await (await fetchWithToken.fetch(url, init)).text()).toBe('open none');
     expect(received).toHaveLength(1);
@@ -74,24 +45,24 @@ describe("auth.fetch's arguments", () => {
     ['a replayBody that is not a function', { replayBody: 'again' }],
   ])('tokenAuth %s: ERR_INVALID_ARG_TYPE, and nothing is sent', async (_kind, tokenAuth) => {
     const fetchWithToken = make();
-    const before = api.seen.length;
+    const before = harness.api.seen.length;
     const error: unknown = await fetchWithToken
-      .fetch(`${api.origin}/api/x`, { tokenAuth } as unknown as RequestInit)
+      .fetch(`${harness.api.origin}/api/x`, { tokenAuth } as unknown as RequestInit)
       .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(TypeError);
     expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     expect((error as Error).message).toMatch(/expected `tokenAuth` to be false or/);
-    expect(api.seen.length).toBe(before);
+    expect(harness.api.seen.length).toBe(before);
   });
 
   test('a GET replayed after a 401 is reported with its method', async () => {
     const events: TokenAuthEvent[] = [];
     const fetchWithToken = make({ onEvent: (event) => events.push(event) });
-    await (await fetchWithToken.fetch(`${api.origin}/api/warm`)).text();
-    api.revoke();
-    expect((await fetchWithToken.fetch(`${api.origin}/api/again`)).status).toBe(200);
+    await (await fetchWithToken.fetch(`${harness.api.origin}/api/warm`)).text();
+    harness.api.revoke();
+    expect((await fetchWithToken.fetch(`${harness.api.origin}/api/again`)).status).toBe(200);
     expect(events.filter((event) => event.type === 'request-replayed')).toEqual([
-      expect.objectContaining({ method: 'GET', url: `${api.origin}/api/again` }),
+      expect.objectContaining({ method: 'GET', url: `${harness.api.origin}/api/again` }),
     ]);
   });
 });
@@ -101,8 +72,9 @@ describe('in a web worker (importScripts, no document), where fetch hides redire
     const scope = globalThis as { importScripts?: unknown };
     scope.importScripts = () => undefined;
     const modes: (RequestRedirect | undefined)[] = [];
+    let auth: TokenFetch;
     try {
-      make({
+      auth = make({
         fetch: (input, init) => {
           modes.push(init?.redirect);
           return fetch(input, init);
@@ -111,8 +83,8 @@ describe('in a web worker (importScripts, no document), where fetch hides redire
     } finally {
       delete scope.importScripts;
     }
-    await (await (auth as TokenFetch).fetch(`${api.origin}/api/a`)).text();
-    await (await (auth as TokenFetch).fetch(`${api.origin}/api/b`, { redirect: 'error' })).text();
+    await (await auth.fetch(`${harness.api.origin}/api/a`)).text();
+    await (await auth.fetch(`${harness.api.origin}/api/b`, { redirect: 'error' })).text();
     expect(modes).toEqual(['follow', 'error']);
   });
 });

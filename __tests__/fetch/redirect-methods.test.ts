@@ -1,46 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, createTokenFetch, type TokenFetch, type TokenFetchOptions } from '../../lib/fetch.js';
-import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { describe, expect, test } from '@jest/globals';
+import type { ApiRequest } from '../helpers/fetch-api-server.js';
+import { tokenFetchHarness } from './helpers/token-fetch-harness.js';
 
 // auth.fetch follows redirects itself (outside browsers): each hop changes the method, the body
 // and the body's headers exactly as fetch does (the Fetch standard's "HTTP-redirect fetch"), and
 // lets go of the body of every redirect it follows.
 
-jest.setTimeout(30_000);
-
-let api: FetchApiServer;
-beforeAll(async () => {
-  api = await startFetchApiServer();
-});
-afterAll(() => api.close());
-
-let auth: TokenFetch | undefined;
-afterEach(() => auth?.close());
-
-function make(options: Partial<TokenFetchOptions> = {}): TokenFetch {
-  auth = createTokenFetch({
-    providers: clientCredentials({
-      tokenUrl: api.tokenUrl,
-      clientId: 'client-1',
-      clientSecret: 'secret-1',
-      origins: [api.origin],
-    }),
-    ...options,
-  });
-  return auth;
-}
+const harness = tokenFetchHarness();
+const make = harness.make;
 
 const redirect = (status: number, to = '/api/after'): string =>
-  `${api.origin}/redirect?status=${status}&to=${encodeURIComponent(to)}`;
+  `${harness.api.origin}/redirect?status=${status}&to=${encodeURIComponent(to)}`;
 
 /** What the API saw for a request redirected once: the redirect's request and the landed one. */
-async function hops(send: () => Promise<Response>): Promise<{ answer: Response; landed: (typeof api.seen)[number] }> {
-  const before = api.seen.length;
+async function hops(send: () => Promise<Response>): Promise<{ answer: Response; landed: ApiRequest }> {
+  const before = harness.api.seen.length;
   const answer = await send();
   await answer.arrayBuffer();
-  const sent = api.seen.slice(before).filter((request) => request.path !== '/token');
+  const sent = harness.api.seen.slice(before).filter((request) => request.path !== '/token');
   expect(sent.map((request) => request.path)).toEqual([expect.stringMatching(/^\/redirect\?/), '/api/after']);
-  return { answer, landed: sent[1] as (typeof api.seen)[number] };
+  return { answer, landed: sent[1] as ApiRequest };
 }
 
 describe('the method and body of each hop, as fetch would send them', () => {
@@ -56,7 +35,7 @@ describe('the method and body of each hop, as fetch would send them', () => {
     expect(landed).toMatchObject({ method: 'GET', body: Buffer.alloc(0) });
     expect(landed.headers['content-type']).toBeUndefined();
     expect(landed.headers['content-language']).toBeUndefined();
-    expect(landed.headers.authorization).toBe(`Bearer ${api.latest()}`);
+    expect(landed.headers.authorization).toBe(`Bearer ${harness.api.latest()}`);
     expect(answer.redirected).toBe(true);
   });
 
@@ -84,7 +63,7 @@ describe('the method and body of each hop, as fetch would send them', () => {
 
   test('a stream body answered 307 rejects with a TypeError, as fetch does: the stream was sent once, never again', async () => {
     const fetchWithToken = make();
-    const before = api.seen.length;
+    const before = harness.api.seen.length;
     const error: unknown = await fetchWithToken
       .fetch(redirect(307), {
         method: 'POST',
@@ -94,12 +73,12 @@ describe('the method and body of each hop, as fetch would send them', () => {
       .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toMatch(/stream, which cannot be sent twice/);
-    const sent = api.seen.slice(before).filter((request) => request.path !== '/token');
+    const sent = harness.api.seen.slice(before).filter((request) => request.path !== '/token');
     expect(sent.map((request) => request.body.toString())).toEqual(['streamed']);
   });
 
   test('an answer that was not redirected says so: redirected is false', async () => {
-    const answer = await make().fetch(`${api.origin}/api/direct`);
+    const answer = await make().fetch(`${harness.api.origin}/api/direct`);
     expect(answer.redirected).toBe(false);
     expect(await answer.json()).toMatchObject({ path: '/api/direct' });
   });
@@ -119,16 +98,16 @@ describe('the fetch underneath, seen from a test double', () => {
 
   test('a redirect to https is followed, without the token (another origin)', async () => {
     const { sends, fake } = underneath((url) =>
-      url.startsWith('https://api.example/')
+      url.startsWith('https://harness.api.example/')
         ? new Response('landed')
-        : new Response(null, { status: 302, headers: { location: 'https://api.example/landed' } }),
+        : new Response(null, { status: 302, headers: { location: 'https://harness.api.example/landed' } }),
     );
-    const fetchWithToken = make({ fetch: fake, tokenFetch: globalThis.fetch });
-    const answer = await fetchWithToken.fetch(`${api.origin}/api/start`);
+    const fetchWithToken = make({ fetch: fake });
+    const answer = await fetchWithToken.fetch(`${harness.api.origin}/api/start`);
     expect(await answer.text()).toBe('landed');
     expect(sends).toEqual([
-      { url: `${api.origin}/api/start`, authorization: `Bearer ${api.latest()}` },
-      { url: 'https://api.example/landed', authorization: null },
+      { url: `${harness.api.origin}/api/start`, authorization: `Bearer ${harness.api.latest()}` },
+      { url: 'https://harness.api.example/landed', authorization: null },
     ]);
   });
 
@@ -148,8 +127,8 @@ describe('the fetch underneath, seen from a test double', () => {
         ? new Response('landed')
         : new Response(unread(), { status: 307, headers: { location: '/api/landed' } }),
     );
-    const fetchWithToken = make({ fetch: fake, tokenFetch: globalThis.fetch });
-    expect(await (await fetchWithToken.fetch(`${api.origin}/api/start`)).text()).toBe('landed');
+    const fetchWithToken = make({ fetch: fake });
+    expect(await (await fetchWithToken.fetch(`${harness.api.origin}/api/start`)).text()).toBe('landed');
     expect(sends).toHaveLength(2);
     expect(cancelled).toBe(1);
   });

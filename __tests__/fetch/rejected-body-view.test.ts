@@ -1,34 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, createTokenFetch, type TokenFetch, type TokenFetchOptions } from '../../lib/fetch.js';
+import { describe, expect, test } from '@jest/globals';
+import type { TokenFetch, TokenFetchOptions } from '../../lib/fetch.js';
 import { REJECTED_BODY_BYTES } from '../../lib/fetch/rejected-body.js';
-import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { tokenFetchHarness } from './helpers/token-fetch-harness.js';
 
 // What isTokenRejected is shown of a 401's body through auth.fetch: the text, decoded whole, up to
 // REJECTED_BODY_BYTES (beyond, nothing); while it is read, the caller's signal still ends the call.
 
-jest.setTimeout(30_000);
-
-let api: FetchApiServer;
-beforeAll(async () => {
-  api = await startFetchApiServer();
-});
-afterAll(() => api.close());
-
-let auth: TokenFetch | undefined;
-afterEach(() => auth?.close());
+const harness = tokenFetchHarness();
 
 /** A handle whose API answers are `answer()` (tokens from the loopback token endpoint), and what isTokenRejected saw. */
 function make(answer: () => Response, options: Partial<TokenFetchOptions> = {}): { auth: TokenFetch; seen: unknown[] } {
   const seen: unknown[] = [];
-  auth = createTokenFetch({
-    providers: clientCredentials({
-      tokenUrl: api.tokenUrl,
-      clientId: 'client-1',
-      clientSecret: 'secret-1',
-      origins: [api.origin],
-    }),
+  const auth = harness.make({
     fetch: () => Promise.resolve(answer()),
-    tokenFetch: globalThis.fetch,
     isTokenRejected: ({ data }) => {
       seen.push(data);
       return false;
@@ -57,10 +41,10 @@ describe("isTokenRejected's view of a 401 body", () => {
     const bytes = (length: number): Uint8Array => new Uint8Array(length).fill(0x61);
     let chunks = [bytes(half), bytes(half)];
     const { auth, seen } = make(() => unauthorized(chunked(...chunks)));
-    const atLimit = await auth.fetch(`${api.origin}/api/x`);
+    const atLimit = await auth.fetch(`${harness.api.origin}/api/x`);
     expect(atLimit.status).toBe(401);
     chunks = [bytes(half), bytes(half), bytes(1)];
-    const over = await auth.fetch(`${api.origin}/api/x`);
+    const over = await auth.fetch(`${harness.api.origin}/api/x`);
     expect(seen).toEqual(['a'.repeat(REJECTED_BODY_BYTES), undefined]);
     // The caller still reads the whole body of each.
     expect((await atLimit.text()).length).toBe(REJECTED_BODY_BYTES);
@@ -70,7 +54,7 @@ describe("isTokenRejected's view of a 401 body", () => {
   test('a character split across two chunks is decoded whole', async () => {
     const bytes = new TextEncoder().encode('jeton refusé');
     const { auth, seen } = make(() => unauthorized(chunked(bytes.slice(0, -1), bytes.slice(-1))));
-    await (await auth.fetch(`${api.origin}/api/x`)).text();
+    await (await auth.fetch(`${harness.api.origin}/api/x`)).text();
     expect(seen).toEqual(['jeton refusé']);
   });
 
@@ -78,7 +62,7 @@ describe("isTokenRejected's view of a 401 body", () => {
     const { auth, seen } = make(() => unauthorized(new ReadableStream({ start: () => undefined })));
     const controller = new AbortController();
     const reason = new Error('caller gave up');
-    const pending = auth.fetch(`${api.origin}/api/x`, { signal: controller.signal });
+    const pending = auth.fetch(`${harness.api.origin}/api/x`, { signal: controller.signal });
     setTimeout(() => controller.abort(reason), 100);
     await expect(pending).rejects.toBe(reason);
     expect(seen).toEqual([]);
@@ -88,7 +72,7 @@ describe("isTokenRejected's view of a 401 body", () => {
     const { auth, seen } = make(() => unauthorized(new ReadableStream({ start: () => undefined })), {
       tokenRequest: { timeoutMs: 300 },
     });
-    const answer = await auth.fetch(`${api.origin}/api/x`, { signal: new AbortController().signal });
+    const answer = await auth.fetch(`${harness.api.origin}/api/x`, { signal: new AbortController().signal });
     expect(answer.status).toBe(401);
     expect(seen).toEqual([undefined]);
     await answer.body?.cancel();

@@ -1,26 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { clientCredentials, createTokenFetch, type TokenFetch } from '../../lib/fetch.js';
-import { startFetchApiServer, type FetchApiServer } from '../helpers/fetch-api-server.js';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { tokenFetchHarness } from './helpers/token-fetch-harness.js';
 
 // A runtime with no global fetch (an old Node, an embedded engine): createTokenFetch says at once
 // which option to pass, and with `fetch` given, API and token requests both go through it.
 
-jest.setTimeout(30_000);
-
 const realFetch = globalThis.fetch;
-let api: FetchApiServer;
-let auth: TokenFetch | undefined;
-beforeAll(async () => {
-  api = await startFetchApiServer();
-});
-afterAll(() => api.close());
+const harness = tokenFetchHarness();
 afterEach(() => {
   globalThis.fetch = realFetch;
-  auth?.close();
 });
-
-const providers = () =>
-  clientCredentials({ tokenUrl: api.tokenUrl, clientId: 'client-1', clientSecret: 'secret-1', origins: [api.origin] });
 
 function withoutGlobalFetch(): void {
   Reflect.deleteProperty(globalThis, 'fetch');
@@ -32,7 +20,7 @@ describe('createTokenFetch where there is no global fetch', () => {
     withoutGlobalFetch();
     let thrown: unknown;
     try {
-      createTokenFetch({ providers: providers() });
+      harness.make();
     } catch (error) {
       thrown = error;
     }
@@ -48,9 +36,9 @@ describe('createTokenFetch where there is no global fetch', () => {
       return realFetch(input, init);
     };
     withoutGlobalFetch();
-    auth = createTokenFetch({ providers: providers(), fetch: given });
-    const answer = await auth.fetch(`${api.origin}/api/items`);
-    expect(await answer.json()).toMatchObject({ token: api.latest(), path: '/api/items' });
-    expect(urls).toEqual([api.tokenUrl, `${api.origin}/api/items`]);
+    const auth = harness.make({ fetch: given });
+    const answer = await auth.fetch(`${harness.api.origin}/api/items`);
+    expect(await answer.json()).toMatchObject({ token: harness.api.latest(), path: '/api/items' });
+    expect(urls).toEqual([harness.api.tokenUrl, `${harness.api.origin}/api/items`]);
   });
 });
