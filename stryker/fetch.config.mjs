@@ -25,6 +25,7 @@ const config = {
         '**/__tests__/fetch/rejected-body-view.test.ts',
         '**/__tests__/fetch/body-handed-on.test.ts',
         '**/__tests__/fetch/call-arguments.test.ts',
+        '**/__tests__/fetch/dpop-sends.test.ts',
       ],
     },
   },
