@@ -88,3 +88,14 @@ describe('in a web worker (importScripts, no document), where fetch hides redire
     expect(modes).toEqual(['follow', 'error']);
   });
 });
+
+describe("the handle's other members while it is open", () => {
+  test('token() resolves with the token auth.fetch sends; token() of an unknown provider rejects with its own error', async () => {
+    const auth = make();
+    const token = await auth.token();
+    expect(token).toMatchObject({ accessToken: harness.api.latest(), tokenType: 'Bearer' });
+    const error: unknown = await auth.token('nope').catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/nope/);
+  });
+});
