@@ -29,7 +29,7 @@ export function axiosHttpClient(instance: AxiosInstance): HttpClient {
 
 function configOf(request: HttpRequest): Parameters<AxiosInstance['request']>[0] {
   return {
-    method: request.method.toLowerCase(),
+    method: request.method,
     url: request.url,
     headers: { ...request.headers },
     data: request.body,
@@ -51,7 +51,6 @@ function configOf(request: HttpRequest): Parameters<AxiosInstance['request']>[0]
 /** The body as text: a transport (a mock adapter) may hand back an object, which is written as JSON. */
 function textOf(data: unknown): string {
   if (typeof data === 'string') return data;
-  if (data === undefined) return '';
   const json = JSON.stringify(data) as string | undefined;
   return json ?? '';
 }

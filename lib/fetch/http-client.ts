@@ -30,15 +30,13 @@ export function fetchHttpClient(fetch: FetchFunction): HttpClient {
         };
         const onAbort = (): void => end('aborted', request.signal.reason);
         const timer = unrefTimer(() => end('timeout'), request.timeoutMs);
-        let settled = false;
+        // Settling twice is harmless (a promise settles once), so nothing guards against it.
         const settle = (then: () => void): void => {
-          if (settled) return;
-          settled = true;
           clearTimeout(timer);
           request.signal.removeEventListener('abort', onAbort);
           then();
         };
-        request.signal.addEventListener('abort', onAbort, { once: true });
+        request.signal.addEventListener('abort', onAbort);
         sendOnce(fetch, request, exchange.signal).then(
           (response) => settle(() => resolve(response)),
           (error: unknown) => {
@@ -103,13 +101,11 @@ function causeOf(error: unknown): unknown {
   let current = error;
   for (let depth = 0; depth < 4; depth++) {
     if (typeof (current as { code?: unknown } | null)?.code === 'string') return current;
-    const inner = (current as { cause?: unknown } | null)?.cause;
-    if (inner === undefined || inner === null) break;
-    current = inner;
+    current = (current as { cause?: unknown } | null)?.cause;
   }
   return error;
 }
 
 function failure(reason: HttpFailureReason, cause?: unknown): HttpClientError {
-  return new HttpClientError(reason, DESCRIPTIONS[reason], cause === undefined ? undefined : { cause: causeOf(cause) });
+  return new HttpClientError(reason, DESCRIPTIONS[reason], { cause: causeOf(cause) });
 }
