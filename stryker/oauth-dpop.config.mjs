@@ -18,6 +18,8 @@ const config = {
         '**/__tests__/oauth/www-authenticate.test.ts',
         '**/__tests__/oauth/dpop-proof.test.ts',
         '**/__tests__/core/dpop.test.ts',
+        '**/__tests__/oauth/base64url.test.ts',
+        '**/__tests__/oauth/random.test.ts',
       ],
     },
   },
@@ -26,9 +28,13 @@ const config = {
     'lib/oauth/www-authenticate.ts',
     'lib/oauth/dpop-proof.ts',
     'lib/oauth/jws.ts',
+    'lib/oauth/base64url.ts',
+    'lib/oauth/random.ts',
     'lib/core/dpop.ts',
     'lib/providers/token-request/dpop.ts',
   ],
+  // The checker over these modules only: see the file.
+  tsconfigFile: 'stryker/oauth-dpop.tsconfig.json',
   concurrency: 1,
   incrementalFile: 'stryker/incremental-oauth-dpop.json',
 };

@@ -173,6 +173,13 @@ describe('proofForSend', () => {
     expect(isDpopBound({ tokenType: 'DPoP' })).toBe(true);
     expect(isDpopBound({ tokenType: 'dpop' })).toBe(false);
   });
+
+  test("the binding's proofForSend is the boundaries' way to it: a proof for a DPoP-bound token, none for a Bearer one", async () => {
+    const dpop = binding();
+    expect(dpop.proofForSend({ tokenType: 'Bearer', accessToken: 't' }, 'GET', 'https://a.test/')).toBeUndefined();
+    const proof = await dpop.proofForSend({ tokenType: 'DPoP', accessToken: 't' }, 'PUT', 'https://a.test/x?q=1');
+    expect(claimsOf(proof ?? '')).toMatchObject({ htm: 'PUT', htu: 'https://a.test/x', ath: sha256('t') });
+  });
 });
 
 describe('shouldResendWithNonce', () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { base64url, base64urlText } from '../../lib/oauth/base64url.js';
+import { base64url, base64urlText, decodeBase64 } from '../../lib/oauth/base64url.js';
 import { cryptoRandomBytes, newJti, RANDOM_POOL_BYTES } from '../../lib/oauth/random.js';
 
 describe('base64url', () => {
@@ -53,5 +53,22 @@ describe('cryptoRandomBytes', () => {
     const jtis = new Set(Array.from({ length: 1_000 }, () => newJti(cryptoRandomBytes)));
     expect(jtis.size).toBe(1_000);
     for (const jti of jtis) expect(jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+});
+
+describe('decodeBase64 (PEM bodies)', () => {
+  test('padded, unpadded and wrapped base64 decode to their bytes', () => {
+    for (const bytes of [[], [1], [1, 2], [1, 2, 3], [251, 255, 191, 0, 62]]) {
+      const text = Buffer.from(bytes).toString('base64');
+      expect(Array.from(decodeBase64(text) ?? [])).toEqual(bytes);
+      expect(Array.from(decodeBase64(`${text.slice(0, 2)}\n ${text.slice(2)}\r\n`) ?? [])).toEqual(bytes);
+    }
+    expect(Array.from(decodeBase64('+/+/') ?? [])).toEqual([251, 255, 191]);
+  });
+
+  test('anything else is not base64: undefined', () => {
+    for (const text of ['A', 'AB', 'ABC', 'AB=', 'A===', 'AB==C', 'AB=C', '-_-_', 'AB!=', 'ABCD=', '=ABC', 'AB*=']) {
+      expect(decodeBase64(text)).toBeUndefined();
+    }
   });
 });
