@@ -8,7 +8,9 @@ async function freshRandom(): Promise<typeof import('../../lib/oauth/random.js')
 }
 
 describe('cryptoRandomBytes draws from WebCrypto a pool at a time', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   test('small requests share one draw of the pool until it is used up, then one more', async () => {
     const { cryptoRandomBytes, RANDOM_POOL_BYTES } = await freshRandom();
