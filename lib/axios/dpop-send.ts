@@ -9,7 +9,7 @@ import axios, {
 import type { DpopBinding, SentTokenFacts } from '../core/dpop.js';
 import { inBrowser } from '../shared/environment.js';
 import { TokenflightError } from '../shared/errors.js';
-import { headerText } from '../shared/headers.js';
+import { headerText, REDIRECT_STATUSES } from '../shared/headers.js';
 import { isReplayable } from './unauthorized.js';
 
 /** What one request at the axios boundary shares across its sends, as DPoP needs it. */
@@ -28,7 +28,6 @@ export interface ProvingSend {
 
 /** follow-redirects' limit when `maxRedirects` is not set. */
 const DEFAULT_MAX_REDIRECTS = 21;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * One send of a DPoP-bound token through the adapter (RFC 9449 §4.3: each request carries a proof
@@ -53,7 +52,7 @@ export async function sendWithProofs(
   const first = limit === 0 ? config : { ...config, maxRedirects: 0 };
   const answer = await sendHop(exchange, first, token, sent, proof);
   const { status, headers } = answer.response;
-  if (limit === 0 || !REDIRECTS.has(status) || headerText(headers, 'location') === undefined) {
+  if (limit === 0 || !REDIRECT_STATUSES.has(status) || headerText(headers, 'location') === undefined) {
     if (answer.error !== undefined) throw answer.error;
     return answer.response;
   }

@@ -1,3 +1,4 @@
+import { REDIRECT_STATUSES } from '../shared/headers.js';
 import type { BodyPlan } from './body.js';
 
 /** One send: where, how, with which headers and body. */
@@ -18,7 +19,6 @@ export interface Arrival {
 
 /** As many redirects as fetch follows (the Fetch standard's limit). */
 export const MAX_REDIRECTS = 20;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that describe a body: dropped with the body when a redirect turns the request into a GET. */
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
@@ -40,7 +40,7 @@ export async function sendFollowing(
   for (;;) {
     const response = await dispatch(out);
     const location = response.headers.get('location');
-    if (mode === 'manual' || !REDIRECTS.has(response.status) || location === null) {
+    if (mode === 'manual' || !REDIRECT_STATUSES.has(response.status) || location === null) {
       if (out.hop > 0) Object.defineProperty(response, 'redirected', { value: true });
       return { response, carried };
     }

@@ -12,3 +12,6 @@ export function headerText(headers: unknown, name: string): string | undefined {
   if (Array.isArray(value)) return value.join(', ');
   return typeof value === 'string' ? value : undefined;
 }
+
+/** The statuses whose `Location` a client follows (RFC 9110 §15.4), on both boundaries. */
+export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
