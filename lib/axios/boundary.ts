@@ -19,6 +19,7 @@ import type { CurrentToken, TokenManager } from '../core/manager/token-manager.j
 import { isReplayable, isTokenRejection, type RejectionPolicy } from './unauthorized.js';
 import type { DpopBinding } from '../core/dpop.js';
 import { sendWithProofs } from './dpop-send.js';
+import { writeHeader } from '../shared/headers.js';
 
 /** One attached provider: its token manager and the state its requests share. */
 export interface TokenRuntime extends Routable {
@@ -190,7 +191,7 @@ function attempt(
     sent = new SentToken(runtime, current, option instanceof SentToken && option.replayed, option);
   else if (sent?.generation !== current.generation)
     sent = runtime.sent = new SentToken(runtime, current, false, undefined);
-  setAuthorization(config.headers, current.header);
+  writeHeader(config.headers, 'Authorization', current.header);
   config.tokenAuth = sent;
   guardRedirects(config);
   const first = sent;
@@ -303,7 +304,7 @@ function replay(exchange: Exchange, sent: SentToken, current: CurrentToken): Pro
     tokenAuth: new SentToken(runtime, current, true, sent),
   };
   if (sent.replayBody !== undefined) again.data = sent.replayBody();
-  setAuthorization(again.headers, current.header);
+  writeHeader(again.headers, 'Authorization', current.header);
   return dispatch(exchange, again, current, again.tokenAuth as SentToken).then(undefined, (failure: unknown) => {
     if (isAxiosError(failure)) maskToken(failure, current.token.accessToken);
     throw failure;
@@ -332,24 +333,6 @@ function waitLimits(config: InternalAxiosRequestConfig): WaitLimits {
 function adapterKey(setting: AdapterSetting): unknown {
   if (!Array.isArray(setting)) return setting ?? '';
   return setting.every((name) => typeof name === 'string') ? setting.join('\n') : undefined;
-}
-
-/**
- * Writes the Authorization header. `AxiosHeaders.set()` validates and normalises on every call,
- * which costs more than the rest of tokenflight's hot path together; the value here is already
- * known to be safe (a validated scheme and a token of RFC 6750 b64token characters), so the slot
- * is written directly, reusing an existing `authorization` key in whatever case it was given so
- * the header is never sent twice.
- */
-function setAuthorization(headers: AxiosHeaders, value: string): void {
-  let slot = 'Authorization';
-  for (const key in headers) {
-    if (key.toLowerCase() === 'authorization') {
-      slot = key;
-      break;
-    }
-  }
-  headers[slot] = value;
 }
 
 /** Removes an `Authorization` header that tokenflight wrote, and only that one. */

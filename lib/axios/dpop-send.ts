@@ -9,7 +9,7 @@ import axios, {
 import type { DpopBinding, SentTokenFacts } from '../core/dpop.js';
 import { inBrowser } from '../shared/environment.js';
 import { TokenflightError } from '../shared/errors.js';
-import { headerText, REDIRECT_STATUSES } from '../shared/headers.js';
+import { headerText, REDIRECT_STATUSES, writeHeader } from '../shared/headers.js';
 import { isReplayable } from './unauthorized.js';
 
 /** What one request at the axios boundary shares across its sends, as DPoP needs it. */
@@ -91,7 +91,7 @@ async function sendHop(
 ): Promise<Answer> {
   const url = requestUrl(config);
   const proof = made ?? (await exchange.runtime.dpop?.proofForSend(token, String(config.method ?? 'get'), url));
-  if (proof !== undefined) setHeader(config.headers, 'DPoP', proof);
+  if (proof !== undefined) writeHeader(config.headers, 'DPoP', proof);
   let answer: Answer;
   try {
     answer = { response: await exchange.adapter(config) };
@@ -134,13 +134,4 @@ function streamBody(sent: ProvingSend, what: string, config: InternalAxiosReques
 export function requestUrl(config: InternalAxiosRequestConfig): string {
   const page = (globalThis as { location?: { href?: string } }).location?.href;
   return new URL(axios.getUri(config), page).href;
-}
-
-/** Writes a header that tokenflight owns, over one given in any case (the slot written directly: see boundary.ts). */
-function setHeader(headers: AxiosHeaders, name: string, value: string): void {
-  const lower = name.toLowerCase();
-  for (const key in headers) {
-    if (key.toLowerCase() === lower && key !== name) Reflect.deleteProperty(headers, key);
-  }
-  headers[name] = value;
 }
